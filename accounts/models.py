@@ -1,0 +1,84 @@
+"""People, their channel logins, and the append-only audit log."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from common import crypto, idnumber
+
+from .enums import AuditOutcome, Channel
+
+
+class Person(models.Model):
+    """An insured person as the wallet knows them: a copy of the registry
+    fields the wallet needs, keyed by the core's ``psn_no``. The ID number is
+    stored encrypted; ``id_number_hash`` (keyed HMAC) finds it."""
+
+    psn_no = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=50)
+    id_number_encrypted = models.TextField()
+    id_number_hash = models.CharField(max_length=64, unique=True)
+    gender = models.CharField(max_length=1)
+    birth_date = models.DateField()
+    insutype = models.CharField(max_length=3)
+    insured_region = models.CharField(max_length=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.psn_no} {self.id_number_masked}"
+
+    @property
+    def id_number(self) -> str:
+        return crypto.decrypt(self.id_number_encrypted)
+
+    @property
+    def id_number_masked(self) -> str:
+        return idnumber.mask(self.id_number)
+
+    @staticmethod
+    def hash_id_number(value: str) -> str:
+        return crypto.keyed_hash(idnumber.normalize(value))
+
+
+class ChannelLogin(models.Model):
+    """One identity presented by a channel (WeChat/Alipay openid, national app
+    user id). A person may have one login per channel."""
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    openid = models.CharField(max_length=64)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="logins")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "openid"], name="uniq_channel_openid")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.openid}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every sensitive action: who, what, when, outcome,
+    channel, IP. Never updated or deleted by the application."""
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
+    actor = models.CharField(max_length=100, help_text="login, staff user or institution code")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events")
+    channel = models.CharField(max_length=10, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    code = models.CharField(max_length=64, blank=True, help_text="error code on failure")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit events are append-only")

@@ -1,0 +1,166 @@
+"""The national interface envelope (国家医保信息平台 接口报文), shared by the
+wallet's terminal gateway and the settlement core.
+
+Request: ``{infno, msgid, mdtrtarea_admvs, insuplc_admdvs, recer_sys_code,
+infver, opter_type, opter, opter_name, inf_time, fixmedins_code,
+fixmedins_name, sign_no, input}``.
+Answer: ``{infcode, inf_refmsgid, refmsg_time, respond_time, err_msg, output}``.
+
+Answers always travel with HTTP 200, as the national gateway does; success is
+``infcode == 0``. Failures carry a stable non-zero ``infcode`` from ``InfCode``
+and a Chinese ``err_msg``. See docs/subsystems/terminal-gateway.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from django.utils import timezone
+
+
+class InfCode(IntEnum):
+    """Stable answer codes. 0 is success; the rest are refusals."""
+
+    OK = 0
+    MALFORMED = 1001  # body is not a JSON envelope / required header field missing
+    UNKNOWN_INFNO = 1002  # transaction code not served here
+    AUTH_FAILED = 1003  # unknown institution, bad signature, stale timestamp, nonce replay
+    NOT_SIGNED_IN = 1004  # sign_no missing, unknown or not this institution's
+    MSGID_CONFLICT = 1005  # msgid reused with a different body
+    MSGID_IN_PROGRESS = 1006  # the first request with this msgid is still running
+    INPUT_INVALID = 1007  # input fails validation (see err_msg)
+    INSTITUTION_NOT_DESIGNATED = 1008
+    PERSON_NOT_FOUND = 2001
+    CERT_TYPE_UNSUPPORTED = 2002
+    CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
+    INTERNAL = 5999
+
+
+ENVELOPE_FIELDS = (
+    "infno",
+    "msgid",
+    "mdtrtarea_admvs",
+    "insuplc_admdvs",
+    "recer_sys_code",
+    "infver",
+    "opter_type",
+    "opter",
+    "opter_name",
+    "inf_time",
+    "fixmedins_code",
+    "fixmedins_name",
+    "sign_no",
+)
+REQUIRED_FIELDS = ("infno", "msgid", "fixmedins_code", "inf_time", "input")
+_MSGID = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
+_INFNO = re.compile(r"^\d{4}[A-Z]?$")
+_ADMDVS = re.compile(r"^\d{6}$")
+
+
+class EnvelopeError(Exception):
+    def __init__(self, infcode: InfCode, err_msg: str, *, msgid: str = ""):
+        super().__init__(f"{int(infcode)} {err_msg}")
+        self.infcode = infcode
+        self.err_msg = err_msg
+        self.msgid = msgid
+
+
+@dataclass
+class Envelope:
+    infno: str
+    msgid: str
+    fixmedins_code: str
+    inf_time: str
+    input: dict
+    fields: dict = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default) or default
+
+    @property
+    def sign_no(self) -> str:
+        return self.get("sign_no")
+
+    def body_hash(self) -> str:
+        """Digest of what the request asks, for msgid replay detection.
+        ``inf_time`` is left out: a terminal's retry re-stamps it."""
+        significant = {k: v for k, v in self.fields.items() if k != "inf_time"}
+        significant["input"] = self.input
+        canonical = json.dumps(significant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def to_dict(self) -> dict:
+        return {**self.fields, "input": self.input}
+
+
+def parse(body: bytes) -> Envelope:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EnvelopeError(InfCode.MALFORMED, "报文不是合法的JSON")
+    if not isinstance(data, dict):
+        raise EnvelopeError(InfCode.MALFORMED, "报文必须是JSON对象")
+    msgid = data.get("msgid") if isinstance(data.get("msgid"), str) else ""
+    missing = [name for name in REQUIRED_FIELDS if data.get(name) in (None, "")]
+    if missing:
+        raise EnvelopeError(InfCode.MALFORMED, f"报文缺少必填字段：{', '.join(missing)}", msgid=msgid)
+    fields = {}
+    for name in ENVELOPE_FIELDS:
+        value = data.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise EnvelopeError(InfCode.MALFORMED, f"字段 {name} 必须是字符串", msgid=msgid)
+        fields[name] = str(value)
+    if not _MSGID.match(fields["msgid"]):
+        raise EnvelopeError(InfCode.MALFORMED, "msgid 格式不正确（1-40位字母数字）", msgid="")
+    if not _INFNO.match(fields["infno"]):
+        raise EnvelopeError(InfCode.MALFORMED, "infno 格式不正确", msgid=msgid)
+    for name in ("mdtrtarea_admvs", "insuplc_admdvs"):
+        if fields[name] and not _ADMDVS.match(fields[name]):
+            raise EnvelopeError(InfCode.MALFORMED, f"{name} 必须是6位行政区划代码", msgid=msgid)
+    if not isinstance(data["input"], dict):
+        raise EnvelopeError(InfCode.MALFORMED, "input 必须是JSON对象", msgid=msgid)
+    return Envelope(
+        infno=fields["infno"],
+        msgid=fields["msgid"],
+        fixmedins_code=fields["fixmedins_code"],
+        inf_time=fields["inf_time"],
+        input=data["input"],
+        fields=fields,
+    )
+
+
+def _now_str() -> str:
+    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def answer(msgid: str, output: dict | None = None, *, infcode: InfCode = InfCode.OK, err_msg: str = "",
+           refmsg_time: str | None = None) -> dict:
+    now = _now_str()
+    return {
+        "infcode": int(infcode),
+        "inf_refmsgid": msgid,
+        "refmsg_time": refmsg_time or now,
+        "respond_time": now,
+        "err_msg": err_msg,
+        "output": output or {},
+    }
+
+
+def error_answer(error: EnvelopeError, msgid: str = "") -> dict:
+    return answer(error.msgid or msgid, infcode=error.infcode, err_msg=error.err_msg)
+
+
+def parse_inf_time(value: str) -> dt.datetime | None:
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
+        try:
+            return dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,67 @@
+"""Liveness/readiness probes and the built H5 app."""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+from django.http import FileResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from .errors import json_error
+from .health import check_core, check_database, check_outbox, check_redis
+
+
+@require_GET
+def healthz(request):
+    """The process is up. No dependencies are touched."""
+    return JsonResponse({"status": "ok", "service": settings.YIBAO_SERVICE})
+
+
+@require_GET
+def readyz(request):
+    """Can this process serve traffic? ``ok`` / ``degraded`` (200) or ``down`` (503).
+
+    Database and Redis are required; the settlement core and the outbox age
+    only degrade the service (codes still rotate, records still read)."""
+    checks = {
+        "database": check_database(),
+        "redis": check_redis(),
+        "core": check_core(),
+        "outbox": check_outbox(),
+    }
+    required_ok = checks["database"]["ok"] and checks["redis"]["ok"]
+    if not required_ok:
+        status = "down"
+    elif all(check["ok"] for check in checks.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    body = {"status": status, "service": settings.YIBAO_SERVICE, "checks": checks, "time": int(time.time())}
+    return JsonResponse(body, status=200 if required_ok else 503, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def frontend_app(request, path: str = ""):
+    """Serve the uni-app H5 build: a file if it exists, else index.html (the
+    app routes by hash, so deep links land on index.html)."""
+    root: Path = Path(settings.FRONTEND_H5_DIR).resolve()
+    index = root / "index.html"
+    if not index.exists():
+        return json_error("FRONTEND_NOT_BUILT", "前端尚未构建，请先运行 make frontend", 503)
+    candidate = (root / path).resolve() if path else index
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        candidate = index
+    content_type, _ = mimetypes.guess_type(candidate.name)
+    response = FileResponse(open(candidate, "rb"), content_type=content_type or "application/octet-stream")
+    if candidate == index:
+        response["Cache-Control"] = "no-cache"
+    else:
+        response["Cache-Control"] = "public, max-age=31536000, immutable" if "/assets/" in str(candidate) else "public, max-age=300"
+    return response
+
+
+__all__ = ["healthz", "readyz", "frontend_app", "connections"]

@@ -1,0 +1,63 @@
+"""Redis: cache + one-time-code store (db 0), Celery broker (db 1), channel
+layer (db 2). One ``REDIS_URL`` names the server; the databases are derived."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import PRODUCTION
+from .env import env_int, env_str
+
+if PRODUCTION:
+    REDIS_URL = env_str("REDIS_URL")
+else:
+    REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6389/0")
+
+_parts = urlsplit(REDIS_URL)
+if _parts.scheme not in {"redis", "rediss"} or not _parts.hostname:
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} is not a redis:// URL")
+
+
+def redis_db_url(db: int) -> str:
+    return urlunsplit((_parts.scheme, _parts.netloc, f"/{db}", _parts.query, ""))
+
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_db_url(0),
+        "KEY_PREFIX": "yibao",
+        "TIMEOUT": 300,
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [redis_db_url(2)], "capacity": 1500, "expiry": 60},
+    }
+}
+
+# Celery: at-least-once work. A task is acknowledged only after it ran
+# (acks_late) and re-queued when its worker dies (reject_on_worker_lost); the
+# visibility timeout is longer than any task's hard time limit so a slow task
+# is never handed to a second worker while the first still runs.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", redis_db_url(1))
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
+CELERY_TASK_ROUTES = {
+    "settlement.*": {"queue": "money"},
+    "wallet.*": {"queue": "money"},
+}
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE = {
+    "common.heartbeat": {"task": "common.heartbeat", "schedule": 60.0},
+}

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common import views as common_views
+
+handler400 = "common.errors.handler400"
+handler403 = "common.errors.handler403"
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"
+
+urlpatterns = [
+    path("healthz", common_views.healthz, name="healthz"),
+    path("readyz", common_views.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("accounts.urls")),
+    path("", include("wallet.urls")),
+    # The settlement core reference service, mounted under its own prefix so
+    # the dev server can host it too. The wallet never calls these views
+    # in-process: it reaches SETTLEMENT_CORE_URL over HTTP.
+    path("core/", include("core_platform.urls")),
+    path("admin/", admin.site.urls),
+    re_path(r"^app/(?P<path>.*)$", common_views.frontend_app, name="frontend-app"),
+]

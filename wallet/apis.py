@@ -1,0 +1,21 @@
+"""Terminal-facing endpoints (national envelope), thin: read the body and
+headers, call the gateway service, render JSON with HTTP 200."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .services.gateway import gateway_handle
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@csrf_exempt
+@require_POST
+def envelope_call_service(request):
+    result = gateway_handle(body=request.body, headers=request.headers, ip=_client_ip(request))
+    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,63 @@
+"""Wallet-side terminal gateway state: institution credentials, sign-ins and
+the msgid journal that makes every terminal request idempotent."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from common import crypto
+
+from .enums import GatewayMessageStatus
+
+
+class Institution(models.Model):
+    """A designated medical institution (定点医药机构) as the gateway knows it:
+    its credentials for signed requests and whether it may see full data."""
+
+    fixmedins_code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, help_text="pharmacy / hospital")
+    level = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=6)
+    designated = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    secret_encrypted = models.TextField(help_text="HMAC secret for x-tif-signature, encrypted at rest")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.fixmedins_code} {self.name}"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+
+class TerminalSignIn(models.Model):
+    """A 9001 sign-in: the ``sign_no`` every later transaction carries."""
+
+    sign_no = models.CharField(max_length=40, unique=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="sign_ins")
+    opter_no = models.CharField(max_length=30)
+    mac = models.CharField(max_length=40, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    signed_in_at = models.DateTimeField(auto_now_add=True)
+    signed_out_at = models.DateTimeField(null=True, blank=True)
+
+
+class GatewayMessage(models.Model):
+    """One terminal request by (fixmedins_code, msgid). The unique constraint
+    makes a concurrent duplicate fail at the database; a replay with the same
+    body gets ``response`` verbatim, a different body is refused."""
+
+    fixmedins_code = models.CharField(max_length=30)
+    msgid = models.CharField(max_length=40)
+    infno = models.CharField(max_length=5)
+    request_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=GatewayMessageStatus.choices,
+                              default=GatewayMessageStatus.PROCESSING)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fixmedins_code", "msgid"], name="uniq_gateway_msgid")]

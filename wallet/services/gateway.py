@@ -1,0 +1,225 @@
+"""The terminal gateway: the national envelope at
+``POST /fsi/api/rsfComIfsService/callService``.
+
+Order of checks for every request (each failure is an envelope answer with a
+stable ``infcode``, never an HTTP error):
+
+1. parse the envelope (``MALFORMED``);
+2. authenticate the institution: signed headers, clock skew, single-use
+   nonce (``AUTH_FAILED``);
+3. idempotency on (fixmedins_code, msgid): a replay gets the first answer, a
+   different body ``MSGID_CONFLICT``, a concurrent duplicate ``MSGID_IN_PROGRESS``;
+4. sign-in (``NOT_SIGNED_IN``) for everything but 9001;
+5. dispatch: 9001/9002 are answered here; what the core owns is forwarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from accounts.enums import AuditOutcome
+from accounts.services import audit_record
+from common import idnumber, signing
+from common.envelope import Envelope, EnvelopeError, InfCode, answer, error_answer, parse
+from common.redis import redis_client
+from settlement.client import core_client
+from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
+
+from ..enums import GatewayMessageStatus
+from ..models import GatewayMessage, Institution, TerminalSignIn
+
+logger = logging.getLogger(__name__)
+
+
+class _NotStored(Exception):
+    """An answer that must not be remembered for the msgid (transient
+    failure): the terminal's retry with the same msgid runs again."""
+
+    def __init__(self, answer: dict):
+        self.answer = answer
+
+
+def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
+    try:
+        env = parse(body)
+    except EnvelopeError as error:
+        logger.info("gateway refused malformed envelope: %s", error.err_msg)
+        return error_answer(error)
+    try:
+        institution = _authenticate(env, headers, body)
+    except EnvelopeError as error:
+        logger.info("gateway auth failed for %s: %s", env.fixmedins_code, error.err_msg)
+        return error_answer(error, env.msgid)
+    except RedisError:
+        logger.exception("gateway nonce store unavailable")
+        return answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统繁忙，请稍后重试")
+
+    message, replay = _message_begin(env)
+    if replay is not None:
+        return replay
+    try:
+        result = _dispatch(institution, env, ip)
+    except EnvelopeError as error:
+        result = error_answer(error, env.msgid)
+    except _NotStored as transient:
+        GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
+        return transient.answer
+    except Exception:
+        logger.exception("gateway failed on infno=%s msgid=%s", env.infno, env.msgid)
+        GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
+        return answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试")
+    GatewayMessage.objects.filter(pk=message.pk).update(
+        status=GatewayMessageStatus.DONE, response=result, completed_at=timezone.now()
+    )
+    return result
+
+
+# --- authentication -------------------------------------------------------
+
+def _authenticate(env: Envelope, headers: Mapping[str, str], body: bytes) -> Institution:
+    lower = {k.lower(): v for k, v in headers.items()}
+    paasid = lower.get(signing.HEADER_ID, "")
+    if not paasid or not lower.get(signing.HEADER_SIGNATURE):
+        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少机构签名信息（x-tif-paasid / x-tif-signature）", msgid=env.msgid)
+    if paasid != env.fixmedins_code:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "签名机构与报文 fixmedins_code 不一致", msgid=env.msgid)
+    institution = Institution.objects.filter(fixmedins_code=env.fixmedins_code, active=True).first()
+    if institution is None:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "机构未注册或已停用", msgid=env.msgid)
+    try:
+        stamp = int(lower.get(signing.HEADER_TIMESTAMP, ""))
+    except ValueError:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "x-tif-timestamp 不正确", msgid=env.msgid)
+    if abs(time.time() - stamp) > settings.GATEWAY_CLOCK_SKEW_SECONDS:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "请求时间与服务器时间相差过大，请校准终端时钟", msgid=env.msgid)
+    nonce = lower.get(signing.HEADER_NONCE, "")
+    if not 8 <= len(nonce) <= 64:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "x-tif-nonce 不正确", msgid=env.msgid)
+    if not signing.verify(institution.secret, lower, body):
+        raise EnvelopeError(InfCode.AUTH_FAILED, "签名校验失败", msgid=env.msgid)
+    fresh = redis_client().set(f"yibao:gw:nonce:{institution.fixmedins_code}:{nonce}", b"1", nx=True,
+                               ex=settings.GATEWAY_CLOCK_SKEW_SECONDS * 2)
+    if not fresh:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "请求已被使用（nonce 重放）", msgid=env.msgid)
+    return institution
+
+
+# --- idempotency ------------------------------------------------------------
+
+def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | None]:
+    request_hash = env.body_hash()
+    try:
+        with transaction.atomic():
+            message = GatewayMessage.objects.create(
+                fixmedins_code=env.fixmedins_code, msgid=env.msgid, infno=env.infno, request_hash=request_hash
+            )
+        return message, None
+    except IntegrityError:
+        pass
+    first = GatewayMessage.objects.get(fixmedins_code=env.fixmedins_code, msgid=env.msgid)
+    if first.request_hash != request_hash:
+        return None, answer(env.msgid, infcode=InfCode.MSGID_CONFLICT,
+                            err_msg="msgid 已被另一笔不同内容的交易使用，请使用新的 msgid")
+    if first.status != GatewayMessageStatus.DONE:
+        return None, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS, err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
+    return None, first.response
+
+
+# --- dispatch ---------------------------------------------------------------
+
+def _dispatch(institution: Institution, env: Envelope, ip: str) -> dict:
+    handler = HANDLERS.get(env.infno)
+    if handler is None:
+        raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={env.infno}", msgid=env.msgid)
+    if env.infno != "9001":
+        _require_sign_in(institution, env)
+    return handler(institution, env, ip)
+
+
+def _require_sign_in(institution: Institution, env: Envelope) -> TerminalSignIn:
+    sign_no = env.sign_no
+    if not sign_no:
+        raise EnvelopeError(InfCode.NOT_SIGNED_IN, "未签到：请先调用 9001 签到并在报文中携带 sign_no", msgid=env.msgid)
+    sign_in = TerminalSignIn.objects.filter(sign_no=sign_no, institution=institution, signed_out_at__isnull=True).first()
+    if sign_in is None:
+        raise EnvelopeError(InfCode.NOT_SIGNED_IN, "签到编号无效或已签退，请重新签到", msgid=env.msgid)
+    return sign_in
+
+
+def _sign_in(institution: Institution, env: Envelope, ip: str) -> dict:
+    data = env.input.get("signIn") or env.input.get("signin") or {}
+    if not isinstance(data, dict) or not str(data.get("opter_no", "")).strip():
+        raise EnvelopeError(InfCode.INPUT_INVALID, "签到需要 input.signIn.opter_no（操作员编号）", msgid=env.msgid)
+    now = timezone.localtime()
+    sign_no = f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**12):012d}"
+    with transaction.atomic():
+        TerminalSignIn.objects.create(
+            sign_no=sign_no, institution=institution, opter_no=str(data["opter_no"])[:30],
+            mac=str(data.get("mac", ""))[:40], ip=str(data.get("ip", ""))[:45],
+        )
+        audit_record(action="terminal.sign_in", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
+                     ip=ip or None, detail={"opter_no": str(data["opter_no"])[:30], "sign_no": sign_no})
+    return answer(env.msgid, {"signinoutb": {"sign_time": now.strftime("%Y-%m-%d %H:%M:%S"), "sign_no": sign_no}})
+
+
+def _sign_out(institution: Institution, env: Envelope, ip: str) -> dict:
+    data = env.input.get("signOut") or env.input.get("signout") or {}
+    sign_no = (data.get("sign_no") if isinstance(data, dict) else "") or env.sign_no
+    updated = TerminalSignIn.objects.filter(sign_no=sign_no, institution=institution,
+                                            signed_out_at__isnull=True).update(signed_out_at=timezone.now())
+    if not updated:
+        raise EnvelopeError(InfCode.NOT_SIGNED_IN, "签到编号无效或已签退", msgid=env.msgid)
+    return answer(env.msgid, {"signoutoutb": {"sign_time": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")}})
+
+
+def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
+    """1101: forward to the core by ID number (mdtrt_cert_type 02)."""
+    data = env.input.get("data")
+    if not isinstance(data, dict):
+        raise EnvelopeError(InfCode.INPUT_INVALID, "1101 需要 input.data", msgid=env.msgid)
+    cert_type = str(data.get("mdtrt_cert_type", ""))
+    if cert_type != "02":
+        raise EnvelopeError(InfCode.CERT_TYPE_UNSUPPORTED,
+                            f"不支持的就诊凭证类型 mdtrt_cert_type={cert_type or '空'}（支持 02 居民身份证）",
+                            msgid=env.msgid)
+    certno = idnumber.normalize(str(data.get("mdtrt_cert_no") or data.get("certno") or ""))
+    if not idnumber.is_valid(certno):
+        raise EnvelopeError(InfCode.INPUT_INVALID, "身份证号码格式或校验位不正确", msgid=env.msgid)
+    forward = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno,
+                        "psn_name": str(data.get("psn_name", ""))}}
+    output = _forward(env, "1101", forward, institution)
+    if not institution.designated:
+        base = output.get("baseinfo") or {}
+        if base.get("certno"):
+            base["certno"] = idnumber.mask(base["certno"])
+    output.pop("evoucher", None)
+    return answer(env.msgid, output)
+
+
+def _forward(env: Envelope, infno: str, input: dict, institution: Institution) -> dict:
+    extra = {k: env.get(k) for k in ("mdtrtarea_admvs", "insuplc_admdvs", "opter", "opter_name", "sign_no") if env.get(k)}
+    try:
+        return core_client().call(infno, input, msgid=env.msgid, fixmedins_code=institution.fixmedins_code,
+                                  extra={"fixmedins_name": institution.name, **extra})
+    except CoreRefused as refused:
+        raise EnvelopeError(InfCode(refused.infcode) if refused.infcode in InfCode._value2member_map_
+                            else InfCode.INTERNAL, refused.err_msg, msgid=env.msgid)
+    except (CoreUnavailable, CoreTimeout, CoreProtocolError) as exc:
+        logger.warning("settlement core unavailable for infno=%s: %s", infno, exc)
+        raise _NotStored(answer(env.msgid, infcode=InfCode.CORE_UNAVAILABLE,
+                                err_msg="医保结算平台暂时无法访问，请稍后用相同 msgid 重试"))
+
+
+HANDLERS: dict[str, Callable[[Institution, Envelope, str], dict]] = {
+    "9001": _sign_in,
+    "9002": _sign_out,
+    "1101": _person_info,
+}

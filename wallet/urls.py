@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("fsi/api/rsfComIfsService/callService", apis.envelope_call_service, name="gateway-call-service"),
+]
