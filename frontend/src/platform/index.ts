@@ -1,0 +1,118 @@
+/**
+ * Everything that differs between H5, WeChat and Alipay mini-programs.
+ * This module (with http/, realtime/, the skin entry and pages.json) is the
+ * only place allowed to use conditional compilation, and it names platforms
+ * explicitly (H5 / MP-WEIXIN / MP-ALIPAY), never the broad MP.
+ */
+import { DEFAULT_CHANNEL, channelFromUrl, isChannel, skinClass, type Channel, type Skin } from './channel'
+
+export * from './channel'
+
+export type BuildPlatform = 'h5' | 'mp-weixin' | 'mp-alipay'
+
+/** Where the API lives. H5 is served by Django itself: same origin. */
+export const MP_API_ORIGIN = 'https://yibao.example.cn'
+
+export const BUILD_PLATFORM: BuildPlatform = (() => {
+  let platform = 'h5' as BuildPlatform
+  // #ifdef MP-WEIXIN
+  platform = 'mp-weixin'
+  // #endif
+  // #ifdef MP-ALIPAY
+  platform = 'mp-alipay'
+  // #endif
+  return platform
+})()
+
+export const API_BASE_URL: string = (() => {
+  let base: string = MP_API_ORIGIN
+  // #ifdef H5
+  base = ''
+  // #endif
+  return base
+})()
+
+/** Origin for WebSockets: ws(s):// of the page on H5, wss:// of the API on mini-programs. */
+export function wsBaseUrl(): string {
+  // #ifdef H5
+  const { protocol, host } = window.location
+  return `${protocol === 'https:' ? 'wss:' : 'ws:'}//${host}`
+  // #endif
+  // #ifdef MP-WEIXIN || MP-ALIPAY
+  return MP_API_ORIGIN.replace(/^http/, 'ws')
+  // #endif
+}
+
+/**
+ * Extra options for uni.connectSocket. Alipay keeps ONE global socket unless
+ * `multiple: true` is passed (uni-app does not pass it), so ask explicitly.
+ */
+export function socketConnectOptions(): Record<string, unknown> {
+  // #ifdef MP-ALIPAY
+  return { multiple: true }
+  // #endif
+  // #ifdef H5 || MP-WEIXIN
+  return {}
+  // #endif
+}
+
+const CHANNEL_STORAGE_KEY = 'yb.channel'
+
+/**
+ * The channel this app runs in.
+ * Mini-programs: fixed at build time. H5: `?channel=wechat|alipay|nhsa` in the
+ * URL (before or after the #), persisted in storage; else the stored one;
+ * else wechat.
+ */
+export function resolveChannel(): Channel {
+  let channel: Channel | null = null
+  // #ifdef MP-WEIXIN
+  channel = 'wechat'
+  // #endif
+  // #ifdef MP-ALIPAY
+  channel = 'alipay'
+  // #endif
+  // #ifdef H5
+  channel = resolveH5Channel()
+  // #endif
+  return channel ?? DEFAULT_CHANNEL
+}
+
+// #ifdef H5
+function resolveH5Channel(): Channel | null {
+  const fromUrl = channelFromUrl(window.location.search, window.location.hash)
+  if (fromUrl) {
+    try {
+      uni.setStorageSync(CHANNEL_STORAGE_KEY, fromUrl)
+    } catch {
+      // storage full or disabled (private mode): the URL still wins this time
+    }
+    return fromUrl
+  }
+  try {
+    const stored: unknown = uni.getStorageSync(CHANNEL_STORAGE_KEY)
+    return isChannel(stored) ? stored : null
+  } catch {
+    return null
+  }
+}
+// #endif
+
+/**
+ * Make the skin visible. H5: a root class on <html> that selects the CSS
+ * variables (styles/skin.scss). Mini-programs: the skin is compiled in, so
+ * there is nothing to switch at run time.
+ */
+export function applySkin(skin: Skin): void {
+  // #ifdef H5
+  const root = document.documentElement
+  for (const name of Array.from(root.classList)) {
+    if (name.startsWith('skin-')) root.classList.remove(name)
+  }
+  root.classList.add(skinClass(skin))
+  root.dataset.skin = skin
+  // #endif
+  // #ifdef MP-WEIXIN || MP-ALIPAY
+  void skin
+  // #endif
+}

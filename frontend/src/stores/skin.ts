@@ -1,0 +1,20 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import { CHANNEL_LABELS, DEFAULT_CHANNEL, SKIN_FOR_CHANNEL, applySkin, resolveChannel, type Channel } from '@/platform'
+
+/** Which channel the app runs in, and therefore which skin it wears. */
+export const useSkinStore = defineStore('skin', () => {
+  const channel = ref<Channel>(DEFAULT_CHANNEL)
+  const skin = computed(() => SKIN_FOR_CHANNEL[channel.value])
+  const channelLabel = computed(() => CHANNEL_LABELS[channel.value])
+  let initialised = false
+
+  function init(): void {
+    if (initialised) return
+    initialised = true
+    channel.value = resolveChannel()
+    applySkin(skin.value)
+  }
+
+  return { channel, skin, channelLabel, init }
+})
