@@ -37,6 +37,7 @@ class InfCode(IntEnum):
     INSTITUTION_NOT_DESIGNATED = 1008
     PERSON_NOT_FOUND = 2001
     CERT_TYPE_UNSUPPORTED = 2002
+    PERSON_NAME_MISMATCH = 2003  # psn_name given and not the registered name
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     INTERNAL = 5999
 

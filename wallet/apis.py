@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+
+from common.errors import json_error
 
 from .services.gateway import gateway_handle
 
@@ -15,7 +16,8 @@ def _client_ip(request) -> str:
 
 
 @csrf_exempt
-@require_POST
 def envelope_call_service(request):
+    if request.method != "POST":
+        return json_error("METHOD_NOT_ALLOWED", "请使用 POST 提交交易报文", 405)
     result = gateway_handle(body=request.body, headers=request.headers, ip=_client_ip(request))
     return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

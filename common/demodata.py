@@ -1,0 +1,439 @@
+"""Deterministic demo data for the settlement core and the wallet.
+
+A pure generator: no Django models, no I/O, no clock. ``generate(seed)`` builds
+regions, insured persons (in households, so that families can be formed),
+designated institutions, a drug and service catalogue and per-region policy
+parameters. The same seed always gives the same data (``DemoData.digest()``);
+ages are counted at ``REFERENCE_DATE``, never at "today".
+
+Formats (the settlement core's conventions, see core_platform/README.md):
+
+- ``psn_no``: 20 digits, the insured region's 6-digit admdvs followed by a
+  14-digit sequence within that region (``44010000000000000001``).
+- ID numbers: GB 11643, the first 6 digits are the insured region's admdvs.
+- ``fixmedins_code``: ``H`` (hospital) or ``P`` (pharmacy) + admdvs + 5 digits.
+- catalogue codes: ``X`` Western drug, ``Z`` Chinese patent drug, ``F`` medical
+  service, ``C`` material, followed by 8 digits.
+- money in integer fen; ratios in permille.
+
+``core_seed_demo`` (core_platform) loads it into the core; the wallet uses
+``Institution.secret`` to seed terminal credentials and ``DEMO_PERSONAS`` in
+docs and tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+
+from . import idnumber
+
+DEFAULT_SEED = 20260101
+REFERENCE_DATE = dt.date(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class Region:
+    admdvs: str
+    name: str
+    province: str
+    evoucher_open: bool
+
+
+@dataclass(frozen=True)
+class Person:
+    psn_no: str
+    name: str
+    id_number: str
+    gender: str  # '1' male, '2' female
+    birth_date: dt.date
+    insutype: str  # '310' employee, '390' resident
+    psn_type: str  # see core_platform/README.md
+    insured_region: str
+    enrolment_status: str  # active / suspended / terminated
+    employer: str
+    enrolled_on: dt.date
+    balance_fen: int  # opening personal-account balance
+    household: str  # households share a region; members may be bound as family
+    role: str  # head / spouse / child / parent: relation to the household head
+
+    def age(self, on: dt.date = REFERENCE_DATE) -> int:
+        years = on.year - self.birth_date.year
+        if (on.month, on.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+@dataclass(frozen=True)
+class Institution:
+    fixmedins_code: str
+    name: str
+    kind: str  # 'hospital' / 'pharmacy'
+    level: str  # '1' / '2' / '3' hospitals, '9' 未定级 (pharmacies)
+    region: str
+    designated: bool
+    secret: str  # demo terminal secret for the wallet's gateway (deterministic)
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    med_list_codg: str
+    name: str
+    kind: str  # drug / service / material
+    list_class: str  # 'A' 甲类 / 'B' 乙类 / 'C' 丙类
+    self_pay_ratio_permille: int  # 0 for A, 1000 for C, B: 先行自付
+    price_cap_fen: int | None
+    unit: str
+    spec: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    region: str
+    insutype: str
+    version: int
+    effective_from: dt.date
+    params: dict
+
+
+@dataclass
+class DemoData:
+    seed: int
+    reference_date: dt.date
+    regions: list[Region] = field(default_factory=list)
+    persons: list[Person] = field(default_factory=list)
+    institutions: list[Institution] = field(default_factory=list)
+    catalogue: list[CatalogueItem] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        def default(value):
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            raise TypeError(type(value))
+
+        raw = dataclasses.asdict(self)
+        return json.dumps(raw, default=default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def region(self, admdvs: str) -> Region:
+        return next(r for r in self.regions if r.admdvs == admdvs)
+
+
+# --- static vocabularies -----------------------------------------------------
+
+# (province, [(admdvs, city, evoucher_open)]). City-level pooling regions (统筹区).
+_REGIONS = [
+    ("北京市", [("110100", "北京市", True)]),
+    ("上海市", [("310100", "上海市", True)]),
+    ("广东省", [("440100", "广州市", True), ("440300", "深圳市", True), ("440600", "佛山市", True)]),
+    ("浙江省", [("330100", "杭州市", True), ("330200", "宁波市", True), ("330300", "温州市", True)]),
+    ("四川省", [("510100", "成都市", True), ("510700", "绵阳市", True), ("511300", "南充市", False)]),
+    ("湖北省", [("420100", "武汉市", True), ("420500", "宜昌市", True), ("420600", "襄阳市", True)]),
+    ("河南省", [("410100", "郑州市", True), ("410300", "洛阳市", True), ("410200", "开封市", False)]),
+    ("甘肃省", [("620100", "兰州市", True), ("620400", "白银市", False)]),
+]
+
+# Regions whose policies use the 'account_first' model (personal account pays first).
+_ACCOUNT_FIRST = {"440300", "330200"}
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+_GIVEN_MALE = "伟强磊军勇杰涛明超辉刚健斌鹏浩宇俊凯峰建国华文志东海波龙"
+_GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀英玲红梅琳雪婷慧颖倩琴兰云萍燕洁佳欣怡"
+_EMPLOYER_STEMS = ["恒信科技", "华联商贸", "长城建设", "新纪元教育", "东方物流", "瑞康医药", "金桥制造", "明德会计师事务所",
+                   "四方软件", "安泰保险代理", "宏远机械", "百川食品"]
+_EMPLOYER_SUFFIX = ["有限公司", "股份有限公司", "集团有限公司"]
+
+_HOSPITAL_NAMES = {"1": ["{city}{n}社区卫生服务中心", "{city}{n}镇卫生院"],
+                   "2": ["{city}第{n}人民医院", "{city}中医院第{n}分院"],
+                   "3": ["{city}第{n}中心医院", "{city}医科大学附属第{n}医院"]}
+_PHARMACY_NAMES = ["{city}老百姓大药房第{n}分店", "{city}益丰大药房第{n}店", "{city}国大药房第{n}店", "{city}同仁堂药店第{n}店"]
+_CN_NUM = "一二三四五六七八九十"
+
+_DRUGS = [
+    "阿莫西林", "头孢克肟", "头孢呋辛酯", "阿奇霉素", "左氧氟沙星", "布洛芬", "对乙酰氨基酚", "奥美拉唑", "雷贝拉唑",
+    "二甲双胍", "格列美脲", "阿卡波糖", "硝苯地平", "氨氯地平", "缬沙坦", "厄贝沙坦", "美托洛尔", "阿托伐他汀",
+    "瑞舒伐他汀", "阿司匹林", "氯吡格雷", "孟鲁司特", "氯雷他定", "西替利嗪", "蒙脱石", "多潘立酮", "甲硝唑",
+    "氢氯噻嗪", "呋塞米", "螺内酯", "左甲状腺素", "泼尼松", "地塞米松", "胰岛素", "甘精胰岛素", "沙丁胺醇",
+    "布地奈德", "氨溴索", "右美沙芬", "维生素C", "维生素B1", "叶酸", "碳酸钙", "骨化三醇", "别嘌醇",
+]
+_DRUG_FORMS = [("片", "0.25g*24片", "盒"), ("胶囊", "0.25g*12粒", "盒"), ("缓释片", "30mg*7片", "盒"),
+               ("注射液", "2ml:10mg*5支", "盒"), ("颗粒", "5g*10袋", "盒")]
+_TCM_DRUGS = ["连花清瘟胶囊", "板蓝根颗粒", "六味地黄丸", "复方丹参滴丸", "藿香正气水", "银黄颗粒", "感冒灵颗粒",
+              "速效救心丸", "血塞通软胶囊", "双黄连口服液", "逍遥丸", "香砂养胃丸", "云南白药胶囊", "安宫牛黄丸",
+              "小柴胡颗粒", "蒲地蓝消炎片", "健胃消食片", "通心络胶囊", "脑心通胶囊", "清开灵颗粒"]
+_SERVICES = [
+    ("普通门诊诊查费", "次", 1000), ("副主任医师诊查费", "次", 2500), ("主任医师诊查费", "次", 4000),
+    ("血常规", "次", 2000), ("尿常规", "次", 1000), ("肝功能", "次", 6000), ("肾功能", "次", 4500),
+    ("血脂四项", "次", 4000), ("空腹血糖", "次", 800), ("糖化血红蛋白", "次", 6000), ("心电图", "次", 2500),
+    ("胸部X线摄影", "次", 8000), ("头颅CT平扫", "次", 25000), ("腹部彩超", "次", 15000), ("心脏彩超", "次", 28000),
+    ("核磁共振平扫", "部位", 60000), ("胃镜检查", "次", 30000), ("肠镜检查", "次", 40000), ("静脉输液", "组", 600),
+    ("肌肉注射", "次", 300), ("清创缝合", "次", 5000), ("普通换药", "次", 1500), ("针灸", "次", 3000),
+    ("推拿治疗", "次", 4000), ("床位费（三人间）", "日", 4500), ("一级护理", "日", 3000), ("血液透析", "次", 45000),
+    ("康复训练", "次", 5000), ("口腔检查", "次", 1000), ("洗牙", "次", 15000),
+]
+_MATERIALS = [("一次性输液器", "套", 350), ("一次性注射器", "支", 80), ("医用纱布", "包", 500), ("医用胶带", "卷", 600),
+              ("留置针", "支", 2500), ("弹力绷带", "卷", 1200), ("导尿管", "根", 1800), ("血糖试纸", "盒", 6000),
+              ("人工晶体", "个", 300000), ("冠脉支架", "个", 70000)]
+
+
+def _rng_secret(seed: int, code: str) -> str:
+    return hashlib.sha256(f"yibao-demo-terminal/{seed}/{code}".encode()).hexdigest()[:32]
+
+
+def generate(seed: int = DEFAULT_SEED) -> DemoData:
+    """Build the demo data for ``seed``. Pure and deterministic."""
+    rng = random.Random(seed)
+    data = DemoData(seed=seed, reference_date=REFERENCE_DATE)
+    for province, cities in _REGIONS:
+        for admdvs, city, open_ in cities:
+            data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=open_))
+    data.persons = _persons(rng, data.regions)
+    data.institutions = _institutions(rng, seed, data.regions)
+    data.catalogue = _catalogue(rng)
+    data.policies = _policies(rng, data.regions)
+    return data
+
+
+# --- persons -----------------------------------------------------------------
+
+
+class _PersonFactory:
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used_ids: set[str] = set()
+        self.sequence: dict[str, int] = {}
+        self.persons: list[Person] = []
+
+    def birth(self, min_age: int, max_age: int) -> dt.date:
+        # Days back from the reference date, so ages are exact at REFERENCE_DATE.
+        lo = min_age * 365 + min_age // 4 + 1
+        hi = (max_age + 1) * 365 + (max_age + 1) // 4 - 1
+        return REFERENCE_DATE - dt.timedelta(days=self.rng.randint(lo, hi))
+
+    def id_number(self, region: str, born: dt.date, gender: str) -> str:
+        while True:
+            seq = self.rng.randint(1, 499) * 2 - (1 if gender == "1" else 0)
+            number = idnumber.make(region, born, seq)
+            if number not in self.used_ids:
+                self.used_ids.add(number)
+                return number
+
+    def name(self, surname: str, gender: str) -> str:
+        pool = _GIVEN_MALE if gender == "1" else _GIVEN_FEMALE
+        given = self.rng.choice(pool) + (self.rng.choice(pool) if self.rng.random() < 0.6 else "")
+        return surname + given
+
+    def employer(self, city: str) -> str:
+        return f"{city}{self.rng.choice(_EMPLOYER_STEMS)}{self.rng.choice(_EMPLOYER_SUFFIX)}"
+
+    def add(self, region: Region, household: str, role: str, surname: str, gender: str, born: dt.date) -> Person:
+        age = REFERENCE_DATE.year - born.year
+        rng = self.rng
+        if 18 <= age < 60 and rng.random() < 0.7:
+            insutype, psn_type, employer = "310", "11", self.employer(region.name)
+            balance = rng.randint(200, 8000) * 100 + rng.randint(0, 99)
+        elif age >= 60 and rng.random() < 0.5:
+            insutype, psn_type, employer = "310", "21", ""
+            balance = rng.randint(1000, 20000) * 100 + rng.randint(0, 99)
+        else:
+            insutype, employer = "390", ""
+            psn_type = "32" if age < 18 else ("33" if age >= 60 else "31")
+            balance = rng.choice([0, 0, 0, rng.randint(1, 50) * 100])
+        roll = rng.random()
+        status = "suspended" if roll < 0.04 else ("terminated" if roll < 0.05 else "active")
+        enrolled_year = max(born.year, 2000 + rng.randint(0, 20))
+        enrolled_on = max(born, dt.date(enrolled_year, rng.randint(1, 12), rng.randint(1, 28)))
+        if enrolled_on > REFERENCE_DATE:
+            enrolled_on = born
+        self.sequence[region.admdvs] = self.sequence.get(region.admdvs, 0) + 1
+        person = Person(
+            psn_no=f"{region.admdvs}{self.sequence[region.admdvs]:014d}",
+            name=self.name(surname, gender),
+            id_number=self.id_number(region.admdvs, born, gender),
+            gender=gender,
+            birth_date=born,
+            insutype=insutype,
+            psn_type=psn_type,
+            insured_region=region.admdvs,
+            enrolment_status=status,
+            employer=employer,
+            enrolled_on=enrolled_on,
+            balance_fen=balance,
+            household=household,
+            role=role,
+        )
+        self.persons.append(person)
+        return person
+
+
+def _persons(rng: random.Random, regions: list[Region]) -> list[Person]:
+    factory = _PersonFactory(rng)
+    number = 0
+    while len(factory.persons) < 320:
+        for region in regions:
+            number += 1
+            household = f"H{number:04d}"
+            surname = rng.choice(_SURNAMES)
+            head_gender = rng.choice("12")
+            head_born = factory.birth(28, 55)
+            factory.add(region, household, "head", surname, head_gender, head_born)
+            if rng.random() < 0.85:
+                spouse_gender = "2" if head_gender == "1" else "1"
+                factory.add(region, household, "spouse", rng.choice(_SURNAMES), spouse_gender, factory.birth(26, 55))
+            head_age = REFERENCE_DATE.year - head_born.year
+            for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
+                max_child = max(0, min(17, head_age - 22))
+                factory.add(region, household, "child", surname, rng.choice("12"), factory.birth(0, max_child))
+            for _ in range(rng.choice([0, 0, 1, 2])):
+                min_parent = min(95, max(62, head_age + 22))
+                factory.add(region, household, "parent", surname if rng.random() < 0.5 else rng.choice(_SURNAMES),
+                            rng.choice("12"), factory.birth(min_parent, min(96, min_parent + 12)))
+    return factory.persons
+
+
+# --- institutions ------------------------------------------------------------
+
+
+def _institutions(rng: random.Random, seed: int, regions: list[Region]) -> list[Institution]:
+    result: list[Institution] = []
+    counters: dict[str, int] = {}
+    levels = ["3", "2", "1"]
+
+    def add(region: Region, kind: str, level: str, index: int) -> None:
+        counters[region.admdvs] = counters.get(region.admdvs, 0) + 1
+        prefix = "H" if kind == "hospital" else "P"
+        code = f"{prefix}{region.admdvs}{counters[region.admdvs]:05d}"
+        pattern = rng.choice(_HOSPITAL_NAMES[level] if kind == "hospital" else _PHARMACY_NAMES)
+        name = pattern.format(city=region.name, n=_CN_NUM[(index - 1) % len(_CN_NUM)])
+        designated = len(result) % 7 != 6  # every seventh is not (or no longer) designated
+        result.append(Institution(code, name, kind, level, region.admdvs, designated, _rng_secret(seed, code)))
+
+    for i, region in enumerate(regions):
+        add(region, "pharmacy", "9", 1)
+        add(region, "hospital", levels[i % 3], 1)
+        if i % 2 == 0:
+            add(region, "pharmacy", "9", 2)
+            add(region, "hospital", levels[(i + 1) % 3], 2)
+    return result
+
+
+# --- catalogue ---------------------------------------------------------------
+
+
+def _class(rng: random.Random) -> tuple[str, int]:
+    roll = rng.random()
+    if roll < 0.4:
+        return "A", 0
+    if roll < 0.8:
+        return "B", rng.choice([50, 100, 200])
+    return "C", 1000
+
+
+def _catalogue(rng: random.Random) -> list[CatalogueItem]:
+    items: list[CatalogueItem] = []
+    n = 0
+    for drug in _DRUGS:
+        for suffix, spec, unit in rng.sample(_DRUG_FORMS, 4):
+            n += 1
+            cls, ratio = _class(rng)
+            cap = rng.randint(5, 300) * 100 if rng.random() < 0.3 else None
+            items.append(CatalogueItem(f"X{n:08d}", drug + suffix, "drug", cls, ratio, cap, unit, spec))
+    for drug in _TCM_DRUGS:
+        for spec in rng.sample(["6g*9袋", "0.35g*24粒", "10ml*6支", "60丸"], 3):
+            n += 1
+            cls, ratio = _class(rng)
+            cap = rng.randint(10, 200) * 100 if rng.random() < 0.2 else None
+            items.append(CatalogueItem(f"Z{n:08d}", drug, "drug", cls, ratio, cap, "盒", spec))
+    for name, unit, base in _SERVICES:
+        for grade in ["", "（加急）"]:
+            n += 1
+            cls, ratio = _class(rng)
+            cap = base * (2 if grade else 1) if rng.random() < 0.7 else None
+            items.append(CatalogueItem(f"F{n:08d}", name + grade, "service", cls, ratio, cap, unit, ""))
+    for name, unit, base in _MATERIALS:
+        for spec in ["标准型", "加强型"]:
+            n += 1
+            cls, ratio = _class(rng)
+            items.append(CatalogueItem(f"C{n:08d}", name, "material", cls, ratio, base, unit, spec))
+    return items
+
+
+# --- policies ----------------------------------------------------------------
+
+
+def _policies(rng: random.Random, regions: list[Region]) -> list[Policy]:
+    result = []
+    for region in regions:
+        for insutype in ("310", "390"):
+            employee = insutype == "310"
+            step = rng.choice([0, 50, 100])  # small regional differences, in permille
+            deductible = {"1": 20000, "2": 50000, "3": 80000, "9": 0} if not employee else \
+                {"1": 30000, "2": 60000, "3": 90000, "9": 0}
+            base = {"1": 900, "2": 850, "3": 800, "9": 700} if employee else {"1": 750, "2": 650, "3": 550, "9": 500}
+            params = {
+                "model": "account_first" if region.admdvs in _ACCOUNT_FIRST else "standard",
+                "deductible_fen": deductible,
+                "bands": [
+                    {"upto_fen": 5_000_000, "ratio_permille": {lv: r - step for lv, r in base.items()}},
+                    {"upto_fen": None, "ratio_permille": {lv: min(1000, r - step + 50) for lv, r in base.items()}},
+                ],
+                "annual_ceiling_fen": 40_000_000 if employee else 20_000_000,
+                "account_may_pay_self_part": employee,
+            }
+            result.append(Policy(region.admdvs, insutype, 1, dt.date(2026, 1, 1), params))
+    return result
+
+
+# --- personas ----------------------------------------------------------------
+
+
+def personas(data: DemoData) -> dict[str, Person]:
+    """Named demo people, picked deterministically from ``data.persons``:
+
+    - ``employee``: active adult employee (310) in an open region, balance >= 2000 yuan,
+      head of a household that also has a child (for family binding);
+    - ``child``: under 6, active, from the employee's household when possible;
+    - ``resident``: active adult resident (390) in an open region;
+    - ``elderly``: active, 80 or older, open region;
+    - ``suspended``: enrolment suspended;
+    - ``not_open``: active adult whose region has not opened e-voucher service.
+    """
+    open_regions = {r.admdvs for r in data.regions if r.evoucher_open}
+    people = data.persons
+    ok = [p for p in people if p.enrolment_status == "active"]
+    ok_open = [p for p in ok if p.insured_region in open_regions]
+    households: dict[str, list[Person]] = {}
+    for p in people:
+        households.setdefault(p.household, []).append(p)
+
+    def first(candidates):
+        return next(iter(candidates))
+
+    def has_child(p: Person) -> bool:
+        return any(m.role == "child" and m.age() < 6 and m.enrolment_status == "active" for m in households[p.household])
+
+    employee = first(p for p in ok_open if p.insutype == "310" and p.psn_type == "11" and p.role == "head"
+                     and p.balance_fen >= 200_000 and has_child(p))
+    child = first([m for m in households[employee.household] if m.role == "child" and m.age() < 6
+                   and m.enrolment_status == "active"])
+    return {
+        "employee": employee,
+        "child": child,
+        "resident": first(p for p in ok_open if p.insutype == "390" and 18 <= p.age() < 60),
+        "elderly": first(p for p in ok_open if p.age() >= 80),
+        "suspended": first(p for p in people if p.enrolment_status == "suspended"),
+        "not_open": first(p for p in ok if p.insured_region not in open_regions and p.age() >= 18),
+    }
+
+
+DEMO_PERSONAS: dict[str, Person] = personas(generate(DEFAULT_SEED))

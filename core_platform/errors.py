@@ -1,0 +1,44 @@
+"""Typed refusals of the core's services. All are ``ApplicationError`` (a
+stable code and a Chinese message); commands turn them into CommandError and
+envelope handlers into an ``infcode``."""
+
+from common.errors import ApplicationError
+
+
+class CoreError(ApplicationError):
+    """Base of the settlement core's refusals."""
+
+
+class LedgerUnbalanced(CoreError):
+    def __init__(self, message: str = "记账分录借贷不平衡"):
+        super().__init__("LEDGER_UNBALANCED", message)
+
+
+class InsufficientBalance(CoreError):
+    def __init__(self, owner: str):
+        super().__init__("INSUFFICIENT_BALANCE", "个人账户余额不足", detail={"owner": owner})
+
+
+class PostingDuplicate(CoreError):
+    def __init__(self, kind: str, reference: str):
+        super().__init__("POSTING_DUPLICATE", "该业务流水已记账", detail={"kind": kind, "reference": reference})
+
+
+class ReferenceConflict(CoreError):
+    def __init__(self, reference: str):
+        super().__init__("REFERENCE_CONFLICT", "该流水号已用于一笔不同的记账", detail={"reference": reference})
+
+
+class InvalidInput(CoreError):
+    def __init__(self, message: str, detail: dict | None = None):
+        super().__init__("INVALID_INPUT", message, detail=detail)
+
+
+class NotFound(CoreError):
+    def __init__(self, message: str, detail: dict | None = None):
+        super().__init__("NOT_FOUND", message, status=404, detail=detail)
+
+
+class Conflict(CoreError):
+    def __init__(self, message: str, detail: dict | None = None):
+        super().__init__("CONFLICT", message, status=409, detail=detail)

@@ -1,0 +1,249 @@
+"""The settlement core's book of record: registry, institutions, catalogue,
+policy parameters, the double-entry ledger and envelope idempotency.
+
+All tables live in the ``core`` database (config.routers). No business rule
+lives here: every write goes through ``core_platform.services``.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from .enums import (
+    CatalogueKind,
+    EnrolmentStatus,
+    Gender,
+    Insutype,
+    InstitutionKind,
+    InstitutionLevel,
+    LedgerAccountKind,
+    ListClass,
+    MessageStatus,
+    PostingKind,
+    PsnType,
+)
+
+
+class Region(models.Model):
+    """An insurance pooling region (统筹区), by GB/T 2260 code."""
+
+    admdvs = models.CharField(max_length=6, unique=True)
+    name = models.CharField(max_length=64)
+    province = models.CharField(max_length=32)
+    # Has this region opened e-voucher (医保电子凭证) service? Activation is
+    # refused for persons insured in a region that has not.
+    evoucher_open = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["admdvs"]
+
+    def __str__(self):
+        return f"{self.admdvs} {self.name}"
+
+
+class InsuredPerson(models.Model):
+    # 20 digits: insured region admdvs (6) + sequence within the region (14).
+    psn_no = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=64)
+    # AES-GCM ciphertext (common.crypto.encrypt); never the plaintext.
+    id_number_encrypted = models.TextField()
+    # common.crypto.keyed_hash of the normalised ID number, for lookups.
+    id_number_hash = models.CharField(max_length=64, unique=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices)
+    birth_date = models.DateField()
+    insutype = models.CharField(max_length=3, choices=Insutype.choices)
+    psn_type = models.CharField(max_length=2, choices=PsnType.choices)
+    insured_region = models.CharField(max_length=6, db_index=True)
+    enrolment_status = models.CharField(max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE)
+    status_changed_on = models.DateField(null=True, blank=True)
+    employer = models.CharField(max_length=128, blank=True)
+    enrolled_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["psn_no"]
+
+    def __str__(self):
+        return self.psn_no
+
+
+class LedgerAccount(models.Model):
+    kind = models.CharField(max_length=32, choices=LedgerAccountKind.choices)
+    # psn_no (personal), fixmedins_code (institution_receivable, cash),
+    # "<admdvs>-<insutype>" (pooled_fund, contribution_source).
+    owner = models.CharField(max_length=40)
+    # Cached sum of this account's entries, in fen; kept by services.ledger.
+    balance_fen = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "owner"], name="core_ledger_account_kind_owner_uniq"),
+            models.CheckConstraint(
+                condition=~Q(kind=LedgerAccountKind.PERSONAL) | Q(balance_fen__gte=0),
+                name="core_ledger_personal_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}:{self.owner}"
+
+
+class Posting(models.Model):
+    """One balanced movement of money: its entries sum to zero."""
+
+    kind = models.CharField(max_length=32, choices=PostingKind.choices)
+    # The caller's key (credit reference, settlement id, ...); unique per kind,
+    # which makes a repeated posting fail at the database.
+    reference = models.CharField(max_length=64)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "reference"], name="core_posting_kind_reference_uniq")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.reference}"
+
+
+class Entry(models.Model):
+    """Append-only: entries are created with their posting and never changed."""
+
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    # Signed: positive raises the account's balance, negative lowers it.
+    amount_fen = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="core_entry_amount_not_zero")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise RuntimeError("ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ledger entries are append-only")
+
+
+class AnnualAccumulator(models.Model):
+    """Per person and calendar year: what the deductible, bands and ceiling
+    are measured against. Updated by settlement postings (later issues)."""
+
+    psn_no = models.CharField(max_length=30)
+    year = models.PositiveSmallIntegerField()
+    eligible_cost_fen = models.BigIntegerField(default=0)
+    deductible_paid_fen = models.BigIntegerField(default=0)
+    fund_paid_fen = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["psn_no", "year"], name="core_accumulator_psn_year_uniq")]
+
+
+class Institution(models.Model):
+    # "H"/"P" + admdvs (6) + 5-digit sequence, e.g. P44010000001.
+    fixmedins_code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=InstitutionKind.choices)
+    level = models.CharField(max_length=1, choices=InstitutionLevel.choices)
+    region = models.CharField(max_length=6, db_index=True)
+    designated = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["fixmedins_code"]
+
+    def __str__(self):
+        return f"{self.fixmedins_code} {self.name}"
+
+
+class CatalogueItem(models.Model):
+    med_list_codg = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=CatalogueKind.choices)
+    list_class = models.CharField(max_length=1, choices=ListClass.choices)
+    # 先行自付 share in permille: 0 for A, 1000 for C, 0..1000 for B.
+    self_pay_ratio_permille = models.PositiveIntegerField(default=0)
+    # Highest eligible unit price (最高支付限价); the excess is self-paid.
+    price_cap_fen = models.BigIntegerField(null=True, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    spec = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["med_list_codg"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(list_class=ListClass.A, self_pay_ratio_permille=0)
+                           | Q(list_class=ListClass.C, self_pay_ratio_permille=1000)
+                           | Q(list_class=ListClass.B, self_pay_ratio_permille__lte=1000)),
+                name="core_catalogue_class_ratio",
+            ),
+        ]
+
+
+class PolicyParameters(models.Model):
+    """One immutable version of a region's policy for one insutype. The
+    ``params`` schema is documented in services/policy.py."""
+
+    region = models.CharField(max_length=6)
+    insutype = models.CharField(max_length=3, choices=Insutype.choices)
+    version = models.PositiveIntegerField()
+    effective_from = models.DateField()
+    params = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region", "insutype", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "insutype", "version"], name="core_policy_version_uniq"),
+        ]
+
+
+class EnvelopeMessage(models.Model):
+    """Idempotency record of one envelope request: the unique constraint on
+    (client_id, fixmedins_code, msgid) decides which request runs."""
+
+    client_id = models.CharField(max_length=64)
+    fixmedins_code = models.CharField(max_length=30)
+    msgid = models.CharField(max_length=40)
+    infno = models.CharField(max_length=8)
+    request_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.PROCESSING)
+    # Fencing counter: bumped when a stale "processing" claim is taken over,
+    # so the old owner's late answer is not stored.
+    attempt = models.PositiveIntegerField(default=1)
+    # The answer exactly as first sent (text, so a replay is byte-identical;
+    # PostgreSQL jsonb would reorder keys).
+    response = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client_id", "fixmedins_code", "msgid"], name="core_envelope_msgid_uniq"),
+        ]
+
+
+class CoreNonce(models.Model):
+    """A signed call's nonce, single use. Older than the clock-skew window it
+    can be pruned (the timestamp check already refuses such calls)."""
+
+    client_id = models.CharField(max_length=64)
+    nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client_id", "nonce"], name="core_nonce_uniq")]
+
+
+class AuditEvent(models.Model):
+    """Append-only trail of the core's writes (operator commands, postings)."""
+
+    action = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64)  # psn_no, fixmedins_code, posting id, ...
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)

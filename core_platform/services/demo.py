@@ -1,0 +1,68 @@
+"""Load the deterministic demo data (common.demodata) into the core, through
+the same services operators use. Idempotent: a second run creates nothing;
+opening balances are posted once (posting kind ``opening_balance``,
+reference ``demo-opening:<psn_no>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from common import demodata
+
+from ..enums import LedgerAccountKind, PostingKind
+from ..models import Posting
+from .catalogue import catalogue_load
+from .ledger import fund_owner, ledger_account_get_or_create, posting_create
+from .policy import policy_load
+from .registry import institution_register, person_enrol, region_register
+
+
+def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], None] | None = None) -> dict:
+    data = demodata.generate(seed)
+    say = progress or (lambda message: None)
+    counts = {"regions": 0, "persons": 0, "institutions": 0, "opening_postings": 0}
+
+    for r in data.regions:
+        _, created = region_register(r.admdvs, r.name, r.province, evoucher_open=r.evoucher_open)
+        counts["regions"] += created
+    say(f"regions: {len(data.regions)} ({counts['regions']} new)")
+
+    for p in data.persons:
+        _, created = person_enrol(
+            name=p.name, id_number=p.id_number, insutype=p.insutype, region=p.insured_region,
+            employer=p.employer, psn_type=p.psn_type, psn_no=p.psn_no,
+            enrolment_status=p.enrolment_status, enrolled_on=p.enrolled_on,
+        )
+        counts["persons"] += created
+        reference = f"demo-opening:{p.psn_no}"
+        if p.balance_fen > 0 and not Posting.objects.filter(kind=PostingKind.OPENING_BALANCE, reference=reference).exists():
+            source = ledger_account_get_or_create(
+                LedgerAccountKind.CONTRIBUTION_SOURCE, fund_owner(p.insured_region, p.insutype)
+            )
+            personal = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, p.psn_no)
+            posting_create(PostingKind.OPENING_BALANCE, reference,
+                           [(source, -p.balance_fen), (personal, p.balance_fen)], memo="演示数据期初余额")
+            counts["opening_postings"] += 1
+    say(f"persons: {len(data.persons)} ({counts['persons']} new, {counts['opening_postings']} opening balances)")
+
+    for i in data.institutions:
+        _, created = institution_register(code=i.fixmedins_code, name=i.name, kind=i.kind, level=i.level,
+                                          region=i.region, designated=i.designated)
+        counts["institutions"] += created
+    say(f"institutions: {len(data.institutions)} ({counts['institutions']} new)")
+
+    counts["catalogue"] = catalogue_load([
+        {"med_list_codg": c.med_list_codg, "name": c.name, "kind": c.kind, "list_class": c.list_class,
+         "self_pay_ratio_permille": c.self_pay_ratio_permille, "price_cap_fen": c.price_cap_fen,
+         "unit": c.unit, "spec": c.spec}
+        for c in data.catalogue
+    ])
+    say(f"catalogue: {len(data.catalogue)} items {counts['catalogue']}")
+
+    counts["policies"] = policy_load([
+        {"region": p.region, "insutype": p.insutype, "version": p.version,
+         "effective_from": p.effective_from.isoformat(), "params": p.params}
+        for p in data.policies
+    ])
+    say(f"policies: {len(data.policies)} {counts['policies']}")
+    return counts

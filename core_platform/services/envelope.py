@@ -1,0 +1,178 @@
+"""The core's envelope endpoint logic: authenticate the signed call, parse the
+envelope, make ``msgid`` idempotent, dispatch by ``infno``, answer.
+
+Always an answer (the view sends it with HTTP 200): refusals carry an
+``InfCode``; an unexpected exception becomes ``InfCode.INTERNAL``, logged.
+
+Authentication (common.signing): ``x-tif-paasid`` must be
+``settings.CORE_API_CLIENT_ID``; the timestamp within
+``settings.GATEWAY_CLOCK_SKEW_SECONDS``; the HMAC signature under
+``settings.CORE_API_SECRET``; the nonce single use (a unique insert into
+``CoreNonce`` — the core needs no Redis).
+
+Idempotency, keyed on (client id, fixmedins_code, msgid):
+
+1. a ``processing`` row is inserted in its own transaction; the unique
+   constraint decides who runs;
+2. the handler runs and the answer is stored (``done``) in one transaction,
+   so the handler's writes and the stored answer commit together;
+3. a replay with the same request hash gets the stored answer byte for byte;
+   a different hash → ``MSGID_CONFLICT``; still processing →
+   ``MSGID_IN_PROGRESS``. A ``processing`` row older than
+   ``STALE_PROCESSING_SECONDS`` (its process died) is taken over; the
+   ``attempt`` counter fences the old owner out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from common import envelope as env_mod
+from common import signing
+from common.envelope import Envelope, EnvelopeError, InfCode
+from common.errors import ApplicationError
+
+from ..db import core_atomic
+from ..enums import MessageStatus
+from ..models import CoreNonce, EnvelopeMessage
+from .transactions import HANDLERS
+
+logger = logging.getLogger(__name__)
+
+STALE_PROCESSING_SECONDS = 120
+_MAX_NONCE = 64
+
+
+class _Fenced(Exception):
+    """Our claim on a msgid was taken over; roll back what we did."""
+
+
+def _dumps(answer: dict) -> str:
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_authenticate(headers: Mapping[str, str], body: bytes) -> str:
+    """Check the signed-call headers; returns the client id or raises
+    EnvelopeError(AUTH_FAILED). The nonce is spent only for a valid signature."""
+    client_id = headers.get(signing.HEADER_ID, "")
+    if not client_id or client_id != settings.CORE_API_CLIENT_ID:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "调用方未授权")
+    try:
+        timestamp = int(headers.get(signing.HEADER_TIMESTAMP, ""))
+    except ValueError:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少或无效的请求时间戳") from None
+    if abs(time.time() - timestamp) > settings.GATEWAY_CLOCK_SKEW_SECONDS:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "请求时间戳超出允许范围")
+    nonce = headers.get(signing.HEADER_NONCE, "")
+    if not nonce or len(nonce) > _MAX_NONCE:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少或无效的请求随机数")
+    plain_headers = {
+        signing.HEADER_TIMESTAMP: headers.get(signing.HEADER_TIMESTAMP, ""),
+        signing.HEADER_NONCE: nonce,
+        signing.HEADER_SIGNATURE: headers.get(signing.HEADER_SIGNATURE, ""),
+    }
+    if not signing.verify(settings.CORE_API_SECRET, plain_headers, body):
+        raise EnvelopeError(InfCode.AUTH_FAILED, "签名校验失败")
+    try:
+        with core_atomic():
+            CoreNonce.objects.create(client_id=client_id, nonce=nonce)
+    except IntegrityError:
+        raise EnvelopeError(InfCode.AUTH_FAILED, "请求重复（随机数已使用）") from None
+    return client_id
+
+
+def nonce_prune(now: dt.datetime | None = None) -> int:
+    """Delete nonces older than twice the clock-skew window (such requests
+    are refused by their timestamp anyway). Returns the number deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.GATEWAY_CLOCK_SKEW_SECONDS)
+    deleted, _ = CoreNonce.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def message_claim(client_id: str, env: Envelope) -> tuple[EnvelopeMessage, str | None]:
+    """Claim (client, institution, msgid). Returns (row, None) when we must
+    process, (row, stored answer) for a replay; raises EnvelopeError for a
+    conflicting or in-progress duplicate."""
+    key = {"client_id": client_id, "fixmedins_code": env.fixmedins_code, "msgid": env.msgid}
+    request_hash = env.body_hash()
+    try:
+        with core_atomic():
+            return EnvelopeMessage.objects.create(**key, infno=env.infno, request_hash=request_hash), None
+    except IntegrityError:
+        pass
+    existing = EnvelopeMessage.objects.get(**key)
+    if existing.request_hash != request_hash:
+        raise EnvelopeError(InfCode.MSGID_CONFLICT, "该 msgid 已用于另一笔内容不同的请求", msgid=env.msgid)
+    if existing.status == MessageStatus.DONE:
+        return existing, existing.response
+    stale_before = timezone.now() - dt.timedelta(seconds=STALE_PROCESSING_SECONDS)
+    if existing.updated_at < stale_before:
+        taken = EnvelopeMessage.objects.filter(
+            pk=existing.pk, status=MessageStatus.PROCESSING, attempt=existing.attempt
+        ).update(attempt=existing.attempt + 1, updated_at=timezone.now())
+        if taken == 1:
+            existing.attempt += 1
+            logger.warning("took over stale envelope message", extra={"msgid": env.msgid, "infno": env.infno})
+            return existing, None
+    raise EnvelopeError(InfCode.MSGID_IN_PROGRESS, "相同 msgid 的请求正在处理中，请稍后重试", msgid=env.msgid)
+
+
+def _process(message: EnvelopeMessage, env: Envelope) -> str:
+    handler = HANDLERS[env.infno]
+    with core_atomic():
+        try:
+            with core_atomic():
+                output = handler(env)
+            text = _dumps(env_mod.answer(env.msgid, output))
+        except EnvelopeError as exc:
+            text = _dumps(env_mod.error_answer(exc, env.msgid))
+        except ApplicationError as exc:
+            text = _dumps(env_mod.answer(env.msgid, infcode=InfCode.INPUT_INVALID, err_msg=exc.message))
+        finished = EnvelopeMessage.objects.filter(
+            pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt
+        ).update(status=MessageStatus.DONE, response=text, updated_at=timezone.now())
+        if finished != 1:
+            raise _Fenced()
+    return text
+
+
+def _release(message: EnvelopeMessage) -> None:
+    """Forget a claim whose processing failed unexpectedly, so a retry runs."""
+    try:
+        EnvelopeMessage.objects.filter(pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt).delete()
+    except Exception:  # the database itself may be what failed
+        logger.exception("could not release envelope message %s", message.pk)
+
+
+def call_service(headers: Mapping[str, str], body: bytes) -> str:
+    """Handle one envelope request; returns the answer's JSON text."""
+    message: EnvelopeMessage | None = None
+    msgid = ""
+    try:
+        client_id = request_authenticate(headers, body)
+        env = env_mod.parse(body)
+        msgid = env.msgid
+        if env.infno not in HANDLERS:
+            raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号：{env.infno}", msgid=msgid)
+        message, stored = message_claim(client_id, env)
+        if stored is not None:
+            return stored
+        return _process(message, env)
+    except EnvelopeError as exc:
+        return _dumps(env_mod.error_answer(exc, msgid))
+    except _Fenced:
+        return _dumps(env_mod.answer(msgid, infcode=InfCode.MSGID_IN_PROGRESS,
+                                     err_msg="相同 msgid 的请求正在处理中，请稍后重试"))
+    except Exception:
+        logger.exception("envelope request failed", extra={"msgid": msgid})
+        if message is not None:
+            _release(message)
+        return _dumps(env_mod.answer(msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试"))
