@@ -12,3 +12,16 @@ class Channel(models.TextChoices):
 class AuditOutcome(models.TextChoices):
     SUCCESS = "success", "成功"
     FAILURE = "failure", "失败"
+
+
+class ActivationStep(models.TextChoices):
+    """Where an activation stands. Moves forward only, by compare-and-swap."""
+
+    REAL_NAME_PASSED = "real_name_passed", "实名认证通过"  # identity matched the registry
+    LIVENESS_PASSED = "liveness_passed", "实人认证通过"  # a signed liveness result was accepted
+    COMPLETED = "completed", "已完成"  # PIN set/verified, channel authorized
+
+
+class PinMode(models.TextChoices):
+    NEW = "new", "设置支付密码"  # first channel: the voucher has no PIN yet
+    EXISTING = "existing", "验证已有支付密码"  # later channels: the PIN is per voucher

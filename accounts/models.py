@@ -6,7 +6,7 @@ from django.db import models
 
 from common import crypto, idnumber
 
-from .enums import AuditOutcome, Channel
+from .enums import ActivationStep, AuditOutcome, Channel, PinMode
 
 
 class Person(models.Model):
@@ -82,3 +82,41 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit events are append-only")
+
+
+class LoginSession(models.Model):
+    """A bearer token of the app. Only its SHA-256 is stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    login = models.ForeignKey(ChannelLogin, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class Activation(models.Model):
+    """One run of the activation wizard for one login and one person."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    login = models.ForeignKey(ChannelLogin, on_delete=models.CASCADE, related_name="activations")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="activations")
+    step = models.CharField(max_length=20, choices=ActivationStep.choices)
+    pin_mode = models.CharField(max_length=10, choices=PinMode.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+
+class LivenessSession(models.Model):
+    """A liveness challenge opened with the provider. Holds no image: only the
+    nonce, the actions asked for, the expiry and what became of it."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    activation = models.ForeignKey(Activation, on_delete=models.CASCADE, related_name="liveness_sessions")
+    subject = models.CharField(max_length=40, help_text="psn_no the result must name")
+    actions = models.JSONField(default=list)
+    provider = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=40, blank=True)

@@ -23,3 +23,17 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def pong_message(self, event):
         await self.send_json({"type": "pong", "echo": event.get("echo"), "via": "channel_layer"})
+
+
+class SessionConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/session/``: tells an authenticated page who it is; refuses
+    everyone else (close code 4401). The code page builds on the same auth."""
+
+    async def connect(self):
+        session = self.scope.get("app_session")
+        if session is None:
+            await self.close(code=4401)
+            return
+        await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+        await self.send_json({"type": "session", "channel": session.login.channel,
+                              "activated": session.login.person_id is not None})

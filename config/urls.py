@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.liveness import simulator_apis as liveness_sim
 from common import views as common_views
 
 handler400 = "common.errors.handler400"
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
+    path("api/voucher/", include("wallet.urls_app")),
+    path("liveness-sim/api/sessions/<str:nonce>/result", liveness_sim.session_result, name="liveness-sim-result"),
     path("", include("wallet.urls")),
     # The settlement core reference service, mounted under its own prefix so
     # the dev server can host it too. The wallet never calls these views

@@ -33,3 +33,39 @@ def core_url(core_live, settings):
     """Point the wallet's settlement client at the live core for one test."""
     settings.SETTLEMENT_CORE_URL = core_live.url
     return core_live.url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_db0():
+    """Rate-limit counters, nonces and single-use markers live in Redis db 0;
+    each test starts without the previous test's."""
+    from common.redis import redis_client
+
+    redis_client().flushdb()
+    yield
+
+
+def live_database_env() -> dict:
+    """Environment that points another process at this test run's wallet
+    database (use with transactional tests so the data is committed)."""
+    from django.db import connection
+
+    conf = connection.settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return {"DATABASE_URL": f"sqlite:///{conf['NAME']}"}
+    return {"DATABASE_URL": f"postgres://{conf['USER']}@{conf['HOST']}:{conf['PORT']}/{conf['NAME']}"}
+
+
+@pytest.fixture
+def wallet_live(transactional_db, core_live):
+    """The wallet's ASGI server (uvicorn) as its own process, on this test's
+    database, talking to the live core."""
+    port = processes.free_port()
+    env = processes.base_env(SETTLEMENT_CORE_URL=core_live.url, **live_database_env())
+    proc = processes.Process("wallet", [processes.PYTHON, "-m", "uvicorn", "config.asgi:application", "--host",
+                                        "127.0.0.1", "--port", str(port), "--log-level", "warning"], env,
+                             port=port).start()
+    proc.url = f"http://127.0.0.1:{port}"
+    proc.ws_url = f"ws://127.0.0.1:{port}"
+    yield proc
+    proc.stop()

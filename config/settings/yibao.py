@@ -19,3 +19,30 @@ GATEWAY_CLOCK_SKEW_SECONDS = env_int("GATEWAY_CLOCK_SKEW_SECONDS", 300)
 READYZ_OUTBOX_MAX_AGE_SECONDS = env_int("READYZ_OUTBOX_MAX_AGE_SECONDS", 600)
 
 DEMO_SEED = env_int("DEMO_SEED", 20260101)
+
+# --- activation (accounts/) ---------------------------------------------------
+# App sessions: bearer tokens, stored hashed.
+LOGIN_SESSION_TTL_SECONDS = env_int("LOGIN_SESSION_TTL_SECONDS", 12 * 3600)
+WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 60)
+ACTIVATION_TTL_SECONDS = env_int("ACTIVATION_TTL_SECONDS", 15 * 60)
+
+# Rate limits (attempts per window) on real-name and liveness, per login and per ID.
+REALNAME_LIMIT_PER_LOGIN = env_int("REALNAME_LIMIT_PER_LOGIN", 10)  # per hour
+REALNAME_LIMIT_PER_ID = env_int("REALNAME_LIMIT_PER_ID", 20)  # per day
+LIVENESS_LIMIT_PER_LOGIN = env_int("LIVENESS_LIMIT_PER_LOGIN", 10)  # per hour
+LIVENESS_LIMIT_PER_ID = env_int("LIVENESS_LIMIT_PER_ID", 20)  # per day
+
+# Liveness provider. "simulator" runs inside the dev server at /liveness-sim/
+# and signs results with Ed25519; a vendor adapter would take its place.
+LIVENESS_PROVIDER = env_str("LIVENESS_PROVIDER", "simulator")
+LIVENESS_SESSION_TTL_SECONDS = min(env_int("LIVENESS_SESSION_TTL_SECONDS", 300), 300)
+LIVENESS_MIN_SCORE = env_int("LIVENESS_MIN_SCORE", 80)  # face-match score 0..100
+# The simulator's private key (32 raw bytes, urlsafe base64) and the public key
+# the wallet trusts. In development both derive from a fixed demo seed.
+LIVENESS_SIM_PRIVATE_KEY = env_str("LIVENESS_SIM_PRIVATE_KEY", "" if PRODUCTION else
+                                   "ZGV2LW9ubHktbGl2ZW5lc3Mtc2ltdWxhdG9yLWtleSE=")
+LIVENESS_PROVIDER_PUBLIC_KEY = env_str("LIVENESS_PROVIDER_PUBLIC_KEY", "")
+
+# Payment PIN.
+PIN_MAX_FAILURES = env_int("PIN_MAX_FAILURES", 5)
+PIN_LOCK_SECONDS = env_int("PIN_LOCK_SECONDS", 24 * 3600)

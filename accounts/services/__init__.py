@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from common.idnumber import mask_in_text
 
-from .models import AuditEvent
+from ..models import AuditEvent
 
 
 def audit_record(*, action: str, outcome: str, actor: str, person=None, channel: str = "", ip: str | None = None,

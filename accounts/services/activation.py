@@ -1,0 +1,276 @@
+"""Activation of the e-voucher: real name → liveness → PIN → channel authorized.
+
+Each step is a service; each records an audit event (success in the step's
+transaction, failure after it rolled back). Steps move an ``Activation``
+forward by compare-and-swap, so a replayed or out-of-order call cannot skip a
+check. The settlement core is asked through settlement/'s client only."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import random
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common import crypto, idnumber, ratelimit
+from common.envelope import InfCode
+from common.errors import ApplicationError
+from settlement.client import core_client
+from settlement.errors import CoreError, CoreRefused
+
+from ..enums import ActivationStep, AuditOutcome, PinMode
+from ..liveness import get_provider
+from ..liveness.base import ACTIONS, Challenge
+from ..models import Activation, ChannelLogin, LivenessSession, Person
+from . import audit_record
+from .pin import pin_check_strength, pin_hash, pin_verify
+
+logger = logging.getLogger(__name__)
+
+HOUR, DAY = 3600, 86400
+
+
+def _actor(login: ChannelLogin) -> str:
+    return f"{login.channel}:{login.openid}"
+
+
+@contextlib.contextmanager
+def _audited(action: str, login: ChannelLogin, ip: str | None, person: Person | None = None,
+             detail: dict | None = None):
+    """Record a failure audit event for an ApplicationError raised inside,
+    outside the (rolled back) transaction of the step."""
+    try:
+        yield
+    except ApplicationError as error:
+        audit_record(action=action, outcome=AuditOutcome.FAILURE, actor=_actor(login), person=person,
+                     channel=login.channel, ip=ip, code=error.code, detail=detail)
+        raise
+
+
+# --- step 1: real name --------------------------------------------------------
+
+def activation_real_name(*, login: ChannelLogin, name: str, id_number: str, ip: str | None = None) -> Activation:
+    number = idnumber.normalize(id_number)
+    name = (name or "").strip()
+    detail = {"id_number": idnumber.mask(number)}
+    with _audited("activation.real_name", login, ip, detail=detail):
+        if not ratelimit.hit(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR):
+            raise ApplicationError("TOO_MANY_ATTEMPTS", "实名认证尝试次数过多，请1小时后再试", status=429)
+        if not idnumber.is_valid(number):
+            raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
+        if not name or len(name) > 50:
+            raise ApplicationError("VALIDATION_ERROR", "请输入与身份证一致的姓名")
+        id_hash = Person.hash_id_number(number)
+        if not ratelimit.hit(f"realname:id:{id_hash}", settings.REALNAME_LIMIT_PER_ID, DAY):
+            raise ApplicationError("TOO_MANY_ATTEMPTS", "该证件今日实名认证尝试次数过多，请明天再试", status=429)
+        registry = _registry_lookup(number, name)
+        person = _person_upsert(registry, number)
+        detail["psn_no"] = person.psn_no
+        with transaction.atomic():
+            if login.person_id and login.person_id != person.pk:
+                raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
+            voucher = _voucher_for(person)
+            if voucher.status in ("frozen", "revoked"):
+                raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证已被冻结或注销，请联系参保地医保经办机构",
+                                       status=403)
+            if voucher.authorizations.filter(channel=login.channel, status="active").exists():
+                raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
+            activation = Activation.objects.create(
+                public_id=secrets.token_hex(16), login=login, person=person,
+                step=ActivationStep.REAL_NAME_PASSED,
+                pin_mode=PinMode.EXISTING if voucher.pin_hash else PinMode.NEW,
+                expires_at=timezone.now() + dt.timedelta(seconds=settings.ACTIVATION_TTL_SECONDS),
+            )
+            audit_record(action="activation.real_name", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+                         person=person, channel=login.channel, ip=ip, detail=detail)
+    return activation
+
+
+def _registry_lookup(number: str, name: str) -> dict:
+    """Ask the core (1101) who this is; map its refusals to our codes."""
+    input = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": number, "psn_cert_type": "01",
+                      "certno": number, "psn_name": name}}
+    try:
+        output = core_client().call("1101", input)
+    except CoreRefused as refused:
+        if refused.infcode == InfCode.PERSON_NOT_FOUND:
+            raise ApplicationError("NOT_ENROLLED", "未查询到您的参保信息，请确认已参保或联系参保地医保经办机构")
+        if refused.infcode == InfCode.PERSON_NAME_MISMATCH:
+            raise ApplicationError("NAME_MISMATCH", "姓名与身份证号码不一致，请核对后重新输入")
+        logger.warning("1101 refused during real-name: %s %s", refused.infcode, refused.err_msg)
+        raise ApplicationError("CORE_UNAVAILABLE", "医保信息平台暂时无法完成核验，请稍后再试", status=503)
+    except CoreError as exc:
+        logger.warning("settlement core unavailable during real-name: %s", exc)
+        raise ApplicationError("CORE_UNAVAILABLE", "医保信息平台暂时无法访问，请稍后再试", status=503)
+    insu = (output.get("insuinfo") or [{}])[0]
+    status = insu.get("psn_insu_stas")
+    if status == "2":
+        raise ApplicationError("ENROLMENT_SUSPENDED", "您的参保状态为暂停参保，暂不能激活，请联系参保地医保经办机构")
+    if status != "1":
+        raise ApplicationError("NOT_ENROLLED", "您当前不在参保状态，请联系参保地医保经办机构")
+    if not (output.get("evoucher") or {}).get("region_open", False):
+        raise ApplicationError("REGION_NOT_OPEN", "您的参保地暂未开通医保电子凭证服务，请关注当地医保部门通知")
+    return output
+
+
+def _person_upsert(registry: dict, number: str) -> Person:
+    base = registry["baseinfo"]
+    insu = (registry.get("insuinfo") or [{}])[0]
+    fields = {
+        "name": base["psn_name"],
+        "gender": base.get("gend") or idnumber.gender(number),
+        "birth_date": dt.date.fromisoformat(base["brdy"]),
+        "insutype": insu.get("insutype", ""),
+        "insured_region": insu.get("insuplc_admdvs", ""),
+    }
+    id_hash = Person.hash_id_number(number)
+    person = Person.objects.filter(psn_no=base["psn_no"]).first()
+    if person is None:
+        try:
+            with transaction.atomic():
+                return Person.objects.create(psn_no=base["psn_no"], id_number_encrypted=crypto.encrypt(number),
+                                             id_number_hash=id_hash, **fields)
+        except IntegrityError:  # a concurrent first activation created it
+            person = Person.objects.get(psn_no=base["psn_no"])
+    changed = [k for k, v in fields.items() if getattr(person, k) != v]
+    if changed:
+        for key in changed:
+            setattr(person, key, fields[key])
+        person.save(update_fields=changed + ["updated_at"])
+    return person
+
+
+def _voucher_for(person: Person):
+    from wallet.services.vouchers import voucher_get_or_create
+
+    return voucher_get_or_create(person)
+
+
+def _activation_get(login: ChannelLogin, public_id: str) -> Activation:
+    activation = (Activation.objects.select_related("person")
+                  .filter(public_id=str(public_id or ""), login=login, expires_at__gt=timezone.now()).first())
+    if activation is None:
+        raise ApplicationError("ACTIVATION_NOT_FOUND", "激活流程已过期，请重新开始", status=404)
+    return activation
+
+
+# --- step 2: liveness ---------------------------------------------------------
+
+def activation_liveness_start(*, login: ChannelLogin, activation_id: str, ip: str | None = None) -> LivenessSession:
+    activation = _activation_get(login, activation_id)
+    with _audited("activation.liveness_start", login, ip, person=activation.person):
+        if activation.step != ActivationStep.REAL_NAME_PASSED:
+            raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
+        if not ratelimit.hit(f"liveness:login:{login.pk}", settings.LIVENESS_LIMIT_PER_LOGIN, HOUR):
+            raise ApplicationError("TOO_MANY_ATTEMPTS", "人脸识别尝试次数过多，请1小时后再试", status=429)
+        if not ratelimit.hit(f"liveness:psn:{activation.person.psn_no}", settings.LIVENESS_LIMIT_PER_ID, DAY):
+            raise ApplicationError("TOO_MANY_ATTEMPTS", "该证件今日人脸识别次数过多，请明天再试", status=429)
+        provider = get_provider()
+        rng = random.SystemRandom()
+        actions = rng.sample(list(ACTIONS), k=rng.choice([2, 3]))
+        challenge = Challenge(nonce=secrets.token_hex(16), subject=activation.person.psn_no, actions=actions,
+                              expires_at=timezone.now() + dt.timedelta(seconds=settings.LIVENESS_SESSION_TTL_SECONDS))
+        with transaction.atomic():
+            session = LivenessSession.objects.create(
+                nonce=challenge.nonce, activation=activation, subject=challenge.subject, actions=actions,
+                provider=provider.name, expires_at=challenge.expires_at,
+            )
+            audit_record(action="activation.liveness_start", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+                         person=activation.person, channel=login.channel, ip=ip, detail={"actions": actions})
+        provider.open(challenge)
+    return session
+
+
+_RESULT_FIELDS = {"nonce": str, "subject": str, "score": int, "passed": bool, "issued_at": int}
+
+
+def activation_liveness_verify(*, login: ChannelLogin, activation_id: str, result, signature, ip: str | None = None,
+                               now: dt.datetime | None = None) -> Activation:
+    activation = _activation_get(login, activation_id)
+    now = now or timezone.now()
+    with _audited("activation.liveness_verify", login, ip, person=activation.person):
+        if activation.step != ActivationStep.REAL_NAME_PASSED:
+            raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
+        if not isinstance(result, dict) or not isinstance(signature, str) or any(
+            not isinstance(result.get(k), t) or (t is int and isinstance(result.get(k), bool))
+            for k, t in _RESULT_FIELDS.items()
+        ):
+            raise ApplicationError("LIVENESS_SIGNATURE_INVALID", "人脸识别结果格式不正确，请重新识别")
+        if not get_provider().verify_signature(result, signature):
+            raise ApplicationError("LIVENESS_SIGNATURE_INVALID", "人脸识别结果签名校验失败，请重新识别")
+        session = LivenessSession.objects.filter(nonce=result["nonce"], activation=activation).first()
+        if session is None:
+            raise ApplicationError("LIVENESS_NONCE_UNKNOWN", "人脸识别结果与本次激活不符，请重新识别")
+        if session.used_at is not None:
+            raise ApplicationError("LIVENESS_REPLAYED", "该人脸识别结果已使用过，请重新识别")
+        if now > session.expires_at:
+            raise ApplicationError("LIVENESS_EXPIRED", "人脸识别已超时，请重新识别")
+        outcome = "accepted"
+        failure = None
+        if result["subject"] != activation.person.psn_no or session.subject != activation.person.psn_no:
+            failure = ApplicationError("LIVENESS_SUBJECT_MISMATCH", "人脸识别结果不属于当前认证人，请本人重新识别")
+        elif not result["passed"]:
+            failure = ApplicationError("LIVENESS_NOT_LIVE", "未通过活体检测，请按提示完成动作后重新识别")
+        elif result["score"] < settings.LIVENESS_MIN_SCORE:
+            failure = ApplicationError("LIVENESS_FACE_MISMATCH", "人脸比对未通过，请确认是本人并在光线充足处重新识别")
+        if failure:
+            outcome = failure.code
+        # Single use: whatever the outcome, this nonce is spent.
+        spent = LivenessSession.objects.filter(pk=session.pk, used_at__isnull=True).update(used_at=now, outcome=outcome)
+        if not spent:
+            raise ApplicationError("LIVENESS_REPLAYED", "该人脸识别结果已使用过，请重新识别")
+        if failure:
+            raise failure
+        with transaction.atomic():
+            moved = Activation.objects.filter(pk=activation.pk, step=ActivationStep.REAL_NAME_PASSED).update(
+                step=ActivationStep.LIVENESS_PASSED)
+            if not moved:
+                raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
+            audit_record(action="activation.liveness_verify", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+                         person=activation.person, channel=login.channel, ip=ip, detail={"score": result["score"]})
+    activation.refresh_from_db()
+    return activation
+
+
+# --- step 3: PIN, and the channel is authorized -------------------------------
+
+def activation_pin(*, login: ChannelLogin, activation_id: str, pin, pin_confirm=None, ip: str | None = None):
+    from wallet.services.vouchers import voucher_authorize_channel
+
+    activation = _activation_get(login, activation_id)
+    person = activation.person
+    with _audited("activation.pin", login, ip, person=person):
+        if activation.step != ActivationStep.LIVENESS_PASSED:
+            raise ApplicationError("ACTIVATION_STEP_ORDER", "请先完成人脸识别", status=409)
+        voucher = _voucher_for(person)
+        if not isinstance(pin, str) or not pin.isdigit() or len(pin) != 6:
+            raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
+        new_hash = None
+        if voucher.pin_hash:
+            pin_verify(voucher_id=voucher.pk, pin=pin, actor=_actor(login), channel=login.channel, ip=ip,
+                       purpose="activation")
+        else:
+            if pin_confirm != pin:
+                raise ApplicationError("PIN_CONFIRM_MISMATCH", "两次输入的支付密码不一致，请重新设置")
+            pin_check_strength(pin, id_number=person.id_number)
+            new_hash = pin_hash(pin)
+        with transaction.atomic():
+            moved = Activation.objects.filter(pk=activation.pk, step=ActivationStep.LIVENESS_PASSED).update(
+                step=ActivationStep.COMPLETED, completed_at=timezone.now())
+            if not moved:
+                raise ApplicationError("ACTIVATION_STEP_ORDER", "该激活流程已完成", status=409)
+            bound = ChannelLogin.objects.filter(pk=login.pk, person__isnull=True).update(person=person)
+            if not bound and ChannelLogin.objects.filter(pk=login.pk).exclude(person=person).exists():
+                raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
+            authorization = voucher_authorize_channel(voucher_id=voucher.pk, login=login, new_pin_hash=new_hash)
+            audit_record(action="activation.complete", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+                         person=person, channel=login.channel, ip=ip,
+                         detail={"authorization_id": authorization.pk, "pin_mode": activation.pin_mode})
+    login.refresh_from_db()
+    return authorization
+

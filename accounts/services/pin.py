@@ -1,0 +1,108 @@
+"""Payment PIN: strength rules, Argon2id hashing, verification with lockout.
+
+The PIN is per voucher. Five consecutive wrong PINs lock it for
+PIN_LOCK_SECONDS (24 h) or until an operator unlocks it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError
+
+from ..enums import AuditOutcome
+from . import audit_record
+
+_hasher = PasswordHasher(type=Type.ID)  # argon2-cffi defaults: RFC 9106 low-memory profile
+_SIX_DIGITS = re.compile(r"^\d{6}$")
+
+
+def pin_check_strength(pin: str, *, id_number: str) -> None:
+    """Refuse PINs that are easy to guess for anyone who knows the ID."""
+    if not isinstance(pin, str) or not _SIX_DIGITS.match(pin):
+        raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
+    if len(set(pin)) == 1:
+        raise ApplicationError("PIN_WEAK_REPEATED", "支付密码不能是相同的数字")
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    if steps in ({1}, {-1}):
+        raise ApplicationError("PIN_WEAK_SEQUENCE", "支付密码不能是连续递增或递减的数字")
+    yymmdd, mmdd = id_number[8:14], id_number[10:14]
+    if pin == yymmdd or mmdd in pin:
+        raise ApplicationError("PIN_WEAK_BIRTHDAY", "支付密码不能包含您的出生日期")
+    if pin == id_number[-6:]:
+        raise ApplicationError("PIN_WEAK_ID_SUFFIX", "支付密码不能是身份证号码后六位")
+
+
+def pin_hash(pin: str) -> str:
+    return _hasher.hash(pin)
+
+
+def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: str | None = None,
+               purpose: str = "verify") -> None:
+    """Check ``pin`` against the voucher's hash, counting failures under a row
+    lock. Raises PIN_LOCKED / PIN_INCORRECT (with ``tries_left``)."""
+    from wallet.models import Voucher  # the voucher is the wallet's; the PIN rules are ours
+
+    failure: ApplicationError | None = None
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().select_related("person").get(pk=voucher_id)
+        now = timezone.now()
+        if voucher.pin_locked_until and voucher.pin_locked_until > now:
+            failure = ApplicationError(
+                "PIN_LOCKED", "支付密码错误次数过多，已锁定，请稍后再试或通过人脸识别重置密码", status=423,
+                detail={"locked_until": timezone.localtime(voucher.pin_locked_until).isoformat()})
+        elif voucher.pin_locked_until:  # the lock has expired: start counting afresh
+            voucher.pin_locked_until = None
+            voucher.pin_failures = 0
+        if failure is None:
+            ok = _matches(voucher.pin_hash, pin)
+            if ok:
+                voucher.pin_failures = 0
+                if _hasher.check_needs_rehash(voucher.pin_hash):
+                    voucher.pin_hash = pin_hash(pin)
+            else:
+                voucher.pin_failures += 1
+                tries_left = max(0, settings.PIN_MAX_FAILURES - voucher.pin_failures)
+                if tries_left == 0:
+                    voucher.pin_locked_until = now + dt.timedelta(seconds=settings.PIN_LOCK_SECONDS)
+                    failure = ApplicationError(
+                        "PIN_LOCKED", "支付密码错误次数过多，已锁定24小时", status=423,
+                        detail={"locked_until": timezone.localtime(voucher.pin_locked_until).isoformat(),
+                                "tries_left": 0})
+                else:
+                    failure = ApplicationError("PIN_INCORRECT", f"支付密码错误，还可尝试{tries_left}次",
+                                               detail={"tries_left": tries_left})
+            voucher.save(update_fields=["pin_failures", "pin_locked_until", "pin_hash", "updated_at"])
+        audit_record(action=f"pin.{purpose}", outcome=AuditOutcome.FAILURE if failure else AuditOutcome.SUCCESS,
+                     actor=actor, person=voucher.person, channel=channel, ip=ip,
+                     code=failure.code if failure else "",
+                     detail={"failures": voucher.pin_failures})
+    if failure:
+        raise failure
+
+
+def _matches(stored: str, pin: str) -> bool:
+    if not stored or not isinstance(pin, str) or not _SIX_DIGITS.match(pin):
+        return False
+    try:
+        return _hasher.verify(stored, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def pin_tries_left(voucher) -> int:
+    if voucher.pin_locked_until and voucher.pin_locked_until > timezone.now():
+        return 0
+    if voucher.pin_locked_until:
+        return settings.PIN_MAX_FAILURES
+    return max(0, settings.PIN_MAX_FAILURES - voucher.pin_failures)
+
+
+def pin_is_locked(voucher) -> bool:
+    return bool(voucher.pin_locked_until and voucher.pin_locked_until > timezone.now())

@@ -1,0 +1,84 @@
+"""Reads of the wallet domain."""
+
+from __future__ import annotations
+
+from accounts.enums import Channel
+from accounts.services.pin import pin_is_locked
+from settlement.client import core_client
+from settlement.errors import CoreError, CoreRefused
+
+from .enums import AuthorizationStatus, VoucherStatus
+from .models import ChannelAuthorization, Voucher
+
+
+def authorization_list(person) -> list[ChannelAuthorization]:
+    return list(ChannelAuthorization.objects.filter(voucher__person=person).order_by("-created_at", "-id"))
+
+
+def voucher_get(person) -> Voucher | None:
+    if person is None:
+        return None
+    return Voucher.objects.filter(person=person).first()
+
+
+def _check(key: str, ok: bool | None, title: str, message: str, advice: str = "") -> dict:
+    return {"key": key, "ok": ok, "title": title, "message": message, "advice": "" if ok else advice}
+
+
+def voucher_diagnose(login) -> dict:
+    """Why is e-voucher payment (医保支付) unavailable for this login? The
+    checks a person would otherwise guess at, in the order they matter."""
+    person = login.person
+    voucher = voucher_get(person)
+    checks = []
+    channel_name = Channel(login.channel).label
+    if voucher is None or voucher.status == VoucherStatus.INACTIVE:
+        checks.append(_check("activated", False, "医保电子凭证激活", "您尚未在本渠道激活医保电子凭证",
+                             "请在首页点击“激活医保电子凭证”，完成实名和人脸识别"))
+        return {"available": False, "checks": checks}
+    checks.append(_check("activated", True, "医保电子凭证激活", "已激活"))
+
+    auth = (ChannelAuthorization.objects.filter(voucher=voucher, login=login).order_by("-created_at", "-id").first())
+    if auth is None:
+        checks.append(_check("channel_authorization", False, f"{channel_name}渠道授权", "您尚未在本渠道完成激活",
+                             "请在本渠道重新激活，使用已设置的支付密码"))
+    elif auth.status != AuthorizationStatus.ACTIVE:
+        checks.append(_check("channel_authorization", False, f"{channel_name}渠道授权", "您已解除本渠道的授权",
+                             "如需在本渠道使用，请重新激活"))
+    else:
+        checks.append(_check("channel_authorization", True, f"{channel_name}渠道授权", "有效"))
+
+    if voucher.status == VoucherStatus.FROZEN:
+        checks.append(_check("voucher_status", False, "凭证状态", "您的医保电子凭证已被冻结", "请联系参保地医保经办机构"))
+    elif voucher.status == VoucherStatus.REVOKED:
+        checks.append(_check("voucher_status", False, "凭证状态", "您的医保电子凭证已注销", "请联系参保地医保经办机构"))
+    else:
+        checks.append(_check("voucher_status", True, "凭证状态", "正常"))
+
+    if pin_is_locked(voucher):
+        checks.append(_check("pin_locked", False, "支付密码", "支付密码输错次数过多，已被锁定",
+                             "24小时后自动解锁，或通过人脸识别重置支付密码"))
+    else:
+        checks.append(_check("pin_locked", True, "支付密码", "正常"))
+
+    try:
+        output = core_client().call("1101", {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": person.psn_no}})
+        insu = (output.get("insuinfo") or [{}])[0]
+        status = insu.get("psn_insu_stas")
+        if status == "1":
+            checks.append(_check("enrolment", True, "参保状态", "正常参保"))
+        elif status == "2":
+            checks.append(_check("enrolment", False, "参保状态", "您的参保状态为暂停参保",
+                                 "请联系参保地医保经办机构或单位办理续保"))
+        else:
+            checks.append(_check("enrolment", False, "参保状态", "您当前不在参保状态", "请联系参保地医保经办机构"))
+        if (output.get("evoucher") or {}).get("region_open"):
+            checks.append(_check("region_open", True, "参保地开通情况", "参保地已开通医保电子凭证"))
+        else:
+            checks.append(_check("region_open", False, "参保地开通情况", "您的参保地暂未开通医保电子凭证服务",
+                                 "请关注当地医保部门通知"))
+    except (CoreRefused, CoreError):
+        checks.append(_check("enrolment", None, "参保状态", "医保信息平台暂时无法访问，无法确认参保状态",
+                             "请稍后再试"))
+    available = all(c["ok"] for c in checks)
+    return {"available": available, "checks": checks}

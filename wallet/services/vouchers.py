@@ -1,0 +1,68 @@
+"""Vouchers and their channel authorizations."""
+
+from __future__ import annotations
+
+import pyotp
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.enums import AuditOutcome
+from accounts.services import audit_record
+from common import crypto
+from common.errors import ApplicationError
+
+from ..enums import AuthorizationStatus, VoucherStatus
+from ..models import ChannelAuthorization, Voucher
+
+
+def voucher_get_or_create(person) -> Voucher:
+    """The person's voucher; created inactive, with its own code secret
+    (encrypted at rest), the first time they start activation."""
+    voucher = Voucher.objects.filter(person=person).first()
+    if voucher is not None:
+        return voucher
+    try:
+        with transaction.atomic():
+            return Voucher.objects.create(person=person, status=VoucherStatus.INACTIVE,
+                                          code_secret_encrypted=crypto.encrypt(pyotp.random_base32(32)))
+    except IntegrityError:
+        return Voucher.objects.get(person=person)
+
+
+def voucher_authorize_channel(*, voucher_id: int, login, new_pin_hash: str | None) -> ChannelAuthorization:
+    """Inside the caller's transaction: set the PIN if this is the first
+    channel, activate the voucher, add the channel authorization."""
+    voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+    if voucher.status in (VoucherStatus.FROZEN, VoucherStatus.REVOKED):
+        raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证已被冻结或注销，请联系参保地医保经办机构", status=403)
+    if new_pin_hash is not None:
+        if voucher.pin_hash:  # another channel set it a moment ago: this PIN was never checked against it
+            raise ApplicationError("ACTIVATION_STEP_ORDER", "支付密码已在其他渠道设置，请重新开始激活并输入已设置的密码",
+                                   status=409)
+        voucher.pin_hash = new_pin_hash
+    if voucher.status == VoucherStatus.INACTIVE:
+        voucher.status = VoucherStatus.ACTIVE
+        voucher.activated_at = timezone.now()
+    voucher.save()
+    try:
+        with transaction.atomic():
+            return ChannelAuthorization.objects.create(voucher=voucher, login=login, channel=login.channel)
+    except IntegrityError:
+        raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
+
+
+@transaction.atomic
+def authorization_revoke(*, person, authorization_id: int, actor: str, channel: str = "",
+                         ip: str | None = None) -> ChannelAuthorization:
+    authorization = (ChannelAuthorization.objects.select_for_update()
+                     .filter(pk=authorization_id, voucher__person=person).first())
+    if authorization is None:
+        raise ApplicationError("AUTHORIZATION_NOT_FOUND", "未找到该授权记录", status=404)
+    if authorization.status == AuthorizationStatus.ACTIVE:
+        ChannelAuthorization.objects.filter(pk=authorization.pk, status=AuthorizationStatus.ACTIVE).update(
+            status=AuthorizationStatus.REVOKED, revoked_at=timezone.now())
+        audit_record(action="authorization.revoke", outcome=AuditOutcome.SUCCESS, actor=actor, person=person,
+                     channel=channel, ip=ip, detail={"authorization_id": authorization.pk,
+                                                     "revoked_channel": authorization.channel})
+        authorization.refresh_from_db()
+    return authorization
