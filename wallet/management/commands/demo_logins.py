@@ -29,3 +29,4 @@ class Command(BaseCommand):
         pharmacy = next(i for i in data.institutions if i.kind == "pharmacy" and i.designated)
         self.stdout.write("Demo terminal (pharmacy POS): fixmedins_code=%s secret=%s" % (pharmacy.fixmedins_code, pharmacy.secret))
         self.stdout.write(f"  app: {base_url}/app/?channel=wechat   {base_url}/app/?channel=alipay")
+        self.stdout.write(f"  support staff (audit trail, read-only): {base_url}/admin/  support / support-demo-2026")

@@ -4,6 +4,7 @@ demo institutions, from the same deterministic generator the core uses."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from accounts.services.staff import support_user_ensure
 from common import demodata
 from wallet.models import Institution
 from wallet.services.institutions import institution_register
@@ -23,4 +24,6 @@ class Command(BaseCommand):
                                  level=inst.level, region=inst.region, designated=inst.designated,
                                  secret=inst.secret, actor="seed_demo")
         created = Institution.objects.count() - before
-        self.stdout.write(f"wallet demo data: {len(data.institutions)} institutions ({created} new)")
+        support_user_ensure("support", "support-demo-2026")
+        self.stdout.write(f"wallet demo data: {len(data.institutions)} institutions ({created} new), "
+                          "support user 'support' (admin, audit read-only)")
