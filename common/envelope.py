@@ -38,6 +38,12 @@ class InfCode(IntEnum):
     PERSON_NOT_FOUND = 2001
     CERT_TYPE_UNSUPPORTED = 2002
     PERSON_NAME_MISMATCH = 2003  # psn_name given and not the registered name
+    CODE_CORRUPTED = 3001  # voucher code fails its format/check digits
+    CODE_UNKNOWN = 3002  # no voucher issued this code (or its time is in the future)
+    CODE_EXPIRED = 3003  # older than the previous time step
+    CODE_USED = 3004  # already redeemed
+    VOUCHER_UNAVAILABLE = 3005  # voucher not active / no active channel authorization
+    ECTOKEN_INVALID = 3006  # ecToken unknown, expired or another institution's
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     INTERNAL = 5999
 

@@ -15,7 +15,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("django_db") or fixtures & {"db", "transactional_db", "live_server",
-                                                                 "django_db_setup", "wallet_live", "core_live"}:
+                                                                 "django_db_setup", "wallet_live", "core_live", "start_wallet"}:
             item.add_marker(pytest.mark.db)
 
 
@@ -57,15 +57,28 @@ def live_database_env() -> dict:
 
 
 @pytest.fixture
-def wallet_live(transactional_db, core_live):
-    """The wallet's ASGI server (uvicorn) as its own process, on this test's
-    database, talking to the live core."""
-    port = processes.free_port()
-    env = processes.base_env(SETTLEMENT_CORE_URL=core_live.url, **live_database_env())
-    proc = processes.Process("wallet", [processes.PYTHON, "-m", "uvicorn", "config.asgi:application", "--host",
-                                        "127.0.0.1", "--port", str(port), "--log-level", "warning"], env,
-                             port=port).start()
-    proc.url = f"http://127.0.0.1:{port}"
-    proc.ws_url = f"ws://127.0.0.1:{port}"
-    yield proc
-    proc.stop()
+def start_wallet(transactional_db, core_live):
+    """Start wallet ASGI servers (uvicorn, each its own process) on this test's
+    database, talking to the live core; all are stopped after the test."""
+    started = []
+
+    def start(**env_overrides):
+        port = processes.free_port()
+        env = processes.base_env(SETTLEMENT_CORE_URL=core_live.url, **live_database_env(), **env_overrides)
+        proc = processes.Process(f"wallet-{port}", [processes.PYTHON, "-m", "uvicorn", "config.asgi:application",
+                                                     "--host", "127.0.0.1", "--port", str(port), "--log-level",
+                                                     "warning"], env, port=port).start()
+        proc.url = f"http://127.0.0.1:{port}"
+        proc.ws_url = f"ws://127.0.0.1:{port}"
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def wallet_live(start_wallet):
+    """One wallet ASGI server process."""
+    return start_wallet()

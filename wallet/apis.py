@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.errors import json_error
 
+from .services.decode import decode_handle
 from .services.gateway import gateway_handle
 
 
@@ -20,4 +21,13 @@ def envelope_call_service(request):
     if request.method != "POST":
         return json_error("METHOD_NOT_ALLOWED", "请使用 POST 提交交易报文", 405)
     result = gateway_handle(body=request.body, headers=request.headers, ip=_client_ip(request))
+    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+def voucher_decode(request):
+    """POST /localcfc/api/hsecfc/localQrCodeQuery (transType ec.query)."""
+    if request.method != "POST":
+        return json_error("METHOD_NOT_ALLOWED", "请使用 POST 提交", 405)
+    result = decode_handle(body=request.body, headers=request.headers, ip=_client_ip(request))
     return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

@@ -41,3 +41,43 @@ class DiagnosisApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         return Response(voucher_diagnose(request.user.login))
+
+
+class CodeCurrentApi(APIView):
+    """REST fallback for clients without WebSocket: a fresh code now."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from .selectors import voucher_for_code_page
+        from .services.codes import code_issue
+
+        voucher = voucher_for_code_page(request.user.login)
+        return Response(code_issue(voucher).as_message())
+
+
+class CodeImageApi(APIView):
+    """QR (``kind=qr``) or Code 128 barcode (``kind=barcode``) of one of the
+    caller's own live codes, as SVG (default) or PNG: for the H5 page and for
+    printing."""
+
+    @extend_schema(operation_id="voucher_code_image", responses={(200, "image/svg+xml"): bytes, (200, "image/png"): bytes})
+    def get(self, request, kind: str):
+        from django.http import HttpResponse
+
+        from . import rendering
+        from .selectors import voucher_for_code_page
+        from .services.codes import code_check
+
+        voucher = voucher_for_code_page(request.user.login)
+        content = request.query_params.get("code", "")
+        fmt = request.query_params.get("format", "svg")
+        if fmt not in {"svg", "png"}:
+            raise ApplicationError("VALIDATION_ERROR", "format 须为 svg 或 png")
+        checked, _ = code_check(content)
+        if checked.pk != voucher.pk:
+            raise ApplicationError("EC_CODE_UNKNOWN", "无法识别的医保码")
+        render = {("qr", "svg"): rendering.qr_svg, ("qr", "png"): rendering.qr_png,
+                  ("barcode", "svg"): rendering.barcode_svg, ("barcode", "png"): rendering.barcode_png}[(kind, fmt)]
+        response = HttpResponse(render(content), content_type="image/svg+xml" if fmt == "svg" else "image/png")
+        response["Cache-Control"] = "no-store"
+        return response

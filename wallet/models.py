@@ -98,3 +98,18 @@ class ChannelAuthorization(models.Model):
             models.UniqueConstraint(fields=["voucher", "channel"], condition=models.Q(status="active"),
                                     name="uniq_active_authorization_per_channel"),
         ]
+
+
+class EcToken(models.Model):
+    """A settlement token (ecToken) issued when an institution decodes a
+    voucher code: bound to the voucher, that institution and a short expiry;
+    used as ``mdtrt_cert_no`` with ``mdtrt_cert_type`` "01". Only its SHA-256
+    is stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="ec_tokens")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="ec_tokens")
+    business_type = models.CharField(max_length=5, blank=True)
+    operator_id = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)

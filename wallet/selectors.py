@@ -82,3 +82,19 @@ def voucher_diagnose(login) -> dict:
                              "请稍后再试"))
     available = all(c["ok"] for c in checks)
     return {"available": available, "checks": checks}
+
+
+def voucher_for_code_page(login) -> Voucher:
+    """The voucher this login may show a code for: activated, active, with
+    an active authorization for this very login. Raises ApplicationError."""
+    from common.errors import ApplicationError
+
+    person = login.person
+    voucher = voucher_get(person)
+    if voucher is None:
+        raise ApplicationError("NOT_ACTIVATED", "您尚未激活医保电子凭证", status=403)
+    if voucher.status != VoucherStatus.ACTIVE:
+        raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证当前不可用", status=403)
+    if not voucher.authorizations.filter(login=login, status=AuthorizationStatus.ACTIVE).exists():
+        raise ApplicationError("CHANNEL_NOT_AUTHORIZED", "您已解除本渠道授权，请重新激活", status=403)
+    return voucher

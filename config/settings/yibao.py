@@ -46,3 +46,9 @@ LIVENESS_PROVIDER_PUBLIC_KEY = env_str("LIVENESS_PROVIDER_PUBLIC_KEY", "")
 # Payment PIN.
 PIN_MAX_FAILURES = env_int("PIN_MAX_FAILURES", 5)
 PIN_LOCK_SECONDS = env_int("PIN_LOCK_SECONDS", 24 * 3600)
+
+# --- rotating voucher codes (wallet/codes.py) -----------------------------------
+CODE_STEP_SECONDS = env_int("CODE_STEP_SECONDS", 30)  # a new code every step
+# A code is accepted in its own step and the next one: at most 2 steps (60 s).
+CODE_ACCEPT_STEPS = 2
+ECTOKEN_TTL_SECONDS = env_int("ECTOKEN_TTL_SECONDS", 600)

@@ -84,32 +84,51 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> 
 
 # --- authentication -------------------------------------------------------
 
-def _authenticate(env: Envelope, headers: Mapping[str, str], body: bytes) -> Institution:
+class AuthError(Exception):
+    """An institution's request failed authentication (message in Chinese)."""
+
+
+def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], body: bytes) -> Institution:
+    """The x-tif-* scheme (common/signing.py), shared by the envelope and the
+    voucher decode: caller id = fixmedins_code, fresh timestamp, valid
+    signature over the exact body, single-use nonce (Redis SET NX)."""
     lower = {k.lower(): v for k, v in headers.items()}
     paasid = lower.get(signing.HEADER_ID, "")
     if not paasid or not lower.get(signing.HEADER_SIGNATURE):
-        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少机构签名信息（x-tif-paasid / x-tif-signature）", msgid=env.msgid)
-    if paasid != env.fixmedins_code:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "签名机构与报文 fixmedins_code 不一致", msgid=env.msgid)
-    institution = Institution.objects.filter(fixmedins_code=env.fixmedins_code, active=True).first()
+        raise AuthError("缺少机构签名信息（x-tif-paasid / x-tif-signature）")
+    if paasid != fixmedins_code:
+        raise AuthError("签名机构与报文 fixmedins_code 不一致")
+    institution = Institution.objects.filter(fixmedins_code=fixmedins_code, active=True).first()
     if institution is None:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "机构未注册或已停用", msgid=env.msgid)
+        raise AuthError("机构未注册或已停用")
     try:
         stamp = int(lower.get(signing.HEADER_TIMESTAMP, ""))
     except ValueError:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "x-tif-timestamp 不正确", msgid=env.msgid)
+        raise AuthError("x-tif-timestamp 不正确")
     if abs(time.time() - stamp) > settings.GATEWAY_CLOCK_SKEW_SECONDS:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "请求时间与服务器时间相差过大，请校准终端时钟", msgid=env.msgid)
+        raise AuthError("请求时间与服务器时间相差过大，请校准终端时钟")
     nonce = lower.get(signing.HEADER_NONCE, "")
     if not 8 <= len(nonce) <= 64:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "x-tif-nonce 不正确", msgid=env.msgid)
+        raise AuthError("x-tif-nonce 不正确")
     if not signing.verify(institution.secret, lower, body):
-        raise EnvelopeError(InfCode.AUTH_FAILED, "签名校验失败", msgid=env.msgid)
+        raise AuthError("签名校验失败")
     fresh = redis_client().set(f"yibao:gw:nonce:{institution.fixmedins_code}:{nonce}", b"1", nx=True,
                                ex=settings.GATEWAY_CLOCK_SKEW_SECONDS * 2)
     if not fresh:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "请求已被使用（nonce 重放）", msgid=env.msgid)
+        raise AuthError("请求已被使用（nonce 重放）")
     return institution
+
+
+def _authenticate(env: Envelope, headers: Mapping[str, str], body: bytes) -> Institution:
+    try:
+        return authenticate_institution(env.fixmedins_code, headers, body)
+    except AuthError as error:
+        raise EnvelopeError(InfCode.AUTH_FAILED, str(error), msgid=env.msgid)
+
+
+def institution_signed_in(institution: Institution) -> bool:
+    """Has the institution a live 9001 sign-in (not signed out)?"""
+    return TerminalSignIn.objects.filter(institution=institution, signed_out_at__isnull=True).exists()
 
 
 # --- idempotency ------------------------------------------------------------
@@ -186,9 +205,17 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
     if not isinstance(data, dict):
         raise EnvelopeError(InfCode.INPUT_INVALID, "1101 需要 input.data", msgid=env.msgid)
     cert_type = str(data.get("mdtrt_cert_type", ""))
+    if cert_type == "01":
+        from .ectokens import ectoken_resolve
+
+        token = ectoken_resolve(str(data.get("mdtrt_cert_no", "")), institution, msgid=env.msgid)
+        forward = {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": token.voucher.person.psn_no}}
+        output = _forward(env, "1101", forward, institution)
+        output.pop("evoucher", None)
+        return answer(env.msgid, output)
     if cert_type != "02":
         raise EnvelopeError(InfCode.CERT_TYPE_UNSUPPORTED,
-                            f"不支持的就诊凭证类型 mdtrt_cert_type={cert_type or '空'}（支持 02 居民身份证）",
+                            f"不支持的就诊凭证类型 mdtrt_cert_type={cert_type or '空'}（支持 01 医保电子凭证、02 居民身份证）",
                             msgid=env.msgid)
     certno = idnumber.normalize(str(data.get("mdtrt_cert_no") or data.get("certno") or ""))
     if not idnumber.is_valid(certno):

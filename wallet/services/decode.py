@@ -1,0 +1,151 @@
+"""Terminal-side voucher decode (national voucher-centre style):
+``POST /localcfc/api/hsecfc/localQrCodeQuery`` with ``transType: "ec.query"``.
+
+Request: ``{transType, orgId, data: {orgId, businessType, operatorId,
+operatorName, officeId, officeName, deviceType, qrCode}}`` signed with the
+x-tif-* headers (orgId = fixmedins_code). Answer: ``{code, message,
+errorCode, data}``; ``code`` 0 is success, otherwise an ``InfCode`` number
+with a stable ``errorCode`` name. A retry of the same code by the same
+institution returns the same answer (same ecToken); anyone else gets
+EC_CODE_USED.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.enums import AuditOutcome
+from accounts.services import audit_record
+from common import crypto, idnumber
+from common.envelope import InfCode
+from common.redis import redis_client
+
+from ..models import EcToken, Institution
+from .codes import CodeRefused, code_check
+from .ectokens import ectoken_issue
+from .gateway import AuthError, authenticate_institution, institution_signed_in
+
+logger = logging.getLogger(__name__)
+
+_REFUSALS = {
+    "EC_CODE_CORRUPTED": InfCode.CODE_CORRUPTED,
+    "EC_CODE_UNKNOWN": InfCode.CODE_UNKNOWN,
+    "EC_CODE_EXPIRED": InfCode.CODE_EXPIRED,
+    "EC_CODE_USED": InfCode.CODE_USED,
+    "EC_VOUCHER_UNAVAILABLE": InfCode.VOUCHER_UNAVAILABLE,
+}
+
+
+def _fail(infcode: InfCode, error_code: str, message: str) -> dict:
+    return {"code": int(infcode), "errorCode": error_code, "message": message, "data": None}
+
+
+def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
+    try:
+        request = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _fail(InfCode.MALFORMED, "EC_MALFORMED", "请求不是合法的JSON")
+    data = request.get("data") if isinstance(request, dict) else None
+    if not isinstance(data, dict) or request.get("transType") != "ec.query":
+        return _fail(InfCode.MALFORMED, "EC_MALFORMED", "请求须为 {transType: \"ec.query\", orgId, data: {...}}")
+    org_id = str(request.get("orgId") or data.get("orgId") or "")
+    if not org_id or str(data.get("orgId") or org_id) != org_id:
+        return _fail(InfCode.MALFORMED, "EC_MALFORMED", "orgId 缺失或与 data.orgId 不一致")
+    qr_code = data.get("qrCode")
+    if not isinstance(qr_code, str) or not qr_code:
+        return _fail(InfCode.MALFORMED, "EC_MALFORMED", "缺少 data.qrCode（扫码内容）")
+    try:
+        institution = authenticate_institution(org_id, headers, body)
+    except AuthError as error:
+        return _fail(InfCode.AUTH_FAILED, "EC_AUTH_FAILED", str(error))
+    if not institution.designated:
+        return _fail(InfCode.INSTITUTION_NOT_DESIGNATED, "EC_INSTITUTION_NOT_DESIGNATED", "非定点医药机构，不能使用医保电子凭证")
+    if not institution_signed_in(institution):
+        return _fail(InfCode.NOT_SIGNED_IN, "EC_NOT_SIGNED_IN", "机构未签到，请先调用 9001 签到")
+    try:
+        return _decode(institution, data, qr_code.strip(), ip)
+    except CodeRefused as refused:
+        audit_record(action="code.decode", outcome=AuditOutcome.FAILURE, actor=institution.fixmedins_code, ip=ip or None,
+                     code=refused.code)
+        return _fail(_REFUSALS[refused.code], refused.code, refused.message)
+
+
+def _decode(institution: Institution, data: dict, qr_code: str, ip: str) -> dict:
+    voucher, parsed = code_check(qr_code)
+    redis = redis_client()
+    ttl = settings.CODE_STEP_SECONDS * (settings.CODE_ACCEPT_STEPS + 2)
+    used_key, answer_key = f"yibao:code:used:{parsed.block}", f"yibao:code:answer:{parsed.block}"
+    if not redis.set(used_key, institution.fixmedins_code.encode(), nx=True, ex=ttl):
+        owner = redis.get(used_key)
+        stored = redis.get(answer_key)
+        if owner == institution.fixmedins_code.encode() and stored is not None:
+            return _answer_from_store(stored, institution)  # the same terminal retrying: same ecToken
+        raise CodeRefused("EC_CODE_USED", "该医保码已被使用，请让参保人刷新后重新扫码")
+    with transaction.atomic():
+        row, token = ectoken_issue(voucher=voucher, institution=institution,
+                                   business_type=str(data.get("businessType", "")),
+                                   operator_id=str(data.get("operatorId", "")))
+        audit_record(action="code.decode", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
+                     person=voucher.person, ip=ip or None,
+                     detail={"business_type": str(data.get("businessType", ""))[:5], "ectoken_id": row.pk})
+        transaction.on_commit(lambda: _notify_scanned(voucher.pk, institution))
+    redis.set(answer_key, json.dumps({"id": row.pk, "token": crypto.encrypt(token)}), ex=ttl)
+    return _success(row, token, institution)
+
+
+def _answer_from_store(stored: bytes, institution: Institution) -> dict:
+    record = json.loads(stored)
+    row = EcToken.objects.select_related("voucher__person").get(pk=record["id"], institution=institution)
+    return _success(row, crypto.decrypt(record["token"]), institution)
+
+
+def ec_index_no(voucher_id: int, institution: Institution) -> str:
+    """Stable per (voucher, institution), different across institutions."""
+    return crypto.keyed_hash(f"ecindex:{voucher_id}:{institution.fixmedins_code}")[:32].upper()
+
+
+def _success(row: EcToken, token: str, institution: Institution) -> dict:
+    person = row.voucher.person
+    number = person.id_number
+    full = institution.designated and institution_signed_in(institution)
+    return {
+        "code": 0,
+        "errorCode": "",
+        "message": "成功",
+        "data": {
+            "ecToken": token,
+            "ecIndexNo": ec_index_no(row.voucher_id, institution),
+            "userName": person.name,
+            "idType": "01",
+            "idNo": number if full else idnumber.mask(number),
+            "insuOrg": person.insured_region,
+            "gender": person.gender,
+            "birthday": person.birth_date.strftime("%Y%m%d"),
+            "tokenExpireTime": timezone.localtime(row.expires_at).strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    }
+
+
+def _notify_scanned(voucher_id: int, institution: Institution) -> None:
+    """Tell the person's open code pages: scanned by whom, when; they retire
+    the code and show the next one."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(f"voucher.{voucher_id}", {
+            "type": "code.scanned",
+            "institution": institution.name,
+            "fixmedins_code": institution.fixmedins_code,
+            "at": timezone.localtime().isoformat(),
+        })
+    except Exception:  # the push is a courtesy; the decode already stands
+        logger.exception("could not push the scan notification for voucher %s", voucher_id)
