@@ -35,6 +35,9 @@ class InfCode(IntEnum):
     MSGID_IN_PROGRESS = 1006  # the first request with this msgid is still running
     INPUT_INVALID = 1007  # input fails validation (see err_msg)
     INSTITUTION_NOT_DESIGNATED = 1008
+    CONFIRMATION_PENDING = 1009  # the payer is asked on the phone; retry the same msgid
+    CONFIRMATION_REFUSED = 1010  # the payer declined, or the confirmation expired
+    PIN_LOCKED = 1011  # the voucher's payment PIN is locked
     PERSON_NOT_FOUND = 2001
     CERT_TYPE_UNSUPPORTED = 2002
     PERSON_NAME_MISMATCH = 2003  # psn_name given and not the registered name
@@ -44,7 +47,16 @@ class InfCode(IntEnum):
     CODE_USED = 3004  # already redeemed
     VOUCHER_UNAVAILABLE = 3005  # voucher not active / no active channel authorization
     ECTOKEN_INVALID = 3006  # ecToken unknown, expired or another institution's
+    PERSON_NOT_INSURED = 2004  # enrolment suspended or terminated: no benefits
+    AMOUNTS_INCONSISTENT = 4001  # medfee_sumamt ≠ Σ items, or the parts ≠ medfee_sumamt
+    CATALOGUE_ITEM_UNKNOWN = 4002  # med_list_codg not in the catalogue
+    SPLIT_CHANGED = 4003  # the split the payer confirmed no longer holds
+    SETTLEMENT_NOT_FOUND = 4004
+    ALREADY_REVERSED = 4005
+    POLICY_MISSING = 4006  # no policy parameters for the region/insutype/date
+    ORIGINAL_REVERSED = 4007  # 2601 reversed this msgid before it ever ran
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
+    OUTCOME_UNKNOWN = 5002  # sent to the core, no answer yet; being resolved — retry the same msgid
     INTERNAL = 5999
 
 
@@ -85,6 +97,7 @@ class Envelope:
     inf_time: str
     input: dict
     fields: dict = field(default_factory=dict)
+    client_id: str = ""  # who called (set by the receiver after authentication)
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default) or default

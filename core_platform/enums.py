@@ -97,3 +97,10 @@ class MessageStatus(models.TextChoices):
     PROCESSING = "processing", "处理中"
     # The answer is stored; a replay with the same body gets it verbatim.
     DONE = "done", "已完成"
+
+
+class SettlementStatus(models.TextChoices):
+    """A settlement in the book of record."""
+
+    SETTLED = "settled", "已结算"  # posted; money moved
+    REVERSED = "reversed", "已撤销"  # a compensating posting undid it (never an edit)

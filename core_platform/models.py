@@ -6,7 +6,7 @@ lives here: every write goes through ``core_platform.services``.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .enums import (
     CatalogueKind,
@@ -20,6 +20,7 @@ from .enums import (
     MessageStatus,
     PostingKind,
     PsnType,
+    SettlementStatus,
 )
 
 
@@ -247,3 +248,39 @@ class AuditEvent(models.Model):
     subject = models.CharField(max_length=64)  # psn_no, fixmedins_code, posting id, ...
     detail = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Settlement(models.Model):
+    """A settled bill (2102): the split, its explanation, its posting, and the
+    accumulator deltas it applied (so a reversal can take exactly those back)."""
+
+    setl_id = models.CharField(max_length=40, unique=True)
+    mdtrt_id = models.CharField(max_length=40, unique=True)
+    psn_no = models.CharField(max_length=30, db_index=True)
+    fixmedins_code = models.CharField(max_length=30)
+    msgid = models.CharField(max_length=40)
+    insutype = models.CharField(max_length=3)
+    insured_region = models.CharField(max_length=6)
+    status = models.CharField(max_length=10, choices=SettlementStatus.choices, default=SettlementStatus.SETTLED)
+    medfee_fen = models.BigIntegerField()
+    fund_fen = models.BigIntegerField()
+    acct_fen = models.BigIntegerField()
+    mulaid_fen = models.BigIntegerField(default=0)
+    cash_fen = models.BigIntegerField()
+    accumulator_year = models.PositiveSmallIntegerField()
+    deltas = models.JSONField(default=dict)
+    setlinfo = models.JSONField(default=dict)
+    setldetail = models.JSONField(default=list)
+    explanation = models.JSONField(default=list)
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")
+    reversal_posting = models.ForeignKey(Posting, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reversal_msgid = models.CharField(max_length=40, blank=True)
+    settled_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fixmedins_code", "msgid"], name="core_settlement_msgid_uniq"),
+            models.CheckConstraint(condition=Q(medfee_fen=F("fund_fen") + F("acct_fen") + F("mulaid_fen") + F("cash_fen")),
+                                   name="core_settlement_parts_sum"),
+        ]

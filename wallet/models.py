@@ -7,7 +7,7 @@ from django.db import models
 
 from common import crypto
 
-from .enums import AuthorizationStatus, GatewayMessageStatus, VoucherStatus
+from .enums import AuthorizationStatus, GatewayMessageStatus, PaymentStatus, VoucherStatus
 
 
 class Institution(models.Model):
@@ -113,3 +113,48 @@ class EcToken(models.Model):
     operator_id = models.CharField(max_length=30, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class Payment(models.Model):
+    """The wallet's journal of settlements it brokered (one per terminal
+    2102 msgid): what was asked, whether the payer confirmed, what the core
+    answered. The person's records and reconciliation read it."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
+    msgid = models.CharField(max_length=40)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="payments")
+    status = models.CharField(max_length=24, choices=PaymentStatus.choices)
+    request_hash = models.CharField(max_length=64)
+    request = models.JSONField(help_text="the 2102 input as the terminal sent it")
+    confirmation_required = models.BooleanField(default=False)
+    confirm_deadline = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    medfee_fen = models.BigIntegerField()
+    fund_fen = models.BigIntegerField(default=0)
+    acct_fen = models.BigIntegerField(default=0)
+    mulaid_fen = models.BigIntegerField(default=0)
+    cash_fen = models.BigIntegerField(default=0)
+    setl_id = models.CharField(max_length=40, blank=True, db_index=True)
+    mdtrt_id = models.CharField(max_length=40, blank=True)
+    core_output = models.JSONField(null=True, blank=True, help_text="setlinfo, setldetail, explanation")
+    infcode = models.IntegerField(null=True, blank=True)
+    err_msg = models.CharField(max_length=200, blank=True)
+    resolve_attempts = models.PositiveSmallIntegerField(default=0)
+    reversal_msgid = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "msgid"], name="uniq_payment_msgid")]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+
+class BalanceSnapshot(models.Model):
+    """The personal-account balance as last read from the core, with when."""
+
+    person = models.OneToOneField("accounts.Person", on_delete=models.CASCADE, related_name="balance_snapshot")
+    balance_fen = models.BigIntegerField()
+    as_of = models.DateTimeField()

@@ -52,3 +52,10 @@ CODE_STEP_SECONDS = env_int("CODE_STEP_SECONDS", 30)  # a new code every step
 # A code is accepted in its own step and the next one: at most 2 steps (60 s).
 CODE_ACCEPT_STEPS = 2
 ECTOKEN_TTL_SECONDS = env_int("ECTOKEN_TTL_SECONDS", 600)
+
+# --- paying at the counter (wallet/services/payments.py) -------------------------
+# The phone confirms with the PIN when the personal-account part exceeds this (fen).
+PAYMENT_CONFIRM_THRESHOLD_FEN = env_int("PAYMENT_CONFIRM_THRESHOLD_FEN", 20000)
+PAYMENT_CONFIRM_TTL_SECONDS = env_int("PAYMENT_CONFIRM_TTL_SECONDS", 180)
+# How long a cached balance is shown as current before it is re-read.
+BALANCE_CACHE_SECONDS = env_int("BALANCE_CACHE_SECONDS", 60)

@@ -43,6 +43,7 @@ from common.errors import ApplicationError
 from ..db import core_atomic
 from ..enums import MessageStatus
 from ..models import CoreNonce, EnvelopeMessage
+from .settlement import TOMBSTONE_HASH
 from .transactions import HANDLERS
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def message_claim(client_id: str, env: Envelope) -> tuple[EnvelopeMessage, str |
     except IntegrityError:
         pass
     existing = EnvelopeMessage.objects.get(**key)
+    if existing.request_hash == TOMBSTONE_HASH:
+        raise EnvelopeError(InfCode.ORIGINAL_REVERSED, "该交易已被冲正（原交易未执行），请重新发起", msgid=env.msgid)
     if existing.request_hash != request_hash:
         raise EnvelopeError(InfCode.MSGID_CONFLICT, "该 msgid 已用于另一笔内容不同的请求", msgid=env.msgid)
     if existing.status == MessageStatus.DONE:
@@ -159,6 +162,7 @@ def call_service(headers: Mapping[str, str], body: bytes) -> str:
     try:
         client_id = request_authenticate(headers, body)
         env = env_mod.parse(body)
+        env.client_id = client_id
         msgid = env.msgid
         if env.infno not in HANDLERS:
             raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号：{env.infno}", msgid=msgid)

@@ -159,7 +159,15 @@ def institution_info(env: Envelope) -> dict:
     }
 
 
+from . import settlement  # noqa: E402  (settlement imports nothing from here)
+
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
     "1201": institution_info,
+    "2001": settlement.benefit_check,
+    "2101": settlement.pre_settle,
+    "2102": settlement.settle,
+    "2103": settlement.reverse,
+    "2601": settlement.reverse_by_msgid,
+    "9101": settlement.message_status,
 }

@@ -1,0 +1,53 @@
+"""Settlement policy engine (结算政策引擎): pure functions, amounts and rules in,
+a split with its explanation out. No Django, no ORM, no I/O: the only import
+outside the standard library is ``common.money`` (itself pure);
+tests/core_platform/test_engine.py enforces that by parsing the imports.
+
+One entry point::
+
+    split(params, level, accumulators, balance_fen, use_account, items) -> Settlement
+
+``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
+dict of a ``PolicyParameters`` version (core_platform/services/policy.py).
+The ``Settlement`` carries the national ``setlinfo`` money fields (integer fen),
+one ``ItemSplit`` per line item (which part was self-paid and why), Chinese
+explanation lines, and the ``Deltas`` to apply to the personal account and the
+annual accumulators. docs/subsystems/policy-engine.md describes the model and
+works examples by hand.
+
+Money is integer fen, ratios permille, quantities ``Decimal``; never floats.
+
+ROUNDING RULE (stated here once; implemented once, in ``rounding.round_half_up``):
+a fen amount that results from multiplying by a ratio or by a decimal quantity
+is computed exactly and rounded HALF-UP to the fen (0.5 fen -> 1 fen) at exactly
+these points:
+
+  (a) per line item: the item amount ``pric × cnt`` (the caller's amount must
+      equal it), the capped amount ``price cap × cnt`` (over-limit is the
+      amount above it), and the B-class self-pay-first share
+      ``(amount − over-limit) × ratio``;
+  (b) once per bill: the pooled-fund payment ``Σ band portion × band ratio``
+      (the exact products are summed, then rounded once).
+
+Every other amount is exact integer arithmetic derived by subtraction, min and
+max, so the parts always sum exactly to the total.
+"""
+
+from .errors import EngineError
+from .params import LEVELS, MODELS, Band, PolicyParams, parse_params
+from .rounding import round_half_up
+from .split import (
+    Accumulators,
+    BandSplit,
+    Deltas,
+    ItemSplit,
+    LineItem,
+    Settlement,
+    apply_deltas,
+    split,
+)
+
+__all__ = [
+    "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "Deltas", "EngineError", "ItemSplit",
+    "LineItem", "PolicyParams", "Settlement", "apply_deltas", "parse_params", "round_half_up", "split",
+]

@@ -1,0 +1,517 @@
+"""The split of one bill (一次结算): line items -> setlinfo, setldetail, the
+explanation and the deltas for the ledger and the annual accumulators.
+
+Both models share the per-item step and the output; they differ in who pays
+the eligible cost first (docs/subsystems/policy-engine.md):
+
+standard (统账结合, current form)
+    E = Σ eligible; deductible ``act_pay_dedc = min(E, D)`` (D = what remains
+    of this level's annual deductible); the rest R = E − act_pay_dedc lies on
+    the annual cumulative-eligible-cost axis at [cum + act_pay_dedc, cum + E)
+    and is reimbursed band by band; the fund is capped by what remains of the
+    annual ceiling. The personal account may pay the person's part
+    (psn_part_amt) if the region allows it and the person asked for it.
+
+account_first (通道式, the older form)
+    the personal account first pays eligible cost ``a = min(balance, E)`` (if
+    the person uses the account); of the rest the person pays the deductible
+    in cash; what is left, at [cum + a + act_pay_dedc, cum + E) on the axis —
+    the account-paid part counts as cumulative eligible cost but not toward
+    the deductible — is reimbursed band by band, capped by the ceiling. The
+    non-eligible parts (丙类, over-limit, B-class self-pay-first) are paid from
+    what remains in the account if the region allows it, else in cash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from common.money import fen_to_yuan
+
+from .errors import EngineError
+from .params import LEVEL_NAMES, LEVELS, PolicyParams, parse_params
+from .rounding import round_half_up
+
+LIST_CLASSES = ("A", "B", "C")
+CLASS_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
+CHRGITM_LV = {"A": "01", "B": "02", "C": "03"}  # national chrgitm_lv: 01 甲类, 02 乙类, 03 自费
+MAX_CNT = Decimal("100000000")  # a quantity of 10^8 or more is a data error
+MAX_CNT_DECIMALS = 6
+
+
+# --- inputs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accumulators:
+    """The person's year so far (AnnualAccumulator), integer fen."""
+
+    eligible_cost_fen: int = 0  # cumulative eligible cost 累计政策范围内费用 (the band axis)
+    deductible_paid_fen: int = 0  # deductible paid 累计起付线
+    fund_paid_fen: int = 0  # pooled fund paid 累计统筹基金支付 (against the ceiling)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One fee line (费用明细). ``cnt`` may be given as Decimal, int or a decimal
+    string ("1.5"); it is stored as Decimal. Floats are refused by ``split``."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    list_class: str  # "A" | "B" | "C"
+    self_pay_ratio_permille: int  # B-class self-pay-first ratio; A must be 0; ignored for C
+    price_cap_fen: int | None  # highest eligible unit price, or None
+    pric_fen: int
+    cnt: Decimal
+    amount_fen: int  # must equal round_half_up(pric_fen × cnt)
+
+    def __post_init__(self):
+        if isinstance(self.cnt, (str, int)) and not isinstance(self.cnt, bool):
+            try:
+                object.__setattr__(self, "cnt", Decimal(str(self.cnt).strip()))
+            except InvalidOperation:
+                pass  # left as is; split() refuses it with a Chinese message
+
+
+# --- outputs -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deltas:
+    """What this settlement changes; a reversal applies ``negated()``."""
+
+    eligible_cost_fen: int
+    deductible_paid_fen: int
+    fund_paid_fen: int
+    account_fen: int  # signed: −acct_pay
+
+    def negated(self) -> Deltas:
+        return Deltas(-self.eligible_cost_fen, -self.deductible_paid_fen, -self.fund_paid_fen, -self.account_fen)
+
+
+def apply_deltas(accumulators: Accumulators, balance_fen: int, deltas: Deltas) -> tuple[Accumulators, int]:
+    """The accumulators and balance after ``deltas`` (a settlement's, or its
+    ``negated()`` for a reversal). Refuses a result below zero."""
+    after = Accumulators(
+        accumulators.eligible_cost_fen + deltas.eligible_cost_fen,
+        accumulators.deductible_paid_fen + deltas.deductible_paid_fen,
+        accumulators.fund_paid_fen + deltas.fund_paid_fen,
+    )
+    balance = balance_fen + deltas.account_fen
+    if min(after.eligible_cost_fen, after.deductible_paid_fen, after.fund_paid_fen, balance) < 0:
+        raise EngineError("INPUT_INVALID", "冲销后年度累计或个人账户余额将小于0，与原结算不符")
+    return after, balance
+
+
+@dataclass(frozen=True)
+class ItemSplit:
+    """One line item's split, fen: amount = fulamt_ownpay + overlimit + preselfpay + eligible."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    list_class: str
+    self_pay_ratio_permille: int
+    price_cap_fen: int | None
+    pric_fen: int
+    cnt: Decimal
+    amount: int  # det_item_fee_sumamt
+    fulamt_ownpay: int  # 全自费 (C-class)
+    overlimit: int  # 超限价自付
+    preselfpay: int  # 先行自付 (B-class)
+    eligible: int  # 符合政策范围 inscp_scp_amt
+    reasons: tuple[str, ...]  # Chinese: which part was self-paid and why
+
+
+@dataclass(frozen=True)
+class BandSplit:
+    """The part of this bill's reimbursable cost that fell in one band."""
+
+    index: int  # 1-based, as published
+    lower_fen: int
+    upto_fen: int | None
+    portion_fen: int
+    ratio_permille: int
+    fund_millifen: int  # exact portion × ratio, in 1/1000 fen (rounded only in the sum)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """setlinfo money fields in integer fen. Identities (always hold):
+
+    medfee_sumamt = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt
+    inscp_scp_amt = acct_first_pay + act_pay_dedc + hifp_pay + pool_prop_selfpay
+    medfee_sumamt = fund_pay_sumamt + psn_part_amt
+    psn_part_amt  = acct_pay + acct_mulaid_pay + psn_cash_pay
+    balc          = balance − acct_pay
+    """
+
+    model: str
+    level: str
+    medfee_sumamt: int  # 医疗费总额
+    fulamt_ownpay_amt: int  # 全自费金额 (丙类)
+    overlmt_selfpay: int  # 超限价自费
+    preselfpay_amt: int  # 先行自付 (乙类)
+    inscp_scp_amt: int  # 符合政策范围金额
+    act_pay_dedc: int  # 实际支付起付线
+    hifp_pay: int  # 基本医疗保险统筹基金支出
+    pool_prop_selfpay: int  # 基本医疗保险统筹基金支付比例内自付 (incl. any part above the ceiling)
+    fund_pay_sumamt: int  # 基金支付总额 (= hifp_pay here)
+    psn_part_amt: int  # 个人负担总金额
+    acct_pay: int  # 个人账户支出
+    acct_mulaid_pay: int  # 个人账户共济支付 (0 until family mutual aid exists)
+    psn_cash_pay: int  # 个人现金支出
+    balc: int  # 余额 (personal account after this settlement)
+    acct_first_pay: int  # account_first: eligible cost paid from the account before the deductible; else 0
+    over_ceiling: int  # part of pool_prop_selfpay that the fund did not pay because of the ceiling
+    band_splits: tuple[BandSplit, ...]
+    details: tuple[ItemSplit, ...]
+    explanation: tuple[str, ...]
+    deltas: Deltas
+
+    def to_setlinfo(self) -> dict[str, str]:
+        """The national setlinfo money fields as yuan strings ("12.34")."""
+        names = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                 "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
+                 "acct_mulaid_pay", "psn_cash_pay", "balc")
+        return {name: fen_to_yuan(getattr(self, name)) for name in names}
+
+    def to_setldetail(self) -> list[dict]:
+        """One national setldetail row per line item (yuan strings; ``memo``
+        carries the Chinese reasons)."""
+        rows = []
+        for d in self.details:
+            rows.append({
+                "feedetl_sn": d.feedetl_sn,
+                "med_list_codg": d.med_list_codg,
+                "det_item_fee_sumamt": fen_to_yuan(d.amount),
+                "cnt": str(d.cnt),
+                "pric": fen_to_yuan(d.pric_fen),
+                "pric_uplmt_amt": fen_to_yuan(d.price_cap_fen) if d.price_cap_fen is not None else None,
+                "selfpay_prop": _prop(d.self_pay_ratio_permille if d.list_class == "B" else
+                                      (1000 if d.list_class == "C" else 0)),
+                "fulamt_ownpay_amt": fen_to_yuan(d.fulamt_ownpay),
+                "overlmt_amt": fen_to_yuan(d.overlimit),
+                "preselfpay_amt": fen_to_yuan(d.preselfpay),
+                "inscp_scp_amt": fen_to_yuan(d.eligible),
+                "chrgitm_lv": CHRGITM_LV[d.list_class],
+                "memo": "；".join(d.reasons),
+            })
+        return rows
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _y(fen: int) -> str:
+    return fen_to_yuan(fen)
+
+
+def _prop(permille: int) -> str:
+    """100 -> "0.10", 1000 -> "1.00", 125 -> "0.125" (selfpay_prop is a fraction)."""
+    return _exact_text(Decimal(permille) / 1000)
+
+
+def _pct(permille: int) -> str:
+    """850 -> "85%", 855 -> "85.5%"."""
+    value = Decimal(permille) / 10
+    text = f"{value.normalize():f}"
+    return f"{text}%"
+
+
+def _exact_text(value: Decimal) -> str:
+    """An exact Decimal as text with at least two decimals and no trailing zeros beyond."""
+    whole, _, frac = f"{value:f}".partition(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
+def _millifen_yuan(millifen: int) -> str:
+    """An exact amount in 1/1000 fen as yuan, unrounded: 425250 -> "4.2525"."""
+    return _exact_text(Decimal(millifen) / 100000)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _refuse(code: str, message: str, **detail) -> EngineError:
+    return EngineError(code, message, detail or None)
+
+
+# --- validation --------------------------------------------------------------
+
+
+def _validate_item(item: LineItem) -> None:
+    if not isinstance(item, LineItem):
+        raise _refuse("ITEM_INVALID", "费用明细必须是 LineItem")
+    sn = item.feedetl_sn
+    if not isinstance(sn, str) or not sn:
+        raise _refuse("ITEM_INVALID", "费用明细流水号 feedetl_sn 不能为空")
+
+    def bad(message: str) -> EngineError:
+        return _refuse("ITEM_INVALID", f"费用明细 {sn}：{message}", feedetl_sn=sn)
+
+    if not isinstance(item.med_list_codg, str) or not item.med_list_codg:
+        raise bad("医保目录编码 med_list_codg 不能为空")
+    if item.list_class not in LIST_CLASSES:
+        raise bad(f"目录类别必须是 A/B/C（甲/乙/丙），实为 {item.list_class!r}")
+    ratio = item.self_pay_ratio_permille
+    if not _is_int(ratio) or not 0 <= ratio <= 1000:
+        raise bad(f"先行自付比例必须是0-1000的整数（千分比），实为 {ratio!r}")
+    if item.list_class == "A" and ratio != 0:
+        raise bad(f"甲类项目不应有先行自付比例，实为 {ratio}‰")
+    cap = item.price_cap_fen
+    if cap is not None and (not _is_int(cap) or cap <= 0):
+        raise bad(f"限价必须是正整数（分）或空，实为 {cap!r}")
+    if not _is_int(item.pric_fen) or item.pric_fen < 0:
+        raise bad(f"单价必须是非负整数（分），实为 {item.pric_fen!r}")
+    if not _is_int(item.amount_fen) or item.amount_fen < 0:
+        raise bad(f"金额必须是非负整数（分），实为 {item.amount_fen!r}")
+    cnt = item.cnt
+    if not isinstance(cnt, Decimal):
+        raise bad(f"数量必须是十进制数（如 \"1.5\"），不能是 {type(cnt).__name__}：{cnt!r}")
+    if not cnt.is_finite() or cnt <= 0 or cnt >= MAX_CNT:
+        raise bad(f"数量必须大于0且小于{MAX_CNT}，实为 {cnt}")
+    if -cnt.as_tuple().exponent > MAX_CNT_DECIMALS:
+        raise bad(f"数量最多{MAX_CNT_DECIMALS}位小数，实为 {cnt}")
+    expected = round_half_up(Fraction(item.pric_fen) * Fraction(cnt))
+    if item.amount_fen != expected:
+        raise bad(f"金额 {_y(item.amount_fen)} 元与单价×数量（{_y(item.pric_fen)} × {cnt} = {_y(expected)} 元）不符")
+
+
+def _validate_state(level, accumulators, balance_fen, use_account, items) -> None:
+    if level not in LEVELS:
+        raise _refuse("INPUT_INVALID", f"机构等级必须是 {'/'.join(LEVELS)}，实为 {level!r}")
+    if not isinstance(accumulators, Accumulators):
+        raise _refuse("INPUT_INVALID", "年度累计必须是 Accumulators")
+    for name in ("eligible_cost_fen", "deductible_paid_fen", "fund_paid_fen"):
+        value = getattr(accumulators, name)
+        if not _is_int(value) or value < 0:
+            raise _refuse("INPUT_INVALID", f"年度累计 {name} 必须是非负整数（分），实为 {value!r}")
+    if not _is_int(balance_fen) or balance_fen < 0:
+        raise _refuse("INPUT_INVALID", f"个人账户余额必须是非负整数（分），实为 {balance_fen!r}")
+    if not isinstance(use_account, bool):
+        raise _refuse("INPUT_INVALID", "是否使用个人账户（acct_used_flag）必须是布尔值")
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence) or not items:
+        raise _refuse("INPUT_INVALID", "费用明细不能为空")
+    seen: set[str] = set()
+    for item in items:
+        _validate_item(item)
+        if item.feedetl_sn in seen:
+            raise _refuse("ITEM_INVALID", f"费用明细流水号 {item.feedetl_sn} 重复", feedetl_sn=item.feedetl_sn)
+        seen.add(item.feedetl_sn)
+
+
+# --- the split ---------------------------------------------------------------
+
+
+def _split_item(item: LineItem) -> ItemSplit:
+    amount = item.amount_fen
+    reasons: list[str] = []
+    fulamt = overlimit = preselfpay = 0
+    if item.list_class == "C":
+        fulamt = amount
+        reasons.append(f"丙类项目，全额自费{_y(amount)}元")
+    else:
+        if item.price_cap_fen is not None:
+            capped = round_half_up(Fraction(item.price_cap_fen) * Fraction(item.cnt))
+            overlimit = max(0, amount - capped)
+            if overlimit:
+                reasons.append(f"超出限价{_y(item.price_cap_fen)}元部分自付：限价内 {_y(item.price_cap_fen)} × {item.cnt}"
+                               f" = {_y(capped)}元，超出{_y(overlimit)}元")
+        if item.list_class == "B" and item.self_pay_ratio_permille:
+            base = amount - overlimit
+            preselfpay = round_half_up(Fraction(base * item.self_pay_ratio_permille, 1000))
+            reasons.append(f"乙类先行自付{_pct(item.self_pay_ratio_permille)}：{_y(base)} × "
+                           f"{_pct(item.self_pay_ratio_permille)} = {_y(preselfpay)}元")
+    eligible = amount - fulamt - overlimit - preselfpay
+    if item.list_class != "C":
+        reasons.append(f"{CLASS_NAMES[item.list_class]}项目，{_y(eligible)}元纳入政策范围")
+    return ItemSplit(
+        feedetl_sn=item.feedetl_sn, med_list_codg=item.med_list_codg, list_class=item.list_class,
+        self_pay_ratio_permille=item.self_pay_ratio_permille, price_cap_fen=item.price_cap_fen,
+        pric_fen=item.pric_fen, cnt=item.cnt, amount=amount, fulamt_ownpay=fulamt, overlimit=overlimit,
+        preselfpay=preselfpay, eligible=eligible, reasons=tuple(reasons),
+    )
+
+
+def _band_splits(params: PolicyParams, level: str, start: int, end: int) -> tuple[BandSplit, ...]:
+    """Split [start, end) of the cumulative-eligible-cost axis across the bands."""
+    result = []
+    for i, band in enumerate(params.bands, start=1):
+        lo = max(start, band.lower_fen)
+        hi = end if band.upto_fen is None else min(end, band.upto_fen)
+        if hi > lo:
+            ratio = band.ratio_permille[level]
+            result.append(BandSplit(i, band.lower_fen, band.upto_fen, hi - lo, ratio, (hi - lo) * ratio))
+    return tuple(result)
+
+
+def split(
+    params: PolicyParams | Mapping,
+    level: str,
+    accumulators: Accumulators,
+    balance_fen: int,
+    use_account: bool,
+    items: Sequence[LineItem],
+) -> Settlement:
+    """Settle one bill. Pure; raises ``EngineError`` on invalid input.
+
+    ``level``: institution level '1' '2' '3' '9'; ``accumulators``: the year so
+    far; ``balance_fen``: personal account balance; ``use_account``: the
+    person's acct_used_flag; ``items``: the bill's line items (non-empty,
+    unique ``feedetl_sn``)."""
+    params = parse_params(params)
+    _validate_state(level, accumulators, balance_fen, use_account, items)
+    details = tuple(_split_item(item) for item in items)
+
+    total = sum(d.amount for d in details)
+    fulamt = sum(d.fulamt_ownpay for d in details)
+    overlimit = sum(d.overlimit for d in details)
+    preselfpay = sum(d.preselfpay for d in details)
+    eligible = sum(d.eligible for d in details)
+    non_eligible = fulamt + overlimit + preselfpay
+
+    deductible_year = params.deductible_fen[level]
+    deductible_left = max(0, deductible_year - accumulators.deductible_paid_fen)
+    account_first = params.model == "account_first"
+    first = min(balance_fen, eligible) if (account_first and use_account) else 0
+    dedc = min(eligible - first, deductible_left)
+    reimbursable = eligible - first - dedc
+    cum = accumulators.eligible_cost_fen
+    start, end = cum + first + dedc, cum + eligible
+    bands = _band_splits(params, level, start, end)
+    fund_exact_millifen = sum(b.fund_millifen for b in bands)
+    fund_by_ratio = round_half_up(Fraction(fund_exact_millifen, 1000))
+    ceiling_left = max(0, params.annual_ceiling_fen - accumulators.fund_paid_fen)
+    hifp = min(fund_by_ratio, ceiling_left)
+    over_ceiling = fund_by_ratio - hifp
+    copay = reimbursable - hifp
+    fund_total = hifp
+    psn_part = total - fund_total
+
+    may_pay = use_account and params.account_may_pay_self_part
+    if account_first:
+        # `first` is already from the account; what remains of the balance may
+        # pay the rest of the person's part (in practice the non-eligible parts:
+        # if any deductible or co-payment is left, the account is empty).
+        acct = first + (min(balance_fen - first, psn_part - first) if may_pay else 0)
+    else:
+        acct = min(balance_fen, psn_part) if may_pay else 0
+    cash = psn_part - acct
+    balc = balance_fen - acct
+    deltas = Deltas(eligible, dedc, hifp, -acct)
+
+    explanation = _explain(
+        params=params, level=level, acc=accumulators, balance=balance_fen, use_account=use_account,
+        total=total, fulamt=fulamt, overlimit=overlimit, preselfpay=preselfpay, eligible=eligible,
+        non_eligible=non_eligible, first=first, deductible_year=deductible_year, deductible_left=deductible_left,
+        dedc=dedc, reimbursable=reimbursable, start=start, end=end, bands=bands,
+        fund_exact_millifen=fund_exact_millifen, fund_by_ratio=fund_by_ratio, ceiling_left=ceiling_left,
+        hifp=hifp, over_ceiling=over_ceiling, copay=copay, psn_part=psn_part, acct=acct, cash=cash, balc=balc,
+    )
+    settlement = Settlement(
+        model=params.model, level=level, medfee_sumamt=total, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlimit,
+        preselfpay_amt=preselfpay, inscp_scp_amt=eligible, act_pay_dedc=dedc, hifp_pay=hifp,
+        pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
+        acct_mulaid_pay=0, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
+        band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
+    )
+    _check(settlement, balance_fen, ceiling_left)
+    return settlement
+
+
+def _check(s: Settlement, balance: int, ceiling_left: int) -> None:
+    """The invariants, asserted on every result (a failure is a bug here, not bad input)."""
+    fields = (s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, s.inscp_scp_amt,
+              s.act_pay_dedc, s.hifp_pay, s.pool_prop_selfpay, s.fund_pay_sumamt, s.psn_part_amt, s.acct_pay,
+              s.acct_mulaid_pay, s.psn_cash_pay, s.balc, s.acct_first_pay, s.over_ceiling)
+    ok = (
+        all(v >= 0 for v in fields)
+        and s.fund_pay_sumamt + s.acct_pay + s.acct_mulaid_pay + s.psn_cash_pay == s.medfee_sumamt
+        and s.medfee_sumamt == sum(d.amount for d in s.details)
+        and s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt
+        and s.inscp_scp_amt == s.acct_first_pay + s.act_pay_dedc + s.hifp_pay + s.pool_prop_selfpay
+        and s.acct_pay <= balance and s.balc == balance - s.acct_pay
+        and s.hifp_pay <= ceiling_left
+    )
+    if not ok:  # pragma: no cover - guarded by the property tests
+        raise AssertionError(f"policy engine invariant violated: {s!r}")
+
+
+# --- explanation -------------------------------------------------------------
+
+
+def _explain(*, params, level, acc, balance, use_account, total, fulamt, overlimit, preselfpay, eligible,
+             non_eligible, first, deductible_year, deductible_left, dedc, reimbursable, start, end, bands,
+             fund_exact_millifen, fund_by_ratio, ceiling_left, hifp, over_ceiling, copay, psn_part, acct, cash,
+             balc) -> list[str]:
+    lines: list[str] = []
+    level_name = LEVEL_NAMES[level]
+    lines.append(
+        f"费用总额{_y(total)}元：丙类全额自费{_y(fulamt)}元，超限价自付{_y(overlimit)}元，"
+        f"乙类先行自付{_y(preselfpay)}元，政策范围内费用{_y(eligible)}元。"
+    )
+    if params.model == "account_first":
+        if not use_account:
+            lines.append("个人账户先付（通道式）：本次未使用个人账户，政策范围内费用不经账户先付。")
+        elif first:
+            lines.append(f"个人账户先付（通道式）：政策范围内费用先由个人账户支付{_y(first)}元"
+                         f"（账户余额{_y(balance)}元）。")
+        else:
+            lines.append("个人账户先付（通道式）：个人账户余额为0元，未先付。")
+    paid = acc.deductible_paid_fen
+    payer = "由个人现金自付" if params.model == "account_first" else "由个人负担"
+    if deductible_year == 0:
+        lines.append(f"起付线：{level_name}不设起付线。")
+    elif deductible_left == 0:
+        lines.append(f"起付线：{level_name}年度起付标准{_y(deductible_year)}元，本年已累计{_y(paid)}元，已付满，本次不再计入。")
+    else:
+        lines.append(f"起付线：{level_name}年度起付标准{_y(deductible_year)}元，本年已累计{_y(paid)}元，"
+                     f"尚余{_y(deductible_left)}元；本次计入起付线{_y(dedc)}元，{payer}。")
+    if reimbursable == 0:
+        lines.append("分段报销：本次没有起付线以上的政策范围内费用，统筹基金不支付。")
+    else:
+        lines.append(f"分段报销：{_y(reimbursable)}元位于本年政策范围内累计费用{_y(start)}元至{_y(end)}元之间，按分段比例报销：")
+        for b in bands:
+            upper = f"{_y(b.upto_fen)}元" if b.upto_fen is not None else "以上"
+            lines.append(f"  第{b.index}段（累计{_y(b.lower_fen)}元至{upper}，{level_name}报销{_pct(b.ratio_permille)}）："
+                         f"{_y(b.portion_fen)} × {_pct(b.ratio_permille)} = {_millifen_yuan(b.fund_millifen)}元")
+        exact = _millifen_yuan(fund_exact_millifen)
+        if fund_exact_millifen % 1000:
+            lines.append(f"  合计{exact}元，四舍五入到分为{_y(fund_by_ratio)}元。")
+        else:
+            lines.append(f"  合计{_y(fund_by_ratio)}元。")
+    lines.append(f"封顶线：统筹基金年度最高支付{_y(params.annual_ceiling_fen)}元，本年已支付{_y(acc.fund_paid_fen)}元，"
+                 f"尚可支付{_y(ceiling_left)}元。")
+    if over_ceiling:
+        lines.append(f"  本次按比例应付{_y(fund_by_ratio)}元，超出封顶线{_y(over_ceiling)}元由个人负担，"
+                     f"统筹基金实付{_y(hifp)}元。")
+    lines.append(f"统筹基金支付{_y(hifp)}元；政策范围内按比例个人自付{_y(copay)}元"
+                 + (f"（含超封顶线部分{_y(over_ceiling)}元）" if over_ceiling else "") + "。")
+    parts = []
+    if first:
+        parts.append(f"个人账户先付{_y(first)}")
+    parts += [f"起付线{_y(dedc)}", f"按比例自付{_y(copay)}", f"乙类先行自付{_y(preselfpay)}",
+              f"超限价自付{_y(overlimit)}", f"丙类自费{_y(fulamt)}"]
+    lines.append(f"个人负担合计{_y(psn_part)}元 = " + " + ".join(parts) + "。")
+    if not use_account:
+        lines.append(f"个人账户：本次未使用个人账户（余额{_y(balance)}元不变）。")
+    elif params.model == "standard" and not params.account_may_pay_self_part:
+        lines.append(f"个人账户：本统筹区规定个人账户不得支付个人负担部分（余额{_y(balance)}元不变）。")
+    else:
+        if params.model == "account_first":
+            rest = acct - first
+            if params.account_may_pay_self_part:
+                tail = f"其中先付政策范围内费用{_y(first)}元，支付其余个人负担{_y(rest)}元"
+            else:
+                tail = f"其中先付政策范围内费用{_y(first)}元；本统筹区规定个人账户不得支付其余个人负担"
+            lines.append(f"个人账户：支付{_y(acct)}元（{tail}），余额由{_y(balance)}元变为{_y(balc)}元。")
+        else:
+            lines.append(f"个人账户：支付{_y(acct)}元，余额由{_y(balance)}元变为{_y(balc)}元。")
+        if balc == 0 and cash and params.account_may_pay_self_part:
+            lines.append("  个人账户余额不足，其余由现金支付。")
+    lines.append(f"现金支付{_y(cash)}元。")
+    return lines

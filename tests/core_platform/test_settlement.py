@@ -1,0 +1,208 @@
+"""The core's settlement transactions over its envelope: 2101 pre-settle,
+2102 settle (ledger + accumulators), 2103 reverse, 2601 reverse by msgid,
+9101 status; idempotency and conflicting retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db.models import Sum
+
+from common.envelope import InfCode
+from core_platform.models import AnnualAccumulator, Entry, LedgerAccount, Posting, Settlement
+from core_platform.selectors import ledger_discrepancies, personal_balance_fen
+from core_platform.services.catalogue import catalogue_load
+from core_platform.services.ledger import personal_account_credit
+from core_platform.services.policy import policy_load
+from core_platform.services.registry import institution_register, person_enrol, region_register
+from tests.core_platform.signing import call, envelope
+
+pytestmark = pytest.mark.django_db(databases=["default", "core"])
+
+PHARMACY = "P11010000009"
+POLICY = {
+    "model": "standard",
+    "deductible_fen": {"1": 30000, "2": 60000, "3": 90000, "9": 0},
+    "bands": [{"upto_fen": 5000000, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}},
+              {"upto_fen": None, "ratio_permille": {"1": 950, "2": 900, "3": 850, "9": 700}}],
+    "annual_ceiling_fen": 40000000,
+    "account_may_pay_self_part": True,
+}
+
+
+@pytest.fixture
+def world():
+    region_register("110100", "北京市", "北京市", evoucher_open=True)
+    person, _ = person_enrol(name="王芳", id_number="11010519491231002X", insutype="310", region="110100",
+                             employer="北京恒信科技有限公司", psn_type="21")
+    personal_account_credit(person.psn_no, 10_000, "opening")  # 100.00 yuan
+    institution_register(code=PHARMACY, name="北京同仁堂药店", kind="pharmacy", level="9", region="110100")
+    catalogue_load([
+        {"med_list_codg": "XA0001", "name": "阿莫西林胶囊", "kind": "drug", "list_class": "A", "unit": "盒"},
+        {"med_list_codg": "XB0001", "name": "头孢克肟片", "kind": "drug", "list_class": "B",
+         "self_pay_ratio_permille": 100, "unit": "盒"},
+        {"med_list_codg": "XC0001", "name": "维生素C泡腾片", "kind": "drug", "list_class": "C",
+         "self_pay_ratio_permille": 1000, "unit": "盒"},
+        {"med_list_codg": "XA0002", "name": "布洛芬缓释胶囊", "kind": "drug", "list_class": "A",
+         "price_cap_fen": 1500, "unit": "盒"},
+    ])
+    policy_load({"region": "110100", "insutype": "310", "version": 1, "effective_from": "2020-01-01",
+                 "params": POLICY})
+    return person
+
+
+def bill(psn_no, items, **druginfo):
+    """items: (code, pric yuan str, cnt str)"""
+    from decimal import Decimal
+
+    rows, total = [], Decimal(0)
+    for n, (code, pric, cnt) in enumerate(items, 1):
+        amount = (Decimal(pric) * Decimal(cnt)).quantize(Decimal("0.01"))
+        total += amount
+        rows.append({"feedetl_sn": str(n), "med_list_codg": code, "medins_list_codg": code,
+                     "det_item_fee_sumamt": str(amount), "cnt": cnt, "pric": pric})
+    info = {"psn_no": psn_no, "mdtrt_cert_type": "99", "mdtrt_cert_no": psn_no, "begntime": "2026-11-23 10:00:00",
+            "medfee_sumamt": str(total), "insutype": "310", "acct_used_flag": "1", "med_type": "41"}
+    info.update(druginfo)
+    return {"druginfo": info, "drugdetail": rows}
+
+
+def send(client, infno, input, msgid=None):
+    return call(client, envelope(infno, input, msgid=msgid, fixmedins_code=PHARMACY))
+
+
+THREE_ITEMS = [("XA0001", "20.00", "2"), ("XB0001", "30.00", "1"), ("XC0001", "15.50", "1")]  # 40 + 30 + 15.5
+
+
+def test_pre_settle_splits_without_posting(client, world):
+    answer = send(client, "2101", bill(world.psn_no, THREE_ITEMS))
+    assert answer["infcode"] == 0, answer
+    info = answer["output"]["setlinfo"]
+    # A 40.00 eligible; B 30.00 → 3.00 self-pay-first, 27.00 eligible; C 15.50 full self-pay.
+    assert info["medfee_sumamt"] == "85.50" and info["fulamt_ownpay_amt"] == "15.50"
+    assert info["preselfpay_amt"] == "3.00" and info["inscp_scp_amt"] == "67.00"
+    # pharmacy level 9: deductible 0, band ratio 70% → fund 46.90, person 38.60 from the account (100.00)
+    assert info["hifp_pay"] == "46.90" and info["fund_pay_sumamt"] == "46.90"
+    assert info["psn_part_amt"] == "38.60" and info["acct_pay"] == "38.60" and info["psn_cash_pay"] == "0.00"
+    assert info["balc"] == "61.40" and info["setl_id"] == ""
+    assert [d["feedetl_sn"] for d in answer["output"]["setldetail"]] == ["1", "2", "3"]
+    assert answer["output"]["setldetail"][2]["med_list_name"] == "维生素C泡腾片"
+    assert answer["output"]["explanation"]
+    assert personal_balance_fen(world.psn_no) == 10_000 and not Settlement.objects.exists()
+
+
+def test_settle_posts_a_balanced_posting_and_moves_accumulators(client, world):
+    answer = send(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="SETTLE0001")
+    assert answer["infcode"] == 0, answer
+    info = answer["output"]["setlinfo"]
+    assert info["setl_id"].startswith("S") and info["mdtrt_id"].startswith("M")
+    assert info["balc"] == "61.40"
+    settlement = Settlement.objects.get()
+    assert (settlement.medfee_fen, settlement.fund_fen, settlement.acct_fen, settlement.cash_fen) == (8550, 4690, 3860, 0)
+    assert Entry.objects.filter(posting=settlement.posting).aggregate(s=Sum("amount_fen"))["s"] == 0
+    assert personal_balance_fen(world.psn_no) == 6140
+    acc = AnnualAccumulator.objects.get(psn_no=world.psn_no)
+    assert (acc.eligible_cost_fen, acc.fund_paid_fen) == (6700, 4690)
+    assert ledger_discrepancies() == []
+
+
+def test_retry_returns_first_answer_and_conflicting_retry_is_refused(client, world):
+    body = bill(world.psn_no, THREE_ITEMS)
+    first = send(client, "2102", body, msgid="RETRY0001")
+    again = send(client, "2102", body, msgid="RETRY0001")
+    assert again == first and Settlement.objects.count() == 1 and personal_balance_fen(world.psn_no) == 6140
+    different = send(client, "2102", bill(world.psn_no, THREE_ITEMS[:1]), msgid="RETRY0001")
+    assert different["infcode"] == InfCode.MSGID_CONFLICT
+
+
+def test_totals_must_agree(client, world):
+    body = bill(world.psn_no, THREE_ITEMS)
+    body["druginfo"]["medfee_sumamt"] = "85.49"
+    assert send(client, "2101", body)["infcode"] == InfCode.AMOUNTS_INCONSISTENT
+    body = bill(world.psn_no, THREE_ITEMS, fund_pay_sumamt="46.90", acct_pay="38.60", acct_mulaid_pay="0",
+                psn_cash_pay="0.01")
+    answer = send(client, "2102", body)
+    assert answer["infcode"] == InfCode.AMOUNTS_INCONSISTENT and "medfee_sumamt" in answer["err_msg"]
+    assert not Settlement.objects.exists()
+
+
+def test_confirmed_split_must_still_hold(client, world):
+    expected = dict(fund_pay_sumamt="46.90", acct_pay="38.60", acct_mulaid_pay="0.00", psn_cash_pay="0.00")
+    assert send(client, "2102", bill(world.psn_no, THREE_ITEMS, **expected))["infcode"] == 0
+    # The same bill again: only 61.40 left, the split is the same → fine; a third time it changes.
+    assert send(client, "2102", bill(world.psn_no, THREE_ITEMS, **expected))["infcode"] == 0
+    answer = send(client, "2102", bill(world.psn_no, THREE_ITEMS, **expected))
+    assert answer["infcode"] == InfCode.SPLIT_CHANGED
+    assert personal_balance_fen(world.psn_no) == 10_000 - 2 * 3860
+
+
+@pytest.mark.parametrize("mutate, infcode", [
+    (lambda b: b["drugdetail"][0].update(med_list_codg="NOPE"), InfCode.CATALOGUE_ITEM_UNKNOWN),
+    (lambda b: b["drugdetail"][0].update(pric="20.005"), InfCode.INPUT_INVALID),
+    (lambda b: b["drugdetail"][0].update(cnt="-1"), InfCode.INPUT_INVALID),
+    (lambda b: b["druginfo"].update(psn_no="000"), InfCode.PERSON_NOT_FOUND),
+    (lambda b: b.pop("drugdetail"), InfCode.INPUT_INVALID),
+])
+def test_bad_bills_are_refused(client, world, mutate, infcode):
+    body = bill(world.psn_no, THREE_ITEMS)
+    mutate(body)
+    answer = send(client, "2101", body)
+    assert answer["infcode"] == infcode, answer
+    assert answer["err_msg"] and not answer["err_msg"].isascii()
+
+
+def test_reverse_restores_balance_and_accumulators(client, world):
+    settled = send(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="REV-SETTLE")
+    setl_id = settled["output"]["setlinfo"]["setl_id"]
+    reversed_ = send(client, "2103", {"data": {"setl_id": setl_id, "psn_no": world.psn_no}}, msgid="REV-0001")
+    assert reversed_["infcode"] == 0, reversed_
+    assert reversed_["output"]["setlinfo"]["acct_pay"] == "-38.60" and reversed_["output"]["setlinfo"]["balc"] == "100.00"
+    assert personal_balance_fen(world.psn_no) == 10_000
+    acc = AnnualAccumulator.objects.get(psn_no=world.psn_no)
+    assert (acc.eligible_cost_fen, acc.deductible_paid_fen, acc.fund_paid_fen) == (0, 0, 0)
+    settlement = Settlement.objects.get()
+    assert settlement.status == "reversed" and settlement.reversal_posting is not None
+    assert Posting.objects.count() == 3  # opening, settlement, reversal: nothing edited
+    again = send(client, "2103", {"data": {"setl_id": setl_id}}, msgid="REV-0002")
+    assert again["infcode"] == InfCode.ALREADY_REVERSED
+    assert send(client, "2103", {"data": {"setl_id": "S-nope"}})["infcode"] == InfCode.SETTLEMENT_NOT_FOUND
+    assert ledger_discrepancies() == []
+
+
+def test_2601_reverses_a_settlement_by_its_msgid(client, world):
+    send(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="ORIG-0001")
+    answer = send(client, "2601", {"data": {"psn_no": world.psn_no, "omsgid": "ORIG-0001", "oinfno": "2102"}})
+    assert answer["infcode"] == 0 and answer["output"]["result"] == "reversed"
+    assert personal_balance_fen(world.psn_no) == 10_000
+
+
+def test_2601_before_the_original_ran_fences_it_out(client, world):
+    status = send(client, "9101", {"data": {"omsgid": "LATE-0001"}})
+    assert status["output"]["msg"]["status"] == "absent"
+    answer = send(client, "2601", {"data": {"psn_no": world.psn_no, "omsgid": "LATE-0001", "oinfno": "2102"}})
+    assert answer["output"]["result"] == "original_absent"
+    late = send(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="LATE-0001")
+    assert late["infcode"] == InfCode.ORIGINAL_REVERSED
+    assert not Settlement.objects.exists() and personal_balance_fen(world.psn_no) == 10_000
+    assert send(client, "9101", {"data": {"omsgid": "LATE-0001"}})["output"]["msg"]["status"] == "reversed_before_run"
+
+
+def test_9101_reports_a_done_settlement(client, world):
+    first = send(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="Q-0001")
+    status = send(client, "9101", {"data": {"omsgid": "Q-0001"}})["output"]["msg"]
+    assert status["status"] == "done" and status["answer"] == first
+
+
+def test_account_insufficient_pays_the_rest_in_cash(client, world):
+    big = [("XA0001", "200.00", "1")]  # 200 eligible → fund 140, person 60 → account 60 of 100
+    assert send(client, "2102", bill(world.psn_no, big))["output"]["setlinfo"]["acct_pay"] == "60.00"
+    info = send(client, "2102", bill(world.psn_no, big))["output"]["setlinfo"]
+    assert (info["acct_pay"], info["psn_cash_pay"], info["balc"]) == ("40.00", "20.00", "0.00")
+    info = send(client, "2102", bill(world.psn_no, big, acct_used_flag="0"))["output"]["setlinfo"]
+    assert (info["acct_pay"], info["psn_cash_pay"]) == ("0.00", "60.00")
+
+
+def test_benefit_check(client, world):
+    answer = send(client, "2001", {"data": {"psn_no": world.psn_no, "insutype": "310"}})
+    assert answer["output"]["trtinfo"][0]["trt_enjymnt_flag"] == "1"
