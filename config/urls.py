@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("api/voucher/", include("wallet.urls_app")),
+    path("api/", include("wallet.urls_payments")),
     path("liveness-sim/api/sessions/<str:nonce>/result", liveness_sim.session_result, name="liveness-sim-result"),
     path("", include("wallet.urls")),
     # The settlement core reference service, mounted under its own prefix so

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -81,3 +82,109 @@ class CodeImageApi(APIView):
         response = HttpResponse(render(content), content_type="image/svg+xml" if fmt == "svg" else "image/png")
         response["Cache-Control"] = "no-store"
         return response
+
+
+def _payment_body(payment, *, detail: bool = False) -> dict:
+    from common.money import fen_to_yuan
+
+    body = {
+        "id": payment.public_id,
+        "status": payment.status,
+        "status_name": payment.get_status_display(),
+        "institution": payment.institution.name,
+        "fixmedins_code": payment.institution.fixmedins_code,
+        "created_at": payment.created_at,
+        "settled_at": payment.settled_at,
+        "reversed_at": payment.reversed_at,
+        "medfee_sumamt": fen_to_yuan(payment.medfee_fen),
+        "fund_pay_sumamt": fen_to_yuan(payment.fund_fen),
+        "acct_pay": fen_to_yuan(payment.acct_fen),
+        "acct_mulaid_pay": fen_to_yuan(payment.mulaid_fen),
+        "psn_cash_pay": fen_to_yuan(payment.cash_fen),
+        "confirmation_required": payment.confirmation_required,
+        "confirm_deadline": payment.confirm_deadline,
+    }
+    if detail:
+        output = payment.core_output or {}
+        body.update({
+            "setl_id": payment.setl_id,
+            "setlinfo": output.get("setlinfo", {}),
+            "items": output.get("setldetail", []),
+            "explanation": output.get("explanation", []),
+            "err_msg": payment.err_msg,
+        })
+    return body
+
+
+class PaymentPendingApi(APIView):
+    """Payments waiting for this payer's PIN (the polling fallback of the
+    ``payment.confirm`` push)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from .services.payments import payments_pending
+
+        return Response([_payment_body(p) for p in payments_pending(_person(request))])
+
+
+class PaymentConfirmApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        pin = serializers.CharField(min_length=6, max_length=6, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={200: dict})
+    def post(self, request, public_id: str):
+        from .services.payments import payment_confirm
+
+        data = self.InputSerializer(data=request.data)
+        if not data.is_valid():
+            raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
+        payment = payment_confirm(login=request.user.login, public_id=public_id, pin=data.validated_data["pin"],
+                                  ip=client_ip(request))
+        return Response(_payment_body(payment))
+
+
+class PaymentDeclineApi(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request, public_id: str):
+        from .services.payments import payment_decline
+
+        return Response(_payment_body(payment_decline(login=request.user.login, public_id=public_id,
+                                                      ip=client_ip(request))))
+
+
+class RecordListApi(APIView):
+    """The person's payment records, newest first (settled, reversed, failed...)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from .models import Payment
+
+        rows = (Payment.objects.select_related("institution").filter(voucher__person=_person(request))
+                .exclude(status__in=["awaiting_confirmation", "confirmed", "submitted"]).order_by("-created_at")[:100])
+        return Response([_payment_body(p) for p in rows])
+
+
+class RecordDetailApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, public_id: str):
+        from .models import Payment
+
+        payment = (Payment.objects.select_related("institution")
+                   .filter(voucher__person=_person(request), public_id=public_id).first())
+        if payment is None:
+            raise ApplicationError("PAYMENT_NOT_FOUND", "未找到该笔记录", status=404)
+        return Response(_payment_body(payment, detail=True))
+
+
+class BalanceApi(APIView):
+    """Personal-account balance from the core, cached with its timestamp."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from common.money import fen_to_yuan
+
+        from .services.balance import balance_get
+
+        result = balance_get(_person(request), refresh=request.query_params.get("refresh") == "1")
+        return Response({"balance": None if result["balance_fen"] is None else fen_to_yuan(result["balance_fen"]),
+                         "as_of": result["as_of"], "stale": result["stale"]})

@@ -9,7 +9,9 @@ on one process's timers surviving. Codes are computed from the voucher's
 secret without I/O, so a process can hold many pages.
 
 Messages out: ``code`` {code, step, expires_at, valid_until, step_seconds},
-``scanned`` {institution, at}, ``pong``, ``error`` {code, message}.
+``scanned`` {institution, at}, ``payment.confirm`` {id, institution,
+medfee_sumamt, acct_pay, psn_cash_pay, fund_pay_sumamt, expires_at},
+``payment.completed`` / ``payment.reversed``, ``pong``, ``error`` {code, message}.
 Messages in: ``ping``, ``refresh``.
 """
 
@@ -92,3 +94,13 @@ class CodeConsumer(AsyncJsonWebsocketConsumer):
         """A terminal redeemed one of this voucher's codes: say so, then show the next one."""
         await self.send_json({"type": "scanned", "institution": event["institution"], "at": event["at"]})
         await self.push_code()
+
+    async def payment_confirm(self, event):
+        """A terminal asks this payer to confirm an amount with the PIN."""
+        await self.send_json({"type": "payment.confirm", **event["body"]})
+
+    async def payment_completed(self, event):
+        await self.send_json({"type": "payment.completed", **event["body"]})
+
+    async def payment_reversed(self, event):
+        await self.send_json({"type": "payment.reversed", **event["body"]})

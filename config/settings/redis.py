@@ -60,4 +60,5 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "common.heartbeat": {"task": "common.heartbeat", "schedule": 60.0},
+    "wallet.payment_resolve_sweep": {"task": "wallet.payment_resolve_sweep", "schedule": 30.0},
 }

@@ -505,7 +505,7 @@ def _explain(*, params, level, acc, balance, use_account, total, fulamt, overlim
         if params.model == "account_first":
             rest = acct - first
             if params.account_may_pay_self_part:
-                tail = f"其中先付政策范围内费用{_y(first)}元，支付其余个人负担{_y(rest)}元"
+                tail = f"其中先付政策范围内费用{_y(first)}元" + (f"，另付其余个人负担{_y(rest)}元" if rest else "")
             else:
                 tail = f"其中先付政策范围内费用{_y(first)}元；本统筹区规定个人账户不得支付其余个人负担"
             lines.append(f"个人账户：支付{_y(acct)}元（{tail}），余额由{_y(balance)}元变为{_y(balc)}元。")

@@ -35,6 +35,7 @@ from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreU
 
 from ..enums import GatewayMessageStatus
 from ..models import GatewayMessage, Institution, TerminalSignIn
+from .payments import NotStored, payment_pre_settle, payment_reverse, payment_reverse_by_msgid, payment_settle
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> 
         result = _dispatch(institution, env, ip)
     except EnvelopeError as error:
         result = error_answer(error, env.msgid)
-    except _NotStored as transient:
+    except (_NotStored, NotStored) as transient:
         GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
         return transient.answer
     except Exception:
@@ -249,4 +250,8 @@ HANDLERS: dict[str, Callable[[Institution, Envelope, str], dict]] = {
     "9001": _sign_in,
     "9002": _sign_out,
     "1101": _person_info,
+    "2101": lambda institution, env, ip: payment_pre_settle(institution, env),
+    "2102": lambda institution, env, ip: payment_settle(institution, env),
+    "2103": lambda institution, env, ip: payment_reverse(institution, env),
+    "2601": lambda institution, env, ip: payment_reverse_by_msgid(institution, env),
 }
