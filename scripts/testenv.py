@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,6 +50,7 @@ def main() -> int:
         else:
             env.pop("DATABASE_URL", None)
             env.pop("CORE_DATABASE_URL", None)
+            env["SQLITE_TEST_DIR"] = tempfile.mkdtemp(prefix="yibao-sqlite-")
         print(f"[testenv] redis={redis.url} db={args.db}" + (f" pg_port={pg.port}" if pg else ""), flush=True)
         proc = subprocess.Popen(command, env=env, cwd=ROOT)
         try:
@@ -59,6 +62,8 @@ def main() -> int:
         if pg:
             pg.stop()
         redis.stop()
+        if env.get("SQLITE_TEST_DIR"):
+            shutil.rmtree(env["SQLITE_TEST_DIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ Each accepts a URL (``DATABASE_URL`` / ``CORE_DATABASE_URL``); without one, a
 SQLite file under var/ is used (development only).
 """
 
+from pathlib import Path
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,9 +43,12 @@ DATABASES = {
     "default": _database("DATABASE_URL", "wallet.sqlite3"),
     "core": _database("CORE_DATABASE_URL", "core.sqlite3"),
 }
+# Test databases on SQLite are files (so other processes — a live server, a
+# worker — can open them); each test run may put them in its own directory.
+_SQLITE_TEST_DIR = Path(env_str("SQLITE_TEST_DIR", str(VAR_DIR)))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_wallet.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(_SQLITE_TEST_DIR / "test_wallet.sqlite3")}
 if DATABASES["core"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["core"]["TEST"] = {"NAME": str(VAR_DIR / "test_core.sqlite3")}
+    DATABASES["core"]["TEST"] = {"NAME": str(_SQLITE_TEST_DIR / "test_core.sqlite3")}
 
 DATABASE_ROUTERS = ["config.routers.CoreRouter"]
