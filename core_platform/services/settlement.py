@@ -181,7 +181,9 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
             account.balance_fen, bill.use_account, bill.items,
         )
     except engine.EngineError as error:
-        _fail(InfCode.AMOUNTS_INCONSISTENT, str(error), env)
+        code = {"POLICY_INVALID": InfCode.POLICY_MISSING, "ITEM_INVALID": InfCode.AMOUNTS_INCONSISTENT}.get(
+            error.code, InfCode.INPUT_INVALID)
+        _fail(code, str(error), env)
     return result, account, accumulator
 
 
