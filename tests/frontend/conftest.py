@@ -7,6 +7,7 @@ Django's live_server serves it at /app/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -28,9 +29,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium per test module, closed at the end of the module.
+@contextlib.contextmanager
+def launch_chromium(extra_args: tuple[str, ...] = ()):
+    """Start Debian's Chromium under Playwright; yields the Browser.
 
     Playwright's sync API runs an asyncio loop in this thread, which makes
     Django's async-safety guard refuse the ORM calls pytest-django makes
@@ -52,7 +53,7 @@ def browser():
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    chromium = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args])
     try:
         yield chromium
     finally:
@@ -64,20 +65,35 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh phone-sized page (own storage, so the stored channel does not leak)."""
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module, closed at the end of the module. It has
+    no camera: pages that ask for one fall back (e.g. the liveness simulator)."""
+    with launch_chromium() as chromium:
+        yield chromium
+
+
+def new_phone_page(browser, **context_options):
+    """A fresh phone-sized page (own storage), collecting JS errors in page.js_errors."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", is_mobile=True, has_touch=True)
+                                  timezone_id="Asia/Shanghai", is_mobile=True, has_touch=True,
+                                  **context_options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh phone-sized page (own storage, so the stored channel does not leak)."""
+    page = new_phone_page(browser)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@
 import { DEFAULT_CHANNEL, channelFromUrl, isChannel, skinClass, type Channel, type Skin } from './channel'
 
 export * from './channel'
+export * from './camera'
 
 export type BuildPlatform = 'h5' | 'mp-weixin' | 'mp-alipay'
 
@@ -97,6 +98,38 @@ function resolveH5Channel(): Channel | null {
   }
 }
 // #endif
+
+/** Only the H5 demo can switch channels; a mini-program IS its channel. */
+export const CAN_CHOOSE_CHANNEL: boolean = (() => {
+  let choosable = false
+  // #ifdef H5
+  choosable = true
+  // #endif
+  return choosable
+})()
+
+/**
+ * Remember a channel chosen on the H5 sign-in page: in storage, and in the
+ * URL's `?channel=` (which wins over storage on the next load), keeping the
+ * hash route as it is. Nothing to do on mini-programs.
+ */
+export function rememberChannel(channel: Channel): void {
+  // #ifdef H5
+  try {
+    uni.setStorageSync(CHANNEL_STORAGE_KEY, channel)
+  } catch {
+    // storage full or disabled: the URL below still carries it
+  }
+  const url = new URL(window.location.href)
+  if (url.searchParams.get('channel') !== channel) {
+    url.searchParams.set('channel', channel)
+    window.history.replaceState(window.history.state, '', url.toString())
+  }
+  // #endif
+  // #ifdef MP-WEIXIN || MP-ALIPAY
+  void channel
+  // #endif
+}
 
 /**
  * Make the skin visible. H5: a root class on <html> that selects the CSS

@@ -1,6 +1,14 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import { CHANNEL_LABELS, DEFAULT_CHANNEL, SKIN_FOR_CHANNEL, applySkin, resolveChannel, type Channel } from '@/platform'
+import {
+  CHANNEL_LABELS,
+  DEFAULT_CHANNEL,
+  SKIN_FOR_CHANNEL,
+  applySkin,
+  rememberChannel,
+  resolveChannel,
+  type Channel,
+} from '@/platform'
 
 /** Which channel the app runs in, and therefore which skin it wears. */
 export const useSkinStore = defineStore('skin', () => {
@@ -16,5 +24,12 @@ export const useSkinStore = defineStore('skin', () => {
     applySkin(skin.value)
   }
 
-  return { channel, skin, channelLabel, init }
+  /** H5 demo sign-in: pick another channel (mini-programs are fixed at build time). */
+  function setChannel(next: Channel): void {
+    channel.value = next
+    rememberChannel(next)
+    applySkin(skin.value)
+  }
+
+  return { channel, skin, channelLabel, init, setChannel }
 })

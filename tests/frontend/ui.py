@@ -1,0 +1,63 @@
+"""Small helpers for driving the H5 app by its data-testid hooks.
+
+uni components are custom elements without roles (`uni-button` is no
+button, `uni-input` wraps the real `<input>`), so tests address elements by
+`data-testid` (listed in docs/subsystems/frontend.md).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def by_testid(page: Page | Locator, testid: str) -> Locator:
+    return page.locator(f"[data-testid='{testid}']")
+
+
+def app_url(base: str, channel: str | None = None, route: str = "") -> str:
+    """`/app/?channel=x#/pages/...`: the channel before the hash, the route after it."""
+    query = f"?channel={channel}" if channel else ""
+    fragment = f"#/{route.lstrip('/')}" if route else ""
+    return f"{base}/app/{query}{fragment}"
+
+
+def fill_input(page: Page, testid: str, value: str) -> None:
+    """Fill the real <input> inside a uni-input carrying `testid`."""
+    field = by_testid(page, testid).locator("input")
+    field.fill(value)
+    expect(field).to_have_value(value)
+
+
+def sign_in(page: Page, base: str, channel: str, openid: str) -> None:
+    """The demo sign-in (stands in for the channel's OAuth), ending on the home page."""
+    page.goto(app_url(base, channel, "pages/login/index"))
+    expect(by_testid(page, f"login-channel-{channel}")).to_have_attribute("aria-checked", "true")
+    fill_input(page, "login-openid", openid)
+    by_testid(page, "login-submit").click()
+    expect(by_testid(page, "voucher-not-activated").or_(by_testid(page, "voucher-card"))).to_be_visible()
+
+
+def start_activation(page: Page) -> None:
+    by_testid(page, "home-activate").click()
+    expect(by_testid(page, "real-name-form")).to_be_visible()
+    expect(by_testid(page, "step-identity")).to_have_attribute("data-state", "current")
+
+
+def submit_identity(page: Page, name: str, id_number: str) -> None:
+    fill_input(page, "real-name-name", name)
+    fill_input(page, "real-name-id", id_number)
+    by_testid(page, "real-name-submit").click()
+
+
+def enter_pin(page: Page, digits: str) -> None:
+    for digit in digits:
+        by_testid(page, f"pin-key-{digit}").click()
+
+
+def expect_error(page: Page, code: str) -> Locator:
+    panel = by_testid(page, "error-panel")
+    expect(by_testid(page, "error-code")).to_have_text(code)
+    expect(panel).to_have_attribute("role", "alert")
+    expect(by_testid(page, "error-message")).not_to_be_empty()
+    expect(by_testid(page, "error-advice")).not_to_be_empty()
+    return panel
