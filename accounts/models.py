@@ -22,6 +22,8 @@ class Person(models.Model):
     birth_date = models.DateField()
     insutype = models.CharField(max_length=3)
     insured_region = models.CharField(max_length=6)
+    # As last learned from the core (real-name check, then the registry pull).
+    enrolment_status = models.CharField(max_length=12, default="active")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.liveness import simulator_apis as liveness_sim
 from common import views as common_views
+from settlement import views as sync_views
 
 handler400 = "common.errors.handler400"
 handler403 = "common.errors.handler403"
@@ -25,5 +26,6 @@ urlpatterns = [
     # in-process: it reaches SETTLEMENT_CORE_URL over HTTP.
     path("core/", include("core_platform.urls")),
     path("admin/", admin.site.urls),
+    path("staff/sync/", sync_views.sync_page, name="staff-sync"),
     re_path(r"^app/(?P<path>.*)$", common_views.frontend_app, name="frontend-app"),
 ]

@@ -284,3 +284,36 @@ class Settlement(models.Model):
             models.CheckConstraint(condition=Q(medfee_fen=F("fund_fen") + F("acct_fen") + F("mulaid_fen") + F("cash_fen")),
                                    name="core_settlement_parts_sum"),
         ]
+
+
+class WalletEvent(models.Model):
+    """A wallet change the core applied (9201), once per ``message_id``; in
+    order per person (``sequence`` only grows)."""
+
+    message_id = models.CharField(max_length=36, unique=True)
+    psn_no = models.CharField(max_length=30, db_index=True)
+    sequence = models.BigIntegerField()
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+
+class VoucherState(models.Model):
+    """What the core knows of a person's e-voucher, from wallet events."""
+
+    psn_no = models.CharField(max_length=30, unique=True)
+    status = models.CharField(max_length=12, default="inactive")
+    channels = models.JSONField(default=list)
+    pin_locked = models.BooleanField(default=False)
+    last_sequence = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class RegistryChange(models.Model):
+    """Enrolment changes (suspended, moved region, insutype changed), in
+    order, for the wallet's pull (9302)."""
+
+    psn_no = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)

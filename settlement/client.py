@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 ENVELOPE_PATH = "/fsi/api/rsfComIfsService/callService"
 # Transactions that change nothing in the core: a read timeout may be retried.
-QUERY_INFNOS = frozenset({"1101", "1201", "2001", "2101", "3201", "3202", "9101"})
+QUERY_INFNOS = frozenset({"1101", "1201", "2001", "2101", "3201", "3202", "9101", "9301", "9302", "9303"})
 
 
 def new_msgid(prefix: str = "WALLET") -> str:

@@ -1,8 +1,38 @@
-"""Reads of the sync state (outbox depth and age)."""
+"""Reads of the sync state (outbox depth and age, pulls, reconciliation)."""
 
 from __future__ import annotations
 
+from django.db.models import Min
+from django.utils import timezone
+
+from .enums import OutboxStatus
+from .models import OutboxMessage, ReconciliationRun, SyncCursor
+
 
 def outbox_oldest_pending_age() -> float | None:
-    """Seconds since the oldest pending outbox row was written, or None."""
-    return None
+    """Seconds since the oldest unsent (pending or in-flight) outbox row was written, or None."""
+    oldest = (OutboxMessage.objects.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING])
+              .aggregate(m=Min("created_at"))["m"])
+    if oldest is None:
+        return None
+    return (timezone.now() - oldest).total_seconds()
+
+
+def sync_status() -> dict:
+    """What operators look at: outbox depth, oldest pending age, dead letters,
+    last successful pull per cursor, last reconciliation."""
+    counts = {s: OutboxMessage.objects.filter(status=s).count() for s in OutboxStatus.values}
+    age = outbox_oldest_pending_age()
+    cursors = {c.name: {"position": c.position, "last_success_at": c.last_success_at, "last_error": c.last_error}
+               for c in SyncCursor.objects.order_by("name")}
+    run = ReconciliationRun.objects.first()
+    return {
+        "outbox": {"pending": counts["pending"], "sending": counts["sending"], "sent": counts["sent"],
+                   "dead": counts["dead"], "oldest_pending_age_s": None if age is None else int(age)},
+        "dead_letters": list(OutboxMessage.objects.filter(status=OutboxStatus.DEAD).order_by("id")
+                             .values("message_id", "person_key", "kind", "attempts", "last_error")[:50]),
+        "pulls": cursors,
+        "last_reconciliation": None if run is None else {
+            "day": run.day, "finished_at": run.finished_at, "differences": run.differences,
+            "settlements": run.settlements, "institutions": run.institutions, "error": run.error},
+    }

@@ -104,3 +104,7 @@ class CodeConsumer(AsyncJsonWebsocketConsumer):
 
     async def payment_reversed(self, event):
         await self.send_json({"type": "payment.reversed", **event["body"]})
+
+    async def account_credited(self, event):
+        """Money arrived in the personal account (pulled from the core)."""
+        await self.send_json({"type": "account.credited", **event["body"]})

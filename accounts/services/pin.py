@@ -71,6 +71,11 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
                 tries_left = max(0, settings.PIN_MAX_FAILURES - voucher.pin_failures)
                 if tries_left == 0:
                     voucher.pin_locked_until = now + dt.timedelta(seconds=settings.PIN_LOCK_SECONDS)
+                    from settlement.enums import OutboxKind
+                    from settlement.services.outbox import outbox_enqueue
+
+                    outbox_enqueue(kind=OutboxKind.PIN_LOCKED, person_key=voucher.person.psn_no,
+                                   payload={"locked_until": voucher.pin_locked_until.isoformat()})
                     failure = ApplicationError(
                         "PIN_LOCKED", "支付密码错误次数过多，已锁定24小时", status=423,
                         detail={"locked_until": timezone.localtime(voucher.pin_locked_until).isoformat(),

@@ -27,3 +27,21 @@ def support_user_ensure(username: str, password: str) -> User:
         user.save()
     user.groups.add(support_group_ensure())
     return user
+
+
+OPERATOR_GROUP = "operators"
+OPERATOR_PERMISSIONS = [("settlement", "view_reconciliationrun"), ("settlement", "view_outboxmessage"),
+                        ("settlement", "view_discrepancy"), ("accounts", "view_auditevent")]
+
+
+@transaction.atomic
+def operator_user_ensure(username: str, password: str) -> User:
+    group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
+    group.permissions.set([Permission.objects.get(content_type__app_label=app, codename=code)
+                           for app, code in OPERATOR_PERMISSIONS])
+    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    if created:
+        user.set_password(password)
+        user.save()
+    user.groups.add(group)
+    return user

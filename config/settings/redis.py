@@ -3,6 +3,7 @@ layer (db 2). One ``REDIS_URL`` names the server; the databases are derived."""
 
 from urllib.parse import urlsplit, urlunsplit
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import PRODUCTION
@@ -52,13 +53,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
+# Money-adjacent work (outbox, pulls, reconciliation, unknown outcomes) has
+# its own queue, so housekeeping can never delay it.
 CELERY_TASK_ROUTES = {
+    "settlement.housekeeping": {"queue": "housekeeping"},
+    "common.*": {"queue": "housekeeping"},
     "settlement.*": {"queue": "money"},
     "wallet.*": {"queue": "money"},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Beat's schedule state lives in a file (`--schedule var/celerybeat-schedule`),
+# so a restarted beat neither skips nor repeats runs. Exactly one beat runs.
 CELERY_BEAT_SCHEDULE = {
     "common.heartbeat": {"task": "common.heartbeat", "schedule": 60.0},
     "wallet.payment_resolve_sweep": {"task": "wallet.payment_resolve_sweep", "schedule": 30.0},
+    "settlement.outbox_relay": {"task": "settlement.outbox_relay", "schedule": 10.0, "options": {"expires": 30}},
+    "settlement.pull_all": {"task": "settlement.pull_all", "schedule": 300.0, "options": {"expires": 240}},
+    "settlement.reconcile_day": {"task": "settlement.reconcile_day", "schedule": crontab(hour=2, minute=30)},
+    "settlement.housekeeping": {"task": "settlement.housekeeping", "schedule": 3600.0},
 }

@@ -28,7 +28,7 @@ from ..enums import (
     PsnType,
 )
 from ..errors import Conflict, InvalidInput
-from ..models import Institution, InsuredPerson, Region
+from ..models import Institution, InsuredPerson, Region, RegistryChange
 from .audit import audit_record
 from .ledger import fund_owner, ledger_account_get_or_create
 
@@ -186,7 +186,34 @@ def person_status_set(psn_no: str, new_status: str, *, on: dt.date | None = None
         if changed != 1:
             raise Conflict("参保状态已被并发修改，请重试")
         audit_record("person.status_set", psn_no, {"from": person.enrolment_status, "to": new_status})
+        RegistryChange.objects.create(psn_no=psn_no, kind="enrolment_status",
+                                      data={"from": person.enrolment_status, "to": new_status})
     person.refresh_from_db()
+    return person
+
+
+def person_move(psn_no: str, *, region: str | None = None, insutype: str | None = None) -> InsuredPerson:
+    """Move a person's insured region and/or change their insutype (recorded
+    for the wallet's pull)."""
+    with core_atomic():
+        person = InsuredPerson.objects.select_for_update().filter(psn_no=psn_no).first()
+        if person is None:
+            raise InvalidInput(f"人员编号 {psn_no} 不存在")
+        data = {}
+        if region and region != person.insured_region:
+            if not Region.objects.filter(admdvs=region).exists():
+                raise InvalidInput(f"参保地未登记：{region}")
+            data["insured_region"] = {"from": person.insured_region, "to": region}
+            person.insured_region = region
+        if insutype and insutype != person.insutype:
+            if insutype not in ("310", "390"):
+                raise InvalidInput(f"险种无效：{insutype}")
+            data["insutype"] = {"from": person.insutype, "to": insutype}
+            person.insutype = insutype
+        if data:
+            person.save(update_fields=["insured_region", "insutype", "updated_at"])
+            RegistryChange.objects.create(psn_no=psn_no, kind="moved", data=data)
+            audit_record("person.move", psn_no, data)
     return person
 
 

@@ -159,7 +159,7 @@ def institution_info(env: Envelope) -> dict:
     }
 
 
-from . import settlement  # noqa: E402  (settlement imports nothing from here)
+from . import settlement, sync  # noqa: E402  (neither imports anything from here)
 
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
@@ -170,4 +170,10 @@ HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "2103": settlement.reverse,
     "2601": settlement.reverse_by_msgid,
     "9101": settlement.message_status,
+    "9201": sync.wallet_events,
+    "9301": sync.credits_since,
+    "9302": sync.registry_changes_since,
+    "9303": sync.policies_since,
+    "3201": sync.totals_of_day,
+    "3202": sync.details_of_day,
 }

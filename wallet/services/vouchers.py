@@ -11,6 +11,9 @@ from accounts.services import audit_record
 from common import crypto
 from common.errors import ApplicationError
 
+from settlement.enums import OutboxKind
+from settlement.services.outbox import outbox_enqueue
+
 from ..enums import AuthorizationStatus, VoucherStatus
 from ..models import ChannelAuthorization, Voucher
 
@@ -40,15 +43,19 @@ def voucher_authorize_channel(*, voucher_id: int, login, new_pin_hash: str | Non
             raise ApplicationError("ACTIVATION_STEP_ORDER", "支付密码已在其他渠道设置，请重新开始激活并输入已设置的密码",
                                    status=409)
         voucher.pin_hash = new_pin_hash
+    psn_no = voucher.person.psn_no
     if voucher.status == VoucherStatus.INACTIVE:
         voucher.status = VoucherStatus.ACTIVE
         voucher.activated_at = timezone.now()
+        outbox_enqueue(kind=OutboxKind.VOUCHER_ACTIVATED, person_key=psn_no, payload={})
     voucher.save()
     try:
         with transaction.atomic():
-            return ChannelAuthorization.objects.create(voucher=voucher, login=login, channel=login.channel)
+            authorization = ChannelAuthorization.objects.create(voucher=voucher, login=login, channel=login.channel)
     except IntegrityError:
         raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
+    outbox_enqueue(kind=OutboxKind.AUTHORIZATION_ADDED, person_key=psn_no, payload={"channel": login.channel})
+    return authorization
 
 
 @transaction.atomic
@@ -64,5 +71,34 @@ def authorization_revoke(*, person, authorization_id: int, actor: str, channel: 
         audit_record(action="authorization.revoke", outcome=AuditOutcome.SUCCESS, actor=actor, person=person,
                      channel=channel, ip=ip, detail={"authorization_id": authorization.pk,
                                                      "revoked_channel": authorization.channel})
+        outbox_enqueue(kind=OutboxKind.AUTHORIZATION_REVOKED, person_key=person.psn_no,
+                       payload={"channel": authorization.channel})
         authorization.refresh_from_db()
     return authorization
+
+
+_TRANSITIONS = {
+    "freeze": ({VoucherStatus.ACTIVE}, VoucherStatus.FROZEN, OutboxKind.VOUCHER_FROZEN),
+    "unfreeze": ({VoucherStatus.FROZEN}, VoucherStatus.ACTIVE, OutboxKind.VOUCHER_UNFROZEN),
+    "revoke": ({VoucherStatus.ACTIVE, VoucherStatus.FROZEN, VoucherStatus.INACTIVE}, VoucherStatus.REVOKED,
+               OutboxKind.VOUCHER_REVOKED),
+}
+
+
+@transaction.atomic
+def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) -> Voucher:
+    """Operator freeze / unfreeze / revoke, as a compare-and-swap on the
+    current status; the core learns it through the outbox."""
+    allowed, target, kind = _TRANSITIONS[action]
+    voucher = Voucher.objects.select_for_update().select_related("person").filter(person__psn_no=psn_no).first()
+    if voucher is None:
+        raise ApplicationError("VOUCHER_NOT_FOUND", "未找到该人员的医保电子凭证", status=404)
+    if voucher.status not in allowed:
+        raise ApplicationError("VOUCHER_STATUS_CONFLICT", f"凭证当前状态为{voucher.get_status_display()}，不能{action}",
+                               status=409)
+    Voucher.objects.filter(pk=voucher.pk, status=voucher.status).update(status=target, updated_at=timezone.now())
+    audit_record(action=f"voucher.{action}", outcome=AuditOutcome.SUCCESS, actor=actor, person=voucher.person,
+                 detail={"reason": reason, "from": voucher.status, "to": target})
+    outbox_enqueue(kind=kind, person_key=psn_no, payload={"reason": reason})
+    voucher.refresh_from_db()
+    return voucher

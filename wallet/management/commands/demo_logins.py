@@ -30,3 +30,4 @@ class Command(BaseCommand):
         self.stdout.write("Demo terminal (pharmacy POS): fixmedins_code=%s secret=%s" % (pharmacy.fixmedins_code, pharmacy.secret))
         self.stdout.write(f"  app: {base_url}/app/?channel=wechat   {base_url}/app/?channel=alipay")
         self.stdout.write(f"  support staff (audit trail, read-only): {base_url}/admin/  support / support-demo-2026")
+        self.stdout.write(f"  operators (sync & reconciliation): {base_url}/staff/sync/  ops / ops-demo-2026")

@@ -5,6 +5,8 @@ from django.db import transaction
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
+from settlement.enums import OutboxKind
+from settlement.services.outbox import outbox_enqueue
 from wallet.models import Voucher
 
 
@@ -27,4 +29,6 @@ class Command(BaseCommand):
             voucher.save(update_fields=["pin_locked_until", "pin_failures", "updated_at"])
             audit_record(action="pin.unlock", outcome=AuditOutcome.SUCCESS, actor=f"operator:{operator}",
                          person=voucher.person, detail={"reason": reason, "was_locked": was_locked})
+            if was_locked:
+                outbox_enqueue(kind=OutboxKind.PIN_UNLOCKED, person_key=psn_no, payload={"reason": reason})
         self.stdout.write(f"PIN of {psn_no} unlocked" + ("" if was_locked else " (it was not locked)"))
