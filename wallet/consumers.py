@@ -55,8 +55,11 @@ class CodeConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = f"voucher.{self.voucher.pk}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(f"voucher.{self.voucher.pk}", self.channel_name)
+            self.group = f"voucher.{self.voucher.pk}"
+        except Exception:  # Redis down: codes still rotate (no I/O); scan notices resume on reconnect
+            logger.warning("channel layer unavailable; code page %s runs without notifications", self.channel_name)
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         await self.push_code()
         self.rotator = asyncio.create_task(self.rotate())
@@ -67,7 +70,10 @@ class CodeConsumer(AsyncJsonWebsocketConsumer):
                 self.rotator.cancel()
         finally:
             if self.group:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
+                try:
+                    await self.channel_layer.group_discard(self.group, self.channel_name)
+                except Exception:  # Redis down: the group entry expires on its own
+                    logger.info("group_discard failed for %s", self.channel_name)
 
     async def rotate(self):
         try:

@@ -26,7 +26,9 @@ def payment_resolve_task(self, payment_id: int):
 def payment_resolve_sweep(batch: int = 100):
     """Beat: any unknown/submitted payment older than a minute gets a resolve
     task (covers a lost task or a crash between commit and enqueue)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=60)
+    from django.conf import settings
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=settings.PAYMENT_RESOLVE_AFTER_SECONDS)
     ids = list(Payment.objects.filter(Q(status=PaymentStatus.UNKNOWN) | Q(status=PaymentStatus.SUBMITTED),
                                       updated_at__lt=cutoff).values_list("pk", flat=True)[:batch])
     for payment_id in ids:

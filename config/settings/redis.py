@@ -34,7 +34,7 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "common.channel_layer.ResilientRedisChannelLayer",
         "CONFIG": {"hosts": [redis_db_url(2)], "capacity": 1500, "expiry": 60},
     }
 }
@@ -67,8 +67,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # so a restarted beat neither skips nor repeats runs. Exactly one beat runs.
 CELERY_BEAT_SCHEDULE = {
     "common.heartbeat": {"task": "common.heartbeat", "schedule": 60.0},
-    "wallet.payment_resolve_sweep": {"task": "wallet.payment_resolve_sweep", "schedule": 30.0},
-    "settlement.outbox_relay": {"task": "settlement.outbox_relay", "schedule": 10.0, "options": {"expires": 30}},
+    "wallet.payment_resolve_sweep": {"task": "wallet.payment_resolve_sweep",
+                                     "schedule": float(env_int("PAYMENT_RESOLVE_INTERVAL_SECONDS", 30))},
+    "settlement.outbox_relay": {"task": "settlement.outbox_relay",
+                                "schedule": float(env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 10)),
+                                "options": {"expires": 30}},
     "settlement.pull_all": {"task": "settlement.pull_all", "schedule": 300.0, "options": {"expires": 240}},
     "settlement.reconcile_day": {"task": "settlement.reconcile_day", "schedule": crontab(hour=2, minute=30)},
     "settlement.housekeeping": {"task": "settlement.housekeeping", "schedule": 3600.0},

@@ -59,6 +59,8 @@ PAYMENT_CONFIRM_THRESHOLD_FEN = env_int("PAYMENT_CONFIRM_THRESHOLD_FEN", 20000)
 PAYMENT_CONFIRM_TTL_SECONDS = env_int("PAYMENT_CONFIRM_TTL_SECONDS", 180)
 # How long a cached balance is shown as current before it is re-read.
 BALANCE_CACHE_SECONDS = env_int("BALANCE_CACHE_SECONDS", 60)
+# A payment left "unknown" this long (the terminal went away) is resolved by a worker.
+PAYMENT_RESOLVE_AFTER_SECONDS = env_int("PAYMENT_RESOLVE_AFTER_SECONDS", 60)
 
 # --- sync with the core (settlement/) --------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)  # then dead-lettered

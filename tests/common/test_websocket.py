@@ -36,4 +36,4 @@ def test_ping_travels_through_the_channel_layer(asgi_server):
 
 
 def test_ping_group_is_redis_backed(settings):
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "common.channel_layer.ResilientRedisChannelLayer"

@@ -2,8 +2,8 @@
 settlement core. Modes (switchable at any time, thread-safe):
 
 - ``pass``: forward both ways;
-- ``refuse``: accept and close at once (the client sees a connection error
-  before sending: "never reached the core");
+- ``refuse``: drop each request unforwarded and close the connection (the
+  core never sees it);
 - ``blackhole``: read the request, forward nothing, answer nothing (the
   client times out after sending; the core never saw it);
 - ``delay_response``: forward the request at once, hold the core's answer for
@@ -75,12 +75,12 @@ class FaultProxy:
         try:
             client.settimeout(120)
             while True:
-                mode, delay, inject = self._current()
-                if mode == "refuse":
-                    return
                 request = _read_message(client)
                 if request is None:
                     return
+                mode, delay, inject = self._current()  # decided when the request arrives
+                if mode == "refuse":
+                    return  # dropped unforwarded: the client sees the connection close
                 if mode == "blackhole":
                     time.sleep(60)
                     return

@@ -114,3 +114,41 @@ def start_worker(queues: str = "money,housekeeping", concurrency: int = 1, name:
     return Process(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queues, "--concurrency",
                           str(concurrency), "--loglevel", "INFO", "-n", f"{name}-{os.getpid()}@%h",
                           "--without-gossip", "--without-mingle"], env).start()
+
+
+def start_beat(name: str = "beat", **env_overrides: str) -> Process:
+    schedule = Path(tempfile.mkdtemp(prefix="yibao-beat-")) / "celerybeat-schedule"
+    env = base_env(**env_overrides)
+    return Process(name, [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                          "--schedule", str(schedule)], env).start()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.5, message: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+def core_eval(core_db_url: str, expression: str):
+    """Evaluate a Python expression inside the core's own process context
+    (its database), for assertions about the book of record. Returns the
+    value (repr round-trip)."""
+    import ast
+
+    env = base_env(YIBAO_SERVICE="core", CORE_DATABASE_URL=core_db_url, LOG_LEVEL="ERROR")
+    code = "import core_platform.models as m\nprint(repr(" + expression + "))"
+    out = run_manage(env, "shell", "-c", code)
+    return ast.literal_eval(out.strip().splitlines()[-1])
+
+
+def core_exec(core_db_url: str, code: str) -> str:
+    """Run statements inside the core's own context (a deliberate tamper, say)."""
+    env = base_env(YIBAO_SERVICE="core", CORE_DATABASE_URL=core_db_url, LOG_LEVEL="ERROR")
+    return run_manage(env, "shell", "-c", code)
