@@ -33,8 +33,17 @@ def _database(name: str, sqlite_file: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        config["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
-        config["CONN_HEALTH_CHECKS"] = True
+        # Under ASGI every request runs in its own thread, and Django's
+        # persistent connections are per thread, so CONN_MAX_AGE would open a
+        # new PostgreSQL connection per request. A psycopg pool per process
+        # hands connections back and forth instead.
+        pool_max = env_int("DB_POOL_MAX_SIZE", 20)
+        if pool_max > 0:
+            config["CONN_MAX_AGE"] = 0
+            config["OPTIONS"] = {"pool": {"min_size": min(2, pool_max), "max_size": pool_max, "timeout": 10}}
+        else:
+            config["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+            config["CONN_HEALTH_CHECKS"] = True
     config["TEST"] = {"NAME": None}
     return config
 

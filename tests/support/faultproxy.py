@@ -26,6 +26,7 @@ class FaultProxy:
         self.mode = "pass"
         self.delay = 0.0
         self.fraction = 0.0
+        self.only: bytes | None = None
         self.rng = random.Random(1234)
         self.counts = {"connections": 0, "errors_injected": 0}
         self._sock = socket.socket()
@@ -40,9 +41,11 @@ class FaultProxy:
     def url(self, path: str = "/core") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def set(self, mode: str, *, delay: float = 0.0, fraction: float = 0.0) -> None:
+    def set(self, mode: str, *, delay: float = 0.0, fraction: float = 0.0, only: bytes | None = None) -> None:
+        """Switch the fault; with ``only``, it applies just to requests whose
+        bytes contain it (e.g. b'"infno":"2102"'), the rest pass."""
         with self._lock:
-            self.mode, self.delay, self.fraction = mode, delay, fraction
+            self.mode, self.delay, self.fraction, self.only = mode, delay, fraction, only
 
     def close(self) -> None:
         self._stop.set()
@@ -61,10 +64,12 @@ class FaultProxy:
                 self.counts["connections"] += 1
             threading.Thread(target=self._handle, args=(client,), daemon=True).start()
 
-    def _current(self) -> tuple[str, float, bool]:
-        """The mode for the next request (decided per request, so pooled
+    def _current(self, request: bytes) -> tuple[str, float, bool]:
+        """The mode for this request (decided per request, so pooled
         keep-alive connections see a mode change too)."""
         with self._lock:
+            if self.only is not None and self.only not in request:
+                return "pass", 0.0, False
             inject = self.mode == "error_fraction" and self.rng.random() < self.fraction
             if inject:
                 self.counts["errors_injected"] += 1
@@ -78,7 +83,7 @@ class FaultProxy:
                 request = _read_message(client)
                 if request is None:
                     return
-                mode, delay, inject = self._current()  # decided when the request arrives
+                mode, delay, inject = self._current(request)  # decided when the request arrives
                 if mode == "refuse":
                     return  # dropped unforwarded: the client sees the connection close
                 if mode == "blackhole":
