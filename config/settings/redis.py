@@ -35,7 +35,12 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "common.channel_layer.ResilientRedisChannelLayer",
-        "CONFIG": {"hosts": [redis_db_url(2)], "capacity": 1500, "expiry": 60},
+        # socket_timeout above the layer's 5 s blocking read (BZPOPMIN), or
+        # redis-py's own default timeout fires first and kills consumers
+        # (channels_redis#422); a pool big enough for many pages per process.
+        "CONFIG": {"hosts": [{"address": redis_db_url(2), "socket_timeout": 15, "socket_connect_timeout": 5,
+                              "max_connections": 5000}],
+                   "capacity": 1500, "expiry": 60},
     }
 }
 
