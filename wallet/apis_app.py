@@ -47,7 +47,7 @@ class DiagnosisApi(APIView):
 class CodeCurrentApi(APIView):
     """REST fallback for clients without WebSocket: a fresh code now."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="voucher_code_current", responses={200: dict})
     def get(self, request):
         from .selectors import voucher_for_code_page
         from .services.codes import code_issue
@@ -155,7 +155,7 @@ class PaymentDeclineApi(APIView):
 class RecordListApi(APIView):
     """The person's payment records, newest first (settled, reversed, failed...)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(operation_id="records_list", responses={200: dict})
     def get(self, request):
         from .models import Payment
 

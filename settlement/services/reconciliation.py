@@ -27,21 +27,26 @@ def _day_range(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def _wallet_side(day: dt.date) -> dict[str, dict]:
+def _wallet_side(day: dt.date, institutions: list[str] | None) -> dict[str, dict]:
     """The wallet's settled (or since reversed) payments of the day, by setl_id."""
     start, end = _day_range(day)
     rows = (Payment.objects.select_related("institution")
             .filter(settled_at__gte=start, settled_at__lt=end, status__in=list(WALLET_STATUS))
             .exclude(setl_id=""))
+    if institutions is not None:
+        rows = rows.filter(institution__fixmedins_code__in=institutions)
     return {p.setl_id: {"fixmedins_code": p.institution.fixmedins_code, "msgid": p.msgid, "medfee": p.medfee_fen,
                         "fund": p.fund_fen, "acct": p.acct_fen, "cash": p.cash_fen,
                         "status": WALLET_STATUS[p.status]} for p in rows}
 
 
-def _core_side(day: dt.date) -> tuple[dict[str, dict], dict[str, dict]]:
+def _core_side(day: dt.date, institutions: list[str] | None) -> tuple[dict[str, dict], dict[str, dict]]:
     client = core_client()
-    totals = client.call("3201", {"data": {"setl_date": day.isoformat()}})
-    details = client.call("3202", {"data": {"setl_date": day.isoformat()}})
+    totals, details = {"stmtinfo": []}, {"stmtdetail": []}
+    for code in institutions if institutions is not None else [""]:
+        query = {"data": {"setl_date": day.isoformat(), "fixmedins_code": code}}
+        totals["stmtinfo"] += client.call("3201", query)["stmtinfo"]
+        details["stmtdetail"] += client.call("3202", query)["stmtdetail"]
     by_setl = {d["setl_id"]: {"fixmedins_code": d["fixmedins_code"], "msgid": d["msgid"],
                               "medfee": yuan_to_fen(d["medfee_sumamt"]), "fund": yuan_to_fen(d["fund_pay_sumamt"]),
                               "acct": yuan_to_fen(d["acct_pay"]), "cash": yuan_to_fen(d["psn_cash_pay"]),
@@ -69,11 +74,11 @@ def _yuan(row: dict) -> dict:
     return {k: fen_to_yuan(v) if isinstance(v, int) and k != "count" else v for k, v in row.items()}
 
 
-def reconcile_day(day: dt.date) -> ReconciliationRun:
-    """Compare one day (all institutions). Idempotent: each run is a new
-    record; the newest one is the day's answer."""
-    wallet = _wallet_side(day)
-    core, core_totals = _core_side(day)  # network I/O before any transaction
+def reconcile_day(day: dt.date, institutions: list[str] | None = None) -> ReconciliationRun:
+    """Compare one day, for all institutions or the ones named. Idempotent:
+    each run is a new record; the newest one is the day's answer."""
+    wallet = _wallet_side(day, institutions)
+    core, core_totals = _core_side(day, institutions)  # network I/O before any transaction
     found: list[Discrepancy] = []
     for setl_id in sorted(set(wallet) | set(core)):
         w, c = wallet.get(setl_id), core.get(setl_id)
@@ -118,7 +123,7 @@ def reconcile_day(day: dt.date) -> ReconciliationRun:
         run = ReconciliationRun.objects.create(
             day=day, institutions=len(institutions), settlements=len(set(wallet) | set(core)),
             differences=len(found), finished_at=timezone.now(),
-            summary={"wallet_totals": {k: _yuan(v) for k, v in wallet_totals.items()},
+            summary={"institutions_asked": institutions, "wallet_totals": {k: _yuan(v) for k, v in wallet_totals.items()},
                      "core_totals": {k: _yuan(v) for k, v in core_totals.items()}})
         for d in found:
             d.run = run

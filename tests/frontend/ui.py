@@ -61,3 +61,68 @@ def expect_error(page: Page, code: str) -> Locator:
     expect(by_testid(page, "error-message")).not_to_be_empty()
     expect(by_testid(page, "error-advice")).not_to_be_empty()
     return panel
+
+
+# --- code page and POS (test_code_and_pos.py, test_pay_with_confirmation.py) -------------
+
+POS_VIEWPORT = {"width": 1280, "height": 800}
+
+
+def fill_textarea(page: Page, testid: str, value: str) -> None:
+    """Fill the real <textarea> inside a uni-textarea carrying `testid`."""
+    field = by_testid(page, testid).locator("textarea")
+    field.fill(value)
+    expect(field).to_have_value(value)
+
+
+def activated_person_on_code_page(page: Page, base: str, person, pin: str, channel: str = "wechat") -> str:
+    """Sign in through the UI, activate the same login through the API (saves
+    the wizard's time; the wizard has its own tests), open 出示医保码.
+    Returns the openid."""
+    import uuid
+
+    from tests.support.app import AppClient
+    from tests.support.http import LiveClient
+
+    openid = f"demo-code-{uuid.uuid4().hex[:10]}"
+    sign_in(page, base, channel, openid)
+    AppClient(LiveClient(base), channel, openid).login().activate(person, pin=pin)
+    page.goto(app_url(base, channel, "pages/home/index"))
+    expect(by_testid(page, "voucher-card")).to_be_visible()
+    by_testid(page, "home-show-code").click()
+    expect(by_testid(page, "code-page")).to_be_visible()
+    return openid
+
+
+def shown_code(page: Page) -> str:
+    """The code the phone shows now (its digits, spaces removed), once the
+    QR and barcode of that very code are on screen."""
+    digits = by_testid(page, "code-digits")
+    expect(digits).not_to_have_attribute("data-code", "")
+    code = digits.get_attribute("data-code")
+    expect(by_testid(page, "code-qr")).to_have_attribute("data-code", code)
+    expect(by_testid(page, "code-barcode")).to_have_attribute("data-code", code)
+    assert digits.inner_text().replace(" ", "") == code
+    return code
+
+
+def new_pos_page(browser):
+    context = browser.new_context(viewport=POS_VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return page
+
+
+def pos_sign_in_demo(page: Page, base: str) -> None:
+    page.goto(app_url(base, None, "pages-staff/pos/index"))
+    by_testid(page, "pos-use-demo").click()
+    expect(by_testid(page, "pos-sign-no")).not_to_have_text("未签到")
+    expect(by_testid(page, "pos-qr-input")).to_be_visible()
+
+
+def pos_decode(page: Page, code: str) -> None:
+    fill_textarea(page, "pos-qr-input", code)
+    by_testid(page, "pos-decode").click()

@@ -27,6 +27,12 @@ export interface RequestOptions {
   /** Sent as Idempotency-Key on writes (see DESIGN.md, idempotency). */
   idempotencyKey?: string
   timeout?: number
+  /**
+   * 'json' (default): parse the body. 'text': the body as a string (e.g. an
+   * SVG). 'arraybuffer': raw bytes (e.g. a PNG; see platform.imageDataUrl).
+   * Error bodies are still mapped to ApiError (text is parsed as JSON if it can be).
+   */
+  responseType?: 'json' | 'text' | 'arraybuffer'
 }
 
 export interface AuthHooks {
@@ -66,6 +72,7 @@ function send(options: RequestOptions): Promise<RawResponse> {
   if (options.data !== undefined && options.method && options.method !== 'GET') {
     header['Content-Type'] = header['Content-Type'] ?? 'application/json'
   }
+  const kind = options.responseType ?? 'json'
   return new Promise((resolve, reject) => {
     uni.request({
       url: joinUrl(options.url),
@@ -73,11 +80,27 @@ function send(options: RequestOptions): Promise<RawResponse> {
       data: options.data as UniApp.RequestOptions['data'],
       header,
       timeout: options.timeout ?? DEFAULT_TIMEOUT,
-      dataType: 'json',
-      success: (res) => resolve({ statusCode: res.statusCode, data: parseBody(res.data), token }),
+      dataType: kind === 'json' ? 'json' : 'text',
+      responseType: kind === 'arraybuffer' ? 'arraybuffer' : 'text',
+      success: (res) => {
+        const ok = res.statusCode >= 200 && res.statusCode < 300
+        // A text/bytes answer is returned as is; a failed one is parsed for the error shape.
+        const data = kind !== 'json' && ok ? res.data : parseBody(decodeIfBytes(res.data))
+        resolve({ statusCode: res.statusCode, data, token })
+      },
       fail: (err) => reject(errorFromFailure(err?.errMsg)),
     })
   })
+}
+
+/** An error answer to an arraybuffer request: its bytes as text (for the JSON error shape). */
+function decodeIfBytes(data: unknown): unknown {
+  if (!(data instanceof ArrayBuffer)) return data
+  try {
+    return typeof TextDecoder === 'function' ? new TextDecoder().decode(data) : data
+  } catch {
+    return data
+  }
 }
 
 /** uni.request parses JSON for us, but a non-JSON error page arrives as a string. */

@@ -149,3 +149,33 @@ export function applySkin(skin: Skin): void {
   void skin
   // #endif
 }
+
+/** Which image the server renders for the code page: SVG on H5, PNG on mini-programs. */
+export const CODE_IMAGE_FORMAT: 'svg' | 'png' = (() => {
+  let format: 'svg' | 'png' = 'png'
+  // #ifdef H5
+  format = 'svg'
+  // #endif
+  return format
+})()
+
+/** A `data:` URL for an <image src>: SVG text (H5) or PNG bytes (mini-programs). */
+export function imageDataUrl(body: string | ArrayBuffer): string {
+  if (typeof body === 'string') {
+    // #ifdef H5
+    const bytes = new TextEncoder().encode(body)
+    let binary = ''
+    for (let i = 0; i < bytes.length; i += 1) binary += String.fromCharCode(bytes[i])
+    return `data:image/svg+xml;base64,${window.btoa(binary)}`
+    // #endif
+    // #ifdef MP-WEIXIN || MP-ALIPAY
+    return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(body as string)}`
+    // #endif
+  }
+  return `data:image/png;base64,${uni.arrayBufferToBase64(body)}`
+}
+
+/** Seconds since the epoch, from the device clock. */
+export function nowSeconds(): number {
+  return Date.now() / 1000
+}

@@ -10,6 +10,12 @@
  * - reconnect with exponential backoff + jitter (1 s → 30 s), reset on open;
  * - pause() on app hide closes it without reconnecting; resume() on show
  *   reopens it (the server re-sends the current code on connect).
+ * - the target may be a function, called before EVERY connect (first open,
+ *   each reconnect, each resume): single-use credentials such as a
+ *   `?ticket=` from POST /api/ws-ticket must be fetched afresh each time —
+ *   re-using the first URL would be refused after the first drop. If the
+ *   function rejects (offline, signed out) that attempt counts as a failed
+ *   connect and is retried with backoff.
  */
 import { socketConnectOptions, wsBaseUrl } from '@/platform'
 
@@ -19,6 +25,15 @@ export interface SocketMessage {
 }
 
 type Listener = (message: SocketMessage) => void
+
+/** Where to connect: a path (with query) under wsBaseUrl(), and optional subprotocols. */
+export interface SocketTarget {
+  path: string
+  protocols?: string[]
+}
+
+/** A fixed path, or a function resolving a fresh target before every connect. */
+export type SocketTargetSource = string | (() => Promise<string | SocketTarget>)
 export type SocketState = 'idle' | 'connecting' | 'open' | 'waiting' | 'paused'
 
 export const HEARTBEAT_MS = 25_000
@@ -33,7 +48,9 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 export class SocketManager {
   state: SocketState = 'idle'
   private task: UniApp.SocketTask | null = null
-  private path: string | null = null
+  private path: SocketTargetSource | null = null
+  /** Bumped by every connect/teardown, so a late target resolution is dropped. */
+  private generation = 0
   private attempt = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null
@@ -41,8 +58,11 @@ export class SocketManager {
   private listeners = new Map<string, Set<Listener>>()
   private stateListeners = new Set<(state: SocketState) => void>()
 
-  /** Open (or re-target) the socket. `path` is e.g. '/ws/code/?ticket=...'. */
-  open(path: string): void {
+  /**
+   * Open (or re-target) the socket. `path` is e.g. '/ws/code/', or a function
+   * resolving a fresh target (e.g. with a new single-use ticket) per connect.
+   */
+  open(path: SocketTargetSource): void {
     this.path = path
     this.attempt = 0
     this.teardown()
@@ -93,12 +113,38 @@ export class SocketManager {
   }
 
   private connect(): void {
-    if (!this.path) return
+    const source = this.path
+    if (!source) return
     this.setState('connecting')
+    const generation = ++this.generation
+    if (typeof source === 'string') {
+      this.connectTo({ path: source })
+      return
+    }
+    source().then(
+      (target) => {
+        if (generation !== this.generation || this.path !== source) return
+        this.connectTo(typeof target === 'string' ? { path: target } : target)
+      },
+      () => {
+        if (generation !== this.generation || this.path !== source) return
+        this.scheduleReconnect()
+      },
+    )
+  }
+
+  private connectTo(target: SocketTarget): void {
     // Passing `complete` makes uni return the SocketTask instead of a Promise.
     type Options = UniApp.ConnectSocketOption & { complete: () => void }
-    const options: Options = { url: `${wsBaseUrl()}${this.path}`, ...socketConnectOptions(), complete: () => undefined }
-    const task: UniApp.SocketTask = uni.connectSocket<Options>(options)
+    const options: Options = { url: `${wsBaseUrl()}${target.path}`, ...socketConnectOptions(), complete: () => undefined }
+    if (target.protocols?.length) options.protocols = target.protocols
+    let task: UniApp.SocketTask
+    try {
+      task = uni.connectSocket<Options>(options)
+    } catch {
+      this.scheduleReconnect()
+      return
+    }
     this.task = task
     task.onOpen(() => {
       if (this.task !== task) return
@@ -164,6 +210,7 @@ export class SocketManager {
 
   /** Drop the current task and timers without scheduling anything. */
   private teardown(): void {
+    this.generation += 1
     this.stopHeartbeat()
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     this.reconnectTimer = null

@@ -14,14 +14,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD (default today)")
+        parser.add_argument("--institution", action="append", help="fixmedins_code (repeatable; default all)")
 
-    def handle(self, *args, date=None, **options):
+    def handle(self, *args, date=None, institution=None, **options):
         try:
             day = dt.date.fromisoformat(date) if date else timezone.localdate()
         except ValueError:
             raise CommandError("--date must be YYYY-MM-DD")
         try:
-            run = reconcile_day(day)
+            run = reconcile_day(day, institution)
         except CoreError as exc:
             raise CommandError(f"settlement core unavailable: {exc}")
         for line in reconciliation_report(run):

@@ -1,0 +1,1 @@
+export type SheetState = 'pin' | 'sending' | 'waiting' | 'locked' | 'closed-error'

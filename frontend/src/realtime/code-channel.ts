@@ -1,0 +1,212 @@
+/**
+ * The code page's realtime channel, on top of the app-level socket manager.
+ *
+ * - ONE socket to /ws/code/, through `appSocket`. Each connect (first open,
+ *   every reconnect, every resume after onShow) fetches a NEW single-use
+ *   ticket from POST /api/ws-ticket: a ticket in a URL that is reused on
+ *   reconnect would be refused after the first drop.
+ * - Messages in: code, scanned, payment.confirm, payment.completed,
+ *   payment.reversed, account.credited, error. Out: refresh.
+ * - HTTP fallback while the socket is not open (after a short grace): GET
+ *   /api/voucher/code when there is no code or the shown one has reached
+ *   its expires_at, and GET /api/payments/pending for confirmations.
+ * - An `error` message (NOT_ACTIVATED, VOUCHER_UNAVAILABLE,
+ *   CHANNEL_NOT_AUTHORIZED…) is final: the channel stops (no reconnect loop).
+ */
+import { getCode, getWsTicket, type VoucherCode } from '@/api/code'
+import { listPending, type ConfirmRequest, type Payment } from '@/api/payments'
+import { isApiError } from '@/http/errors'
+import { appSocket, type SocketManager, type SocketMessage, type SocketState } from './socket'
+
+export const CODE_SOCKET_PATH = '/ws/code/'
+/** How long a socket may be down before HTTP polling takes over. */
+export const POLL_GRACE_MS = 3_000
+export const POLL_INTERVAL_MS = 3_000
+
+export type CodeChannelMode = 'connecting' | 'socket' | 'polling' | 'stopped'
+
+export interface ScanNotice {
+  institution: string
+  at: string
+}
+
+export interface PaymentNotice {
+  id: string
+  institution: string
+  medfee_sumamt?: string
+  acct_pay?: string
+  psn_cash_pay?: string
+  fund_pay_sumamt?: string
+  balc?: string
+}
+
+export interface CodeChannelHandlers {
+  code: (code: VoucherCode) => void
+  scanned?: (notice: ScanNotice) => void
+  confirm?: (request: ConfirmRequest) => void
+  completed?: (notice: PaymentNotice) => void
+  reversed?: (notice: PaymentNotice) => void
+  credited?: (message: SocketMessage) => void
+  /** A final refusal (from the socket's `error` or the REST fallback). */
+  error?: (code: string, message: string) => void
+  mode?: (mode: CodeChannelMode) => void
+}
+
+export interface CodeChannelDeps {
+  socket: SocketManager
+  getTicket: () => Promise<{ ticket: string }>
+  getCode: () => Promise<VoucherCode>
+  listPending: () => Promise<Payment[]>
+  now: () => number
+}
+
+const FINAL_CODES = new Set(['NOT_ACTIVATED', 'VOUCHER_UNAVAILABLE', 'CHANNEL_NOT_AUTHORIZED', 'UNAUTHENTICATED'])
+
+export function pendingToConfirm(p: Payment): ConfirmRequest {
+  return {
+    id: p.id,
+    institution: p.institution,
+    medfee_sumamt: p.medfee_sumamt,
+    acct_pay: p.acct_pay,
+    psn_cash_pay: p.psn_cash_pay,
+    fund_pay_sumamt: p.fund_pay_sumamt,
+    expires_at: p.confirm_deadline,
+  }
+}
+
+export class CodeChannel {
+  mode: CodeChannelMode = 'stopped'
+  private unsubscribe: Array<() => void> = []
+  private pollTimer: ReturnType<typeof setTimeout> | null = null
+  private graceTimer: ReturnType<typeof setTimeout> | null = null
+  private expiresAt = 0
+  private running = false
+  private readonly deps: CodeChannelDeps
+
+  constructor(private readonly handlers: CodeChannelHandlers, deps: Partial<CodeChannelDeps> = {}) {
+    this.deps = {
+      socket: deps.socket ?? appSocket,
+      getTicket: deps.getTicket ?? getWsTicket,
+      getCode: deps.getCode ?? getCode,
+      listPending: deps.listPending ?? listPending,
+      now: deps.now ?? (() => Date.now() / 1000),
+    }
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    const { socket } = this.deps
+    this.unsubscribe = [
+      socket.on('code', (m) => this.gotCode(m as unknown as VoucherCode)),
+      socket.on('scanned', (m) => this.handlers.scanned?.({ institution: String(m.institution ?? ''), at: String(m.at ?? '') })),
+      socket.on('payment.confirm', (m) => this.handlers.confirm?.(m as unknown as ConfirmRequest)),
+      socket.on('payment.completed', (m) => this.handlers.completed?.(m as unknown as PaymentNotice)),
+      socket.on('payment.reversed', (m) => this.handlers.reversed?.(m as unknown as PaymentNotice)),
+      socket.on('account.credited', (m) => this.handlers.credited?.(m)),
+      socket.on('error', (m) => this.refused(String(m.code ?? 'ERROR'), String(m.message ?? '出现错误'))),
+      socket.onState((state) => this.socketState(state)),
+    ]
+    this.setMode('connecting')
+    // A fresh single-use ticket for every connect.
+    socket.open(async () => `${CODE_SOCKET_PATH}?ticket=${encodeURIComponent((await this.deps.getTicket()).ticket)}`)
+    this.armGrace()
+  }
+
+  stop(): void {
+    if (!this.running) return
+    this.running = false
+    this.unsubscribe.forEach((off) => off())
+    this.unsubscribe = []
+    this.deps.socket.close()
+    this.stopPolling()
+    this.clearGrace()
+    this.setMode('stopped')
+  }
+
+  /** 刷新: a new code now (over the socket, or by REST when it is down). */
+  refresh(): void {
+    if (!this.running) return
+    if (!this.deps.socket.send({ type: 'refresh' })) void this.fetchCode()
+  }
+
+  private gotCode(code: VoucherCode): void {
+    if (!code || typeof code.code !== 'string') return
+    this.expiresAt = Number(code.expires_at) || 0
+    this.handlers.code(code)
+  }
+
+  private refused(code: string, message: string): void {
+    this.handlers.error?.(code, message)
+    if (FINAL_CODES.has(code)) this.stop()
+  }
+
+  private socketState(state: SocketState): void {
+    if (!this.running) return
+    if (state === 'open') {
+      this.clearGrace()
+      this.stopPolling()
+      this.setMode('socket')
+    } else if (state === 'waiting' || state === 'connecting') {
+      if (this.mode === 'socket') this.setMode('connecting')
+      this.armGrace()
+    }
+  }
+
+  private armGrace(): void {
+    if (this.graceTimer || this.pollTimer) return
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = null
+      if (this.running && this.deps.socket.state !== 'open') this.startPolling()
+    }, POLL_GRACE_MS)
+  }
+
+  private clearGrace(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer)
+    this.graceTimer = null
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer) return
+    this.setMode('polling')
+    const tick = async () => {
+      if (!this.running || this.deps.socket.state === 'open') {
+        this.pollTimer = null
+        return
+      }
+      if (!this.expiresAt || this.deps.now() >= this.expiresAt) await this.fetchCode()
+      await this.fetchPending()
+      if (this.running && this.pollTimer) this.pollTimer = setTimeout(tick, POLL_INTERVAL_MS)
+    }
+    this.pollTimer = setTimeout(tick, 0)
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer)
+    this.pollTimer = null
+  }
+
+  private async fetchCode(): Promise<void> {
+    try {
+      this.gotCode(await this.deps.getCode())
+    } catch (err) {
+      if (isApiError(err) && err.kind === 'business' && FINAL_CODES.has(err.code)) this.refused(err.code, err.message)
+      // network trouble: keep polling; the page blanks an expired code itself
+    }
+  }
+
+  private async fetchPending(): Promise<void> {
+    try {
+      const pending = await this.deps.listPending()
+      pending.forEach((p) => this.handlers.confirm?.(pendingToConfirm(p)))
+    } catch {
+      // next tick
+    }
+  }
+
+  private setMode(mode: CodeChannelMode): void {
+    if (this.mode === mode) return
+    this.mode = mode
+    this.handlers.mode?.(mode)
+  }
+}

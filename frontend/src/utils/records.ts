@@ -1,0 +1,47 @@
+/** Chinese names of the national setlinfo / setldetail fields (pure). */
+
+/** setlinfo money fields, in the order a person reads them. */
+export const SETLINFO_FIELDS: Array<[string, string]> = [
+  ['medfee_sumamt', '医疗费总额'],
+  ['fund_pay_sumamt', '基金支付'],
+  ['hifp_pay', '统筹基金支付'],
+  ['acct_pay', '个人账户支付'],
+  ['acct_mulaid_pay', '共济账户支付'],
+  ['psn_cash_pay', '现金支付'],
+  ['psn_part_amt', '个人负担总额'],
+  ['act_pay_dedc', '起付线'],
+  ['pool_prop_selfpay', '统筹段个人自付'],
+  ['inscp_scp_amt', '符合政策范围金额'],
+  ['fulamt_ownpay_amt', '全自费金额'],
+  ['overlmt_selfpay', '超限价自费'],
+  ['preselfpay_amt', '先行自付金额'],
+  ['balc', '结算后个人账户余额'],
+]
+
+/** setldetail amounts of one item. */
+export const ITEM_FIELDS: Array<[string, string]> = [
+  ['det_item_fee_sumamt', '金额'],
+  ['fulamt_ownpay_amt', '全自费'],
+  ['overlmt_amt', '超限价'],
+  ['preselfpay_amt', '先行自付'],
+  ['inscp_scp_amt', '符合范围'],
+]
+
+export const RECORD_STATUS_CLASS: Record<string, string> = {
+  settled: 'ok',
+  reversed: 'warn',
+  failed: 'bad',
+  declined: 'bad',
+  expired: 'bad',
+}
+
+/** Explanation lines may be strings or {text}/{line} objects; show text either way. */
+export function explanationText(line: unknown): string {
+  if (typeof line === 'string') return line
+  if (line && typeof line === 'object') {
+    const l = line as Record<string, unknown>
+    const text = l.text ?? l.line ?? l.message
+    if (typeof text === 'string') return text
+  }
+  return JSON.stringify(line)
+}

@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+vi.mock('@/platform', () => ({ wsBaseUrl: () => 'wss://api.test', socketConnectOptions: () => ({}) }))
+vi.mock('@/api/code', () => ({ getCode: vi.fn(), getWsTicket: vi.fn() }))
+vi.mock('@/api/payments', () => ({ listPending: vi.fn() }))
+
+import { SocketManager } from '@/realtime/socket'
+import { CodeChannel, POLL_GRACE_MS } from '@/realtime/code-channel'
+
+class FakeTask {
+  handlers: Record<string, (arg?: any) => void> = {}
+  sent: string[] = []
+  closed = false
+  onOpen(fn: () => void) { this.handlers.open = fn }
+  onMessage(fn: (e: any) => void) { this.handlers.message = fn }
+  onError(fn: () => void) { this.handlers.error = fn }
+  onClose(fn: () => void) { this.handlers.close = fn }
+  send({ data }: { data: string }) { this.sent.push(data) }
+  close() { this.closed = true }
+}
+
+let tasks: FakeTask[]
+let urls: string[]
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  tasks = []
+  urls = []
+  vi.stubGlobal('uni', {
+    connectSocket(options: any) {
+      urls.push(options.url)
+      const task = new FakeTask()
+      tasks.push(task)
+      return task
+    },
+  })
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+  vi.unstubAllGlobals()
+})
+
+function setup(overrides: Record<string, any> = {}) {
+  const socket = new SocketManager()
+  let n = 0
+  const deps = {
+    socket,
+    getTicket: vi.fn(async () => ({ ticket: `t${++n}` })),
+    getCode: vi.fn(async () => ({ code: 'REST', step: 1, expires_at: 60, valid_until: 90, step_seconds: 30 })),
+    listPending: vi.fn(async () => [] as any[]),
+    now: () => 10,
+    ...overrides,
+  }
+  const got = { codes: [] as string[], modes: [] as string[], confirms: [] as string[], errors: [] as string[] }
+  const channel = new CodeChannel({
+    code: (c) => got.codes.push(c.code),
+    mode: (m) => got.modes.push(m),
+    confirm: (r) => got.confirms.push(r.id),
+    error: (code) => got.errors.push(code),
+  }, deps)
+  return { socket, deps, got, channel }
+}
+
+describe('CodeChannel', () => {
+  it('fetches a NEW single-use ticket for every connect, reconnects included', async () => {
+    const { channel } = setup()
+    channel.start()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(urls).toEqual(['wss://api.test/ws/code/?ticket=t1'])
+    tasks[0].handlers.open()
+    tasks[0].handlers.close()
+    await vi.advanceTimersByTimeAsync(1500)
+    expect(urls[1]).toBe('wss://api.test/ws/code/?ticket=t2')
+    channel.stop()
+  })
+
+  it('dispatches codes and payment confirmations, and sends refresh over the socket', async () => {
+    const { channel, got } = setup()
+    channel.start()
+    await vi.advanceTimersByTimeAsync(0)
+    tasks[0].handlers.open()
+    tasks[0].handlers.message({ data: JSON.stringify({ type: 'code', code: 'C1', step: 1, expires_at: 60, valid_until: 90, step_seconds: 30 }) })
+    tasks[0].handlers.message({ data: JSON.stringify({ type: 'payment.confirm', id: 'P1' }) })
+    channel.refresh()
+    expect(got.codes).toEqual(['C1'])
+    expect(got.confirms).toEqual(['P1'])
+    expect(tasks[0].sent).toContain(JSON.stringify({ type: 'refresh' }))
+    expect(got.modes).toContain('socket')
+    channel.stop()
+  })
+
+  it('falls back to HTTP polling while the socket is down, and stops polling once it is back', async () => {
+    const { channel, got, deps } = setup({ getTicket: vi.fn(async () => { throw new Error('offline') }) })
+    deps.listPending.mockResolvedValue([{ id: 'P9', institution: 'X', medfee_sumamt: '1.00', acct_pay: '1.00',
+      psn_cash_pay: '0.00', fund_pay_sumamt: '0.00', confirm_deadline: null }])
+    channel.start()
+    await vi.advanceTimersByTimeAsync(POLL_GRACE_MS + 10)
+    expect(got.modes).toContain('polling')
+    expect(got.codes).toEqual(['REST'])
+    expect(got.confirms).toEqual(['P9'])
+    channel.stop()
+    expect(got.modes[got.modes.length - 1]).toBe('stopped')
+  })
+
+  it('stops for good on a final error (no reconnect loop)', async () => {
+    const { channel, got } = setup()
+    channel.start()
+    await vi.advanceTimersByTimeAsync(0)
+    tasks[0].handlers.open()
+    tasks[0].handlers.message({ data: JSON.stringify({ type: 'error', code: 'NOT_ACTIVATED', message: '未激活' }) })
+    tasks[0].handlers.close()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(got.errors).toEqual(['NOT_ACTIVATED'])
+    expect(tasks).toHaveLength(1)
+  })
+})

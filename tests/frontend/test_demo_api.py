@@ -1,0 +1,37 @@
+"""The demo-only helpers behind the POS page's 使用演示机构 button and bill
+editor (wallet/apis_demo.py): served outside production, 404 in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from common import demodata
+from wallet.models import Institution
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_terminal_registers_a_designated_pharmacy_and_returns_its_secret(client):
+    answer = client.get("/api/demo/terminal")
+    assert answer.status_code == 200
+    body = answer.json()
+    inst = next(i for i in demodata.generate(demodata.DEFAULT_SEED).institutions if i.fixmedins_code == body["fixmedins_code"])
+    assert inst.kind == "pharmacy" and inst.designated and body["secret"] == inst.secret
+    assert Institution.objects.filter(fixmedins_code=inst.fixmedins_code, designated=True).exists()
+    assert client.get("/api/demo/terminal").json() == body  # idempotent
+
+
+def test_demo_catalogue_lists_items_with_yuan_caps(client):
+    items = client.get("/api/demo/catalogue").json()
+    assert len(items) == len(demodata.generate(demodata.DEFAULT_SEED).catalogue)
+    capped = next(i for i in items if i["price_cap"] is not None)
+    assert isinstance(capped["price_cap"], str) and "." in capped["price_cap"]
+    assert {"med_list_codg", "name", "list_class", "unit", "spec"} <= set(items[0])
+
+
+def test_demo_endpoints_are_404_in_production(client, settings):
+    settings.YIBAO_ENV = "production"
+    for path in ("/api/demo/terminal", "/api/demo/catalogue"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "secret" not in answer.content.decode()
