@@ -188,3 +188,18 @@ class BalanceApi(APIView):
         result = balance_get(_person(request), refresh=request.query_params.get("refresh") == "1")
         return Response({"balance": None if result["balance_fen"] is None else fen_to_yuan(result["balance_fen"]),
                          "as_of": result["as_of"], "stale": result["stale"]})
+
+
+class NotificationListApi(APIView):
+    """Money that arrived in the personal account (pulled from the core),
+    newest first — the list behind the ``account.credited`` push."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from common.money import fen_to_yuan
+        from settlement.models import AccountCredit
+
+        rows = AccountCredit.objects.filter(psn_no=_person(request).psn_no).order_by("-credited_at")[:50]
+        return Response([{"kind": "account.credited", "title": "个人账户到账",
+                          "message": f"个人账户到账 {fen_to_yuan(c.amount_fen)} 元",
+                          "amount": fen_to_yuan(c.amount_fen), "at": c.credited_at} for c in rows])

@@ -9,4 +9,5 @@ urlpatterns = [
     path("records", apis_app.RecordListApi.as_view(), name="records"),
     path("records/<str:public_id>", apis_app.RecordDetailApi.as_view(), name="record-detail"),
     path("account/balance", apis_app.BalanceApi.as_view(), name="account-balance"),
+    path("notifications", apis_app.NotificationListApi.as_view(), name="notifications"),
 ]

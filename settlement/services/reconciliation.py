@@ -118,10 +118,10 @@ def reconcile_day(day: dt.date, institutions: list[str] | None = None) -> Reconc
                                      core_value=_yuan(ct), explanation=(
                                          f"机构 {code} 总账不一致：钱包 {wt['count']} 笔 {fen_to_yuan(wt['medfee'])} 元，"
                                          f"核心 {ct['count']} 笔 {fen_to_yuan(ct['medfee'])} 元")))
-    institutions = {r["fixmedins_code"] for r in list(wallet.values()) + list(core.values())}
+    seen = {r["fixmedins_code"] for r in list(wallet.values()) + list(core.values())}
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
-            day=day, institutions=len(institutions), settlements=len(set(wallet) | set(core)),
+            day=day, institutions=len(seen), settlements=len(set(wallet) | set(core)),
             differences=len(found), finished_at=timezone.now(),
             summary={"institutions_asked": institutions, "wallet_totals": {k: _yuan(v) for k, v in wallet_totals.items()},
                      "core_totals": {k: _yuan(v) for k, v in core_totals.items()}})

@@ -118,7 +118,8 @@ def test_backoff_grows_with_jitter():
 
 
 def test_pulls_credits_once_and_tells_the_person(client, core_live, django_capture_on_commit_callbacks):
-    AppClient(client).login().activate(P["employee"])
+    app = AppClient(client).login()
+    app.activate(P["employee"])
     pull_all()  # catch up with everything seeded
     before = AccountCredit.objects.count()
     env = base_env(YIBAO_SERVICE="core", CORE_DATABASE_URL=core_live.db_url)
@@ -130,6 +131,8 @@ def test_pulls_credits_once_and_tells_the_person(client, core_live, django_captu
     credit = AccountCredit.objects.order_by("-core_posting_id").first()
     assert (credit.psn_no, credit.amount_fen, credit.notified) == (P["employee"].psn_no, 12345, True)
     assert pull_credits() == 0 and AccountCredit.objects.count() == before + 1
+    latest = app.get("/api/notifications").json()[0]
+    assert (latest["amount"], latest["message"]) == ("123.45", "个人账户到账 123.45 元")
     # Moving the cursor back re-reads, but applies nothing twice.
     SyncCursor.objects.filter(name="credits").update(position=credit.core_posting_id - 1)
     pull_credits()
