@@ -68,7 +68,7 @@ def main() -> int:
                                   "--port", str(core_port), "--log-level", "warning"], {"YIBAO_SERVICE": "core"})
             wait_port(core_port, proc=core)
         web = spawn("web", [VPY, "-m", "uvicorn", "config.asgi:application", "--host", "0.0.0.0",
-                            "--port", str(port), "--log-level", "info"])
+                            "--port", str(port), "--log-level", "info", "--timeout-graceful-shutdown", "5"])
         spawn("worker", [VPY, "-m", "celery", "-A", "config", "worker", "-Q", "money,housekeeping",
                          "--concurrency", "2", "--loglevel", "INFO"])
         spawn("beat", [VPY, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",

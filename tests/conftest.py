@@ -67,7 +67,7 @@ def start_wallet(transactional_db, core_live):
         env = processes.base_env(SETTLEMENT_CORE_URL=core_live.url, **live_database_env(), **env_overrides)
         proc = processes.Process(f"wallet-{port}", [processes.PYTHON, "-m", "uvicorn", "config.asgi:application",
                                                      "--host", "127.0.0.1", "--port", str(port), "--log-level",
-                                                     "warning"], env, port=port).start()
+                                                     "warning", "--timeout-graceful-shutdown", "2"], env, port=port).start()
         proc.url = f"http://127.0.0.1:{port}"
         proc.ws_url = f"ws://127.0.0.1:{port}"
         started.append(proc)

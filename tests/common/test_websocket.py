@@ -16,7 +16,7 @@ from tests.support.processes import Process, base_env, free_port, PYTHON
 def asgi_server():
     port = free_port()
     proc = Process("asgi", [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-                            str(port), "--log-level", "warning"], base_env(), port=port).start()
+                            str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"], base_env(), port=port).start()
     yield f"ws://127.0.0.1:{port}"
     proc.stop()
 

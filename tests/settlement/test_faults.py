@@ -219,7 +219,7 @@ def test_4_core_slow_and_failing_sometimes(world):
     world.spawn("beat")
     processes.wait_until(_drained, 60, message="activation events relayed")
     world.proxy.set("error_fraction", fraction=0.3, delay=1.5)
-    _changes(200, world.persons)
+    _changes(120, world.persons)
     processes.wait_until(_drained, 240, interval=1, message="outbox drained through a slow, flaky core")
     assert world.proxy.counts["errors_injected"] > 0
     assert _assert_core_has_exactly_the_outbox(world) == OutboxMessage.objects.count()

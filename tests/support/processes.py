@@ -102,7 +102,7 @@ def start_core(db_name: str = "yibao_core_live", seed: bool = True, port: int | 
     if seed:
         run_manage(env, "core_seed_demo")
     proc = Process("core", [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                            "--port", str(port), "--log-level", "warning"], env, port=port)
+                            "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"], env, port=port)
     proc.url = f"http://127.0.0.1:{port}/core"
     proc.db_url = env["CORE_DATABASE_URL"]
     return proc.start()
