@@ -55,6 +55,7 @@ class InfCode(IntEnum):
     ALREADY_REVERSED = 4005
     POLICY_MISSING = 4006  # no policy parameters for the region/insutype/date
     ORIGINAL_REVERSED = 4007  # 2601 reversed this msgid before it ever ran
+    CONFIRMATION_REQUIRED = 4008  # (wallet→core) the account part exceeds acct_pay_limit: nothing posted
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     OUTCOME_UNKNOWN = 5002  # sent to the core, no answer yet; being resolved — retry the same msgid
     INTERNAL = 5999
@@ -82,11 +83,12 @@ _ADMDVS = re.compile(r"^\d{6}$")
 
 
 class EnvelopeError(Exception):
-    def __init__(self, infcode: InfCode, err_msg: str, *, msgid: str = ""):
+    def __init__(self, infcode: InfCode, err_msg: str, *, msgid: str = "", output: dict | None = None):
         super().__init__(f"{int(infcode)} {err_msg}")
         self.infcode = infcode
         self.err_msg = err_msg
         self.msgid = msgid
+        self.output = output  # a refusal may still say why, e.g. the split that needs confirming
 
 
 @dataclass
@@ -174,7 +176,7 @@ def answer(msgid: str, output: dict | None = None, *, infcode: InfCode = InfCode
 
 
 def error_answer(error: EnvelopeError, msgid: str = "") -> dict:
-    return answer(error.msgid or msgid, infcode=error.infcode, err_msg=error.err_msg)
+    return answer(error.msgid or msgid, error.output, infcode=error.infcode, err_msg=error.err_msg)
 
 
 def parse_inf_time(value: str) -> dt.datetime | None:

@@ -123,6 +123,10 @@ class Payment(models.Model):
     public_id = models.CharField(max_length=32, unique=True)
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
     msgid = models.CharField(max_length=40)
+    # The msgid the settle was sent to the core with: the terminal's msgid, or
+    # "C" + it for the settle after the payer confirmed (the first attempt
+    # under that msgid was the core's "confirmation required" answer).
+    core_msgid = models.CharField(max_length=40, blank=True)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="payments")
     status = models.CharField(max_length=24, choices=PaymentStatus.choices)
     request_hash = models.CharField(max_length=64)

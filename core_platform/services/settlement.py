@@ -142,6 +142,9 @@ def bill_parse(env: Envelope) -> Bill:
     bill = Bill(person, institution, medfee, use_account, items, str(druginfo.get("begntime") or ""),
                 str(druginfo.get("med_type") or "41"), expected)
     bill.names = names
+    bill.acct_pay_limit = None
+    if druginfo.get("acct_pay_limit") not in (None, ""):
+        bill.acct_pay_limit = _yuan(druginfo["acct_pay_limit"], "acct_pay_limit", env)
     return bill
 
 
@@ -222,6 +225,11 @@ def settle(env: Envelope) -> dict:
     answer is stored in the same commit)."""
     bill = bill_parse(env)
     result, account, accumulator = _split(env, bill, lock=True)
+    if bill.acct_pay_limit is not None and result.acct_pay > bill.acct_pay_limit:
+        # The wallet's one-call settle: above its confirmation threshold the
+        # payer must confirm first. Nothing is posted; the split says why.
+        raise EnvelopeError(InfCode.CONFIRMATION_REQUIRED, "个人账户支付金额超过免密额度，需参保人确认",
+                            msgid=env.msgid, output=_output(bill, result))
     if bill.expected is not None:
         actual = {"fund_pay_sumamt": result.fund_pay_sumamt, "acct_pay": result.acct_pay,
                   "acct_mulaid_pay": result.acct_mulaid_pay, "psn_cash_pay": result.psn_cash_pay}

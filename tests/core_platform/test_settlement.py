@@ -206,3 +206,14 @@ def test_account_insufficient_pays_the_rest_in_cash(client, world):
 def test_benefit_check(client, world):
     answer = send(client, "2001", {"data": {"psn_no": world.psn_no, "insutype": "310"}})
     assert answer["output"]["trtinfo"][0]["trt_enjymnt_flag"] == "1"
+
+
+def test_acct_pay_limit_asks_for_confirmation_and_posts_nothing(client, world):
+    """The wallet's one-call settle: over the limit, the core answers 4008 with
+    the split (so the payer can be asked) and posts nothing; within it, it settles."""
+    over = send(client, "2102", bill(world.psn_no, THREE_ITEMS, acct_pay_limit="30.00"), msgid="LIMIT-1")
+    assert over["infcode"] == InfCode.CONFIRMATION_REQUIRED
+    assert over["output"]["setlinfo"]["acct_pay"] == "38.60" and over["output"]["setlinfo"]["setl_id"] == ""
+    assert not Settlement.objects.exists() and personal_balance_fen(world.psn_no) == 10_000
+    under = send(client, "2102", bill(world.psn_no, THREE_ITEMS, acct_pay_limit="40.00"), msgid="LIMIT-2")
+    assert under["infcode"] == 0 and under["output"]["setlinfo"]["acct_pay"] == "38.60"

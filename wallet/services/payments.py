@@ -155,33 +155,35 @@ def payment_settle(institution: Institution, env: Envelope) -> dict:
 
 
 def _payment_open(institution: Institution, env: Envelope, token: EcToken) -> Payment:
-    """Pre-settle at the core to learn the account part, then write the journal row."""
-    try:
-        output = _call(env, "2101", _core_input(env, token.voucher.person.psn_no), institution, msgid=f"P{env.msgid}"[:40])
-    except CoreRefused as refused:
-        raise _refusal(env, refused)
-    except CoreError:
-        raise _unavailable(env)
-    amounts = _amounts(output["setlinfo"])
-    confirm = _needs_confirmation(amounts["acct_fen"])
-    now = timezone.now()
+    """Write the journal row (committed) before anything is sent: from here on
+    an outcome can be unknown, never unrecorded."""
+    medfee = yuan_to_fen(env.input["druginfo"].get("medfee_sumamt"))
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
-                public_id=secrets.token_hex(16), institution=institution, msgid=env.msgid, voucher=token.voucher,
-                status=PaymentStatus.AWAITING_CONFIRMATION if confirm else PaymentStatus.CONFIRMED,
-                request_hash=env.body_hash(), request=env.input, confirmation_required=confirm,
-                confirm_deadline=now + dt.timedelta(seconds=settings.PAYMENT_CONFIRM_TTL_SECONDS) if confirm else None,
-                core_output=output, **amounts,
+                public_id=secrets.token_hex(16), institution=institution, msgid=env.msgid, core_msgid=env.msgid,
+                voucher=token.voucher, status=PaymentStatus.CONFIRMED, request_hash=env.body_hash(),
+                request=env.input, medfee_fen=medfee,
             )
             audit_record(action="payment.open", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
-                         person=token.voucher.person, detail={"msgid": env.msgid, "medfee_fen": amounts["medfee_fen"],
-                                                             "acct_fen": amounts["acct_fen"], "confirm": confirm})
-            if confirm:
-                transaction.on_commit(lambda: _push(payment.voucher_id, "payment.confirm", _confirm_message(payment)))
+                         person=token.voucher.person, detail={"msgid": env.msgid, "medfee_fen": medfee})
     except IntegrityError:  # a concurrent request with this msgid opened it first
         payment = Payment.objects.select_related("voucher").get(institution=institution, msgid=env.msgid)
     return payment
+
+
+def _payment_needs_confirmation(payment: Payment, output: dict) -> None:
+    """The core refused the one-call settle because the account part is over
+    the threshold: ask the payer (nothing was posted)."""
+    amounts = _amounts(output["setlinfo"])
+    deadline = timezone.now() + dt.timedelta(seconds=settings.PAYMENT_CONFIRM_TTL_SECONDS)
+    with transaction.atomic():
+        moved = Payment.objects.filter(pk=payment.pk, status__in=[PaymentStatus.SUBMITTED, PaymentStatus.UNKNOWN]).update(
+            status=PaymentStatus.AWAITING_CONFIRMATION, confirmation_required=True, confirm_deadline=deadline,
+            core_output=output, **amounts)
+        if moved:
+            payment.refresh_from_db()
+            transaction.on_commit(lambda: _push(payment.voucher_id, "payment.confirm", _confirm_message(payment)))
 
 
 def _payment_advance(institution: Institution, env: Envelope, payment: Payment) -> dict:
@@ -221,13 +223,21 @@ def _unknown_answer(env: Envelope) -> dict:
 
 
 def _submit(institution: Institution, env: Envelope, payment: Payment) -> dict:
-    moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CONFIRMED).update(status=PaymentStatus.SUBMITTED)
+    """Send 2102. Unconfirmed: one call carrying the confirmation threshold
+    (``acct_pay_limit``) — the core settles, or answers 4008 with the split
+    and posts nothing. Confirmed: under ``"C" + msgid`` with the confirmed
+    split, which the core refuses (4003) if it no longer holds."""
+    confirmed = payment.confirmation_required
+    core_msgid = f"C{payment.msgid}"[:40] if confirmed else payment.msgid
+    moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CONFIRMED).update(
+        status=PaymentStatus.SUBMITTED, core_msgid=core_msgid)
     if not moved:  # someone else submitted it a moment ago
         return _payment_advance(institution, env, payment)
-    token_input = _core_input(env, payment.voucher.person.psn_no,
-                              expected=payment if payment.confirmation_required else None)
+    core_input = _core_input(env, payment.voucher.person.psn_no, expected=payment if confirmed else None)
+    if not confirmed:
+        core_input["druginfo"]["acct_pay_limit"] = fen_to_yuan(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
     try:
-        output = _call(env, "2102", token_input, institution)
+        output = _call(env, "2102", core_input, institution, msgid=core_msgid)
     except CoreUnavailable:
         # Never reached the core: nothing happened there. Back to confirmed; the retry submits again.
         Payment.objects.filter(pk=payment.pk, status=PaymentStatus.SUBMITTED).update(status=PaymentStatus.CONFIRMED)
@@ -238,6 +248,9 @@ def _submit(institution: Institution, env: Envelope, payment: Payment) -> dict:
         _enqueue_resolve(payment.pk)
         raise NotStored(_unknown_answer(env))
     except CoreRefused as refused:
+        if refused.infcode == InfCode.CONFIRMATION_REQUIRED:
+            _payment_needs_confirmation(payment, refused.answer["output"])
+            return _payment_advance(institution, env, payment)
         _payment_fail(payment, refused.infcode, refused.err_msg)
         raise _refusal(env, refused)
     _payment_settled(payment, output)
@@ -290,16 +303,19 @@ def payment_resolve(payment_id: int) -> str:
     institution = payment.institution
     client = core_client()
     try:
-        status = client.call("9101", {"data": {"omsgid": payment.msgid, "oinfno": "2102"}},
+        core_msgid = payment.core_msgid or payment.msgid
+        status = client.call("9101", {"data": {"omsgid": core_msgid, "oinfno": "2102"}},
                              fixmedins_code=institution.fixmedins_code)["msg"]
         if status["status"] == "done":
             first = status["answer"]
             if first.get("infcode") == 0:
                 _payment_settled(payment, first["output"])
+            elif first.get("infcode") == InfCode.CONFIRMATION_REQUIRED:
+                _payment_needs_confirmation(payment, first["output"])
             else:
                 _payment_fail(payment, first.get("infcode", InfCode.INTERNAL), first.get("err_msg", ""))
         elif status["status"] in ("absent", "reversed_before_run"):
-            fenced = client.call("2601", {"data": {"psn_no": payment.voucher.person.psn_no, "omsgid": payment.msgid,
+            fenced = client.call("2601", {"data": {"psn_no": payment.voucher.person.psn_no, "omsgid": core_msgid,
                                                    "oinfno": "2102"}}, fixmedins_code=institution.fixmedins_code)
             if fenced.get("result") in ("original_absent", "original_failed"):
                 _payment_fail(payment, InfCode.ORIGINAL_REVERSED, "结算未完成，已冲正，参保人未被扣款，请重新结算")
@@ -406,9 +422,9 @@ def payment_reverse_by_msgid(institution: Institution, env: Envelope) -> dict:
     payment = Payment.objects.select_related("voucher__person").filter(
         institution=institution, msgid=str(data["omsgid"])).first()
     psn_no = payment.voucher.person.psn_no if payment else str(data.get("psn_no", ""))
+    omsgid = (payment.core_msgid or payment.msgid) if payment else str(data["omsgid"])
     try:
-        output = _call(env, "2601", {"data": {"psn_no": psn_no, "omsgid": str(data["omsgid"]), "oinfno": "2102"}},
-                       institution)
+        output = _call(env, "2601", {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": "2102"}}, institution)
     except CoreRefused as refused:
         raise _refusal(env, refused)
     except CoreUnavailable:
