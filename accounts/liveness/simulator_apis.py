@@ -14,6 +14,10 @@ from .simulator import OUTCOMES, simulator_result
 
 @csrf_exempt
 def session_result(request, nonce: str):
+    from django.conf import settings
+
+    if settings.LIVENESS_PROVIDER != "simulator":  # a real vendor is configured: no simulator here
+        return json_error("NOT_FOUND", "请求的资源不存在", 404)
     if request.method != "POST":
         return json_error("METHOD_NOT_ALLOWED", "请使用 POST", 405)
     try:
