@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -64,4 +63,4 @@ def frontend_app(request, path: str = ""):
     return response
 
 
-__all__ = ["healthz", "readyz", "frontend_app", "connections"]
+__all__ = ["healthz", "readyz", "frontend_app"]

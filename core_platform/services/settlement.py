@@ -59,7 +59,8 @@ def _node(env: Envelope, name: str) -> dict:
 
 class Bill:
     def __init__(self, person: InsuredPerson, institution: Institution, medfee_fen: int, use_account: bool,
-                 items: list, begntime: str, med_type: str, expected: dict | None):
+                 items: list, begntime: str, med_type: str, expected: dict | None, names: dict[str, str],
+                 acct_pay_limit: int | None):
         self.person = person
         self.institution = institution
         self.medfee_fen = medfee_fen
@@ -68,6 +69,8 @@ class Bill:
         self.begntime = begntime
         self.med_type = med_type
         self.expected = expected
+        self.names = names  # feedetl_sn → catalogue name, for the explanation
+        self.acct_pay_limit = acct_pay_limit  # the wallet's confirmation threshold (one-call settle), fen
 
 
 def _person(env: Envelope, druginfo: dict) -> InsuredPerson:
@@ -139,13 +142,10 @@ def bill_parse(env: Envelope) -> Bill:
             _fail(InfCode.AMOUNTS_INCONSISTENT,
                   "fund_pay_sumamt + acct_pay + acct_mulaid_pay + psn_cash_pay 与 medfee_sumamt 不一致", env)
     use_account = str(druginfo.get("acct_used_flag", "1")) == "1"
-    bill = Bill(person, institution, medfee, use_account, items, str(druginfo.get("begntime") or ""),
-                str(druginfo.get("med_type") or "41"), expected)
-    bill.names = names
-    bill.acct_pay_limit = None
-    if druginfo.get("acct_pay_limit") not in (None, ""):
-        bill.acct_pay_limit = _yuan(druginfo["acct_pay_limit"], "acct_pay_limit", env)
-    return bill
+    limit = druginfo.get("acct_pay_limit")
+    acct_pay_limit = _yuan(limit, "acct_pay_limit", env) if limit not in (None, "") else None
+    return Bill(person, institution, medfee, use_account, items, str(druginfo.get("begntime") or ""),
+                str(druginfo.get("med_type") or "41"), expected, names, acct_pay_limit)
 
 
 # --- computing the split ------------------------------------------------------------
@@ -198,7 +198,7 @@ def _output(bill: Bill, result, *, setl_id: str = "", mdtrt_id: str = "") -> dic
                      timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")})
     details = result.to_setldetail()
     for row in details:
-        row.setdefault("med_list_name", getattr(bill, "names", {}).get(str(row.get("feedetl_sn")), ""))
+        row.setdefault("med_list_name", bill.names.get(str(row.get("feedetl_sn")), ""))
     return {"setlinfo": setlinfo, "setldetail": details, "explanation": list(result.explanation)}
 
 

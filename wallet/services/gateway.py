@@ -40,14 +40,6 @@ from .payments import NotStored, payment_pre_settle, payment_reverse, payment_re
 logger = logging.getLogger(__name__)
 
 
-class _NotStored(Exception):
-    """An answer that must not be remembered for the msgid (transient
-    failure): the terminal's retry with the same msgid runs again."""
-
-    def __init__(self, answer: dict):
-        self.answer = answer
-
-
 def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
     try:
         env = parse(body)
@@ -70,7 +62,7 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> 
         result = _dispatch(institution, env, ip)
     except EnvelopeError as error:
         result = error_answer(error, env.msgid)
-    except (_NotStored, NotStored) as transient:
+    except NotStored as transient:
         GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
         return transient.answer
     except Exception:
@@ -242,7 +234,7 @@ def _forward(env: Envelope, infno: str, input: dict, institution: Institution) -
                             else InfCode.INTERNAL, refused.err_msg, msgid=env.msgid)
     except (CoreUnavailable, CoreTimeout, CoreProtocolError) as exc:
         logger.warning("settlement core unavailable for infno=%s: %s", infno, exc)
-        raise _NotStored(answer(env.msgid, infcode=InfCode.CORE_UNAVAILABLE,
+        raise NotStored(answer(env.msgid, infcode=InfCode.CORE_UNAVAILABLE,
                                 err_msg="医保结算平台暂时无法访问，请稍后用相同 msgid 重试"))
 
 
