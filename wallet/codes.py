@@ -5,16 +5,19 @@ A code is 49 decimal digits (numeric QR mode keeps the symbol small)::
     VV  BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB  TTTTTT  CC
     |   |                                        |       check: ISO 7064 MOD 97-10 over the first 47 digits
     |   |                                        TOTP of the voucher's own secret at the code's step (pyotp)
-    |   one AES-256 block, as a 39-digit number: E_k(voucher id 48 bits | step 32 bits | salt 48 bits)
+    |   one AES-256 block, as a 39-digit number: E_k(authorization id 48 bits | step 32 bits | salt 48 bits)
     version "88"
 
 - Opaque and unlinkable: without the wallet's code key the block is a
   pseudorandom permutation of a value that includes a fresh random salt, and
   the TOTP changes every step; nothing stays the same from one code to the
   next but the version prefix. No name, ID number or psn_no is in it.
-- Found without a scan: decrypting the block yields the voucher id (a primary
-  key lookup) and the step; the TOTP is then checked against that voucher's
-  secret at that step, so a forged block without the voucher secret fails.
+- Found without a scan: decrypting the block yields the id of the channel
+  authorization the code was issued under (a primary key lookup that also
+  gives the voucher) and the step; the TOTP is then checked against that
+  voucher's secret at that step, so a forged block without the voucher secret
+  fails. Because the code names its authorization, a code issued on a channel
+  whose authorization is later revoked stops decoding at once.
 - Corruption is caught before any lookup or decryption by the check digits
   (they catch every single-digit error and adjacent transposition).
 
@@ -47,7 +50,7 @@ class CodeFormatError(ValueError):
 
 @dataclass(frozen=True)
 class ParsedCode:
-    voucher_id: int
+    authorization_id: int  # the ChannelAuthorization the code was issued under (it names the voucher)
     step: int
     block: str  # the 39-digit block: the single-use key
     totp: str
@@ -74,10 +77,13 @@ def current_step(step_seconds: int, now: float | None = None) -> int:
     return int((time.time() if now is None else now) // step_seconds)
 
 
-def issue(voucher_id: int, secret: str, *, key: str, step: int, step_seconds: int, salt: bytes | None = None) -> str:
-    if not 0 < voucher_id < 2**48:
-        raise ValueError("voucher id out of range")
-    plain = voucher_id.to_bytes(6, "big") + (step % 2**32).to_bytes(4, "big") + (salt or os.urandom(6))
+def issue(authorization_id: int, secret: str, *, key: str, step: int, step_seconds: int,
+          salt: bytes | None = None) -> str:
+    """A code for the voucher whose TOTP ``secret`` is given, issued under the
+    channel authorization ``authorization_id``."""
+    if not 0 < authorization_id < 2**48:
+        raise ValueError("authorization id out of range")
+    plain = authorization_id.to_bytes(6, "big") + (step % 2**32).to_bytes(4, "big") + (salt or os.urandom(6))
     encryptor = _aes(_cipher_key(key)).encryptor()
     block = encryptor.update(plain) + encryptor.finalize()
     block_digits = f"{int.from_bytes(block, 'big'):0{BLOCK_DIGITS}d}"
@@ -102,7 +108,7 @@ def parse(raw: str, *, key: str) -> ParsedCode:
         raise CodeFormatError("block out of range")
     decryptor = _aes(_cipher_key(key)).decryptor()
     plain = decryptor.update(number.to_bytes(16, "big")) + decryptor.finalize()
-    return ParsedCode(voucher_id=int.from_bytes(plain[:6], "big"), step=int.from_bytes(plain[6:10], "big"),
+    return ParsedCode(authorization_id=int.from_bytes(plain[:6], "big"), step=int.from_bytes(plain[6:10], "big"),
                       block=block_digits, totp=body[-TOTP_DIGITS:])
 
 

@@ -1,12 +1,12 @@
 """Payment PIN: strength rules, Argon2id hashing, verification with lockout.
 
 The PIN is per voucher. Five consecutive wrong PINs lock it for
-PIN_LOCK_SECONDS (24 h) or until an operator unlocks it."""
+PIN_LOCK_SECONDS (24 h) or until an operator unlocks it. The refusal says
+when the lock ends and gives the support hotline (no self-service reset yet)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,17 +15,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError
+from common.fields import is_ascii_digits
 
 from ..enums import AuditOutcome
 from . import audit_record
 
 _hasher = PasswordHasher(type=Type.ID)  # argon2-cffi defaults: RFC 9106 low-memory profile
-_SIX_DIGITS = re.compile(r"^\d{6}$")
+SUPPORT_HOTLINE = "12393"  # 全国医疗保障服务热线
 
 
 def pin_check_strength(pin: str, *, id_number: str) -> None:
     """Refuse PINs that are easy to guess for anyone who knows the ID."""
-    if not isinstance(pin, str) or not _SIX_DIGITS.match(pin):
+    if not is_ascii_digits(pin, 6):  # not r"^\d{6}$": that takes "１２３４５６" and "258036\n"
         raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
     if len(set(pin)) == 1:
         raise ApplicationError("PIN_WEAK_REPEATED", "支付密码不能是相同的数字")
@@ -54,9 +55,7 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
         voucher = Voucher.objects.select_for_update().select_related("person").get(pk=voucher_id)
         now = timezone.now()
         if voucher.pin_locked_until and voucher.pin_locked_until > now:
-            failure = ApplicationError(
-                "PIN_LOCKED", "支付密码错误次数过多，已锁定，请稍后再试或通过人脸识别重置密码", status=423,
-                detail={"locked_until": timezone.localtime(voucher.pin_locked_until).isoformat()})
+            failure = pin_locked_error(voucher.pin_locked_until)
         elif voucher.pin_locked_until:  # the lock has expired: start counting afresh
             voucher.pin_locked_until = None
             voucher.pin_failures = 0
@@ -76,10 +75,7 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
 
                     outbox_enqueue(kind=OutboxKind.PIN_LOCKED, person_key=voucher.person.psn_no,
                                    payload={"locked_until": voucher.pin_locked_until.isoformat()})
-                    failure = ApplicationError(
-                        "PIN_LOCKED", "支付密码错误次数过多，已锁定24小时", status=423,
-                        detail={"locked_until": timezone.localtime(voucher.pin_locked_until).isoformat(),
-                                "tries_left": 0})
+                    failure = pin_locked_error(voucher.pin_locked_until, tries_left=0)
                 else:
                     failure = ApplicationError("PIN_INCORRECT", f"支付密码错误，还可尝试{tries_left}次",
                                                detail={"tries_left": tries_left})
@@ -92,8 +88,27 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
         raise failure
 
 
+def pin_lock_advice(locked_until: dt.datetime) -> str:
+    """When the lock ends and where to get help. There is no self-service
+    PIN reset yet (it comes with the password issue): until it exists, the
+    way out besides waiting is the hotline (an operator unlocks after an
+    in-person check)."""
+    until = timezone.localtime(locked_until)
+    return (f"将于{until.month}月{until.day}日 {until:%H:%M} 自动解锁；"
+            f"如需帮助请拨打医保服务热线{SUPPORT_HOTLINE}")
+
+
+def pin_locked_error(locked_until: dt.datetime, *, tries_left: int | None = None) -> ApplicationError:
+    """The one PIN_LOCKED refusal, wherever the lock is met."""
+    detail = {"locked_until": timezone.localtime(locked_until).isoformat(), "support_hotline": SUPPORT_HOTLINE}
+    if tries_left is not None:
+        detail["tries_left"] = tries_left
+    return ApplicationError("PIN_LOCKED", f"支付密码错误次数过多，已锁定，{pin_lock_advice(locked_until)}",
+                            status=423, detail=detail)
+
+
 def _matches(stored: str, pin: str) -> bool:
-    if not stored or not isinstance(pin, str) or not _SIX_DIGITS.match(pin):
+    if not stored or not is_ascii_digits(pin, 6):
         return False
     try:
         return _hasher.verify(stored, pin)

@@ -123,6 +123,68 @@ def test_five_wrong_pins_lock_payment_until_an_operator_unlocks(person, pos):
     assert pos.settle(pos.bill(SMALL), msgid="PAY-LOCK-3")["infcode"] == 0
 
 
+def test_pin_locked_while_pending_refuses_the_terminal_at_once(person, pos):
+    """Issue #9.6: the lock ends every waiting confirmation; the terminal's
+    next retry of the msgid gets 1011, not 'pending' until the deadline."""
+    before = balance(person)
+    bill = pos.bill(LARGE)
+    assert pos.settle(bill, msgid="PAY-LOCKP-1")["infcode"] == InfCode.CONFIRMATION_PENDING
+    assert pos.settle(pos.bill(LARGE), msgid="PAY-LOCKP-2")["infcode"] == InfCode.CONFIRMATION_PENDING
+    payment_id = Payment.objects.get(msgid="PAY-LOCKP-1").public_id
+    codes = [person.post(f"/api/payments/{payment_id}/confirm", {"pin": "147036"}).json()["code"] for _ in range(5)]
+    assert codes == ["PIN_INCORRECT"] * 4 + ["PIN_LOCKED"]
+    for msgid in ("PAY-LOCKP-1", "PAY-LOCKP-2"):  # the payment confirmed against, and the other one waiting
+        answer = pos.settle(bill if msgid == "PAY-LOCKP-1" else pos.bill(LARGE), msgid=msgid)
+        assert answer["infcode"] == InfCode.PIN_LOCKED, answer
+        assert "支付密码已锁定" in answer["err_msg"] and "其他方式支付" in answer["err_msg"]
+        assert Payment.objects.get(msgid=msgid).status == "failed"
+    assert person.get("/api/payments/pending").json() == []
+    late = person.post(f"/api/payments/{payment_id}/confirm", {"pin": "258036"}).json()
+    assert late["code"] == "PIN_LOCKED" and "12393" in late["message"]
+    # Unlocked later, the refused msgid stays refused (final), and nothing was charged.
+    call_command("pin_unlock", psn_no=EMPLOYEE.psn_no, operator="ops-li", reason="本人到柜台核实")
+    assert pos.settle(bill, msgid="PAY-LOCKP-1")["infcode"] == InfCode.PIN_LOCKED
+    assert balance(person) == before
+
+
+def test_pin_locked_elsewhere_while_pending_refuses_the_terminal(client, person, pos):
+    """Locked through another path (activating a second channel with wrong
+    PINs): the waiting payment is refused at the terminal's next retry."""
+    bill = pos.bill(LARGE)
+    assert pos.settle(bill, msgid="PAY-LOCKE-1")["infcode"] == InfCode.CONFIRMATION_PENDING
+    other = AppClient(client, "alipay").login()
+    activation_id = other.real_name(EMPLOYEE).json()["activation_id"]
+    _, signed = other.liveness(activation_id)
+    assert other.verify(activation_id, signed).status_code == 200
+    codes = [other.pin(activation_id, "147036").json()["code"] for _ in range(5)]
+    assert codes[-1] == "PIN_LOCKED"
+    answer = pos.settle(bill, msgid="PAY-LOCKE-1")
+    assert answer["infcode"] == InfCode.PIN_LOCKED and "支付密码已锁定" in answer["err_msg"], answer
+    assert Payment.objects.get(msgid="PAY-LOCKE-1").status == "failed"
+
+
+def test_lockout_message_says_when_it_ends_and_where_to_get_help(person, pos):
+    """Issue #9.6: no self-service PIN reset exists yet, so the refusal must
+    not point to one; it gives the end of the lock and the hotline."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    pos.settle(pos.bill(LARGE), msgid="PAY-LOCKMSG-1")
+    payment_id = person.get("/api/payments/pending").json()[0]["id"]
+    answers = [person.post(f"/api/payments/{payment_id}/confirm", {"pin": "147036"}) for _ in range(5)]
+    again = person.post("/api/payments/" + payment_id + "/confirm", {"pin": "147036"})
+    for response in (answers[-1], again):
+        body = response.json()
+        assert response.status_code == 423 and body["code"] == "PIN_LOCKED"
+        until = dt.datetime.fromisoformat(body["detail"]["locked_until"])
+        local = timezone.localtime(until)
+        assert f"将于{local.month}月{local.day}日 {local:%H:%M} 自动解锁" in body["message"], body
+        assert "12393" in body["message"] and body["detail"]["support_hotline"] == "12393"
+        assert "重置" not in body["message"]  # no reset API to point to yet
+        assert dt.timedelta(hours=23) < until - timezone.now() <= dt.timedelta(hours=24)
+
+
 def test_reverse_restores_the_balance_and_the_record_says_so(person, pos):
     before = balance(person)
     settled = pos.settle(pos.bill(SMALL), msgid="PAY-REV-1")

@@ -37,15 +37,16 @@ from django.utils import timezone
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
-from accounts.services.pin import pin_is_locked, pin_verify
-from common.envelope import Envelope, EnvelopeError, InfCode, answer
+from accounts.services.pin import pin_is_locked, pin_locked_error, pin_verify
+from common.envelope import Envelope, EnvelopeError, InfCode, answer, json_ready
 from common.errors import ApplicationError
-from common.money import MoneyFormatError, fen_to_yuan, yuan_to_fen
+from common.fields import FieldError, amount_fen
+from common.money import fen_to_yuan, yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
 from ..enums import PaymentStatus, VoucherStatus
-from ..models import EcToken, Institution, Payment
+from ..models import EcToken, Institution, Payment, Voucher
 from .ectokens import ectoken_resolve
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def _core_input(env: Envelope, psn_no: str, *, expected: Payment | None = None) 
     """The terminal's bill, addressed to the core by psn_no (the core never
     sees the ecToken). With ``expected``, the confirmed split rides along and
     the core refuses if it no longer holds."""
-    druginfo = dict(env.input.get("druginfo") or {})
+    druginfo = json_ready(dict(env.input.get("druginfo") or {}))
     druginfo.update({"psn_no": psn_no, "mdtrt_cert_type": "99", "mdtrt_cert_no": psn_no})
     for name in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
         druginfo.pop(name, None)
@@ -89,7 +90,7 @@ def _core_input(env: Envelope, psn_no: str, *, expected: Payment | None = None) 
         druginfo.update({"fund_pay_sumamt": fen_to_yuan(expected.fund_fen), "acct_pay": fen_to_yuan(expected.acct_fen),
                          "acct_mulaid_pay": fen_to_yuan(expected.mulaid_fen),
                          "psn_cash_pay": fen_to_yuan(expected.cash_fen)})
-    return {"druginfo": druginfo, "drugdetail": env.input.get("drugdetail")}
+    return {"druginfo": druginfo, "drugdetail": json_ready(env.input.get("drugdetail"))}
 
 
 def _call(env: Envelope, infno: str, input: dict, institution: Institution, *, msgid: str | None = None) -> dict:
@@ -142,9 +143,9 @@ def payment_settle(institution: Institution, env: Envelope) -> dict:
     if not isinstance(druginfo, dict):
         raise EnvelopeError(InfCode.INPUT_INVALID, "缺少 input.druginfo", msgid=env.msgid)
     try:
-        yuan_to_fen(druginfo.get("medfee_sumamt"))
-    except MoneyFormatError:
-        raise EnvelopeError(InfCode.INPUT_INVALID, "medfee_sumamt 须为最多两位小数的金额（元）", msgid=env.msgid)
+        amount_fen(druginfo.get("medfee_sumamt"), "medfee_sumamt")
+    except FieldError as error:
+        raise EnvelopeError(InfCode.INPUT_INVALID, error.message, msgid=env.msgid)
     payment = Payment.objects.filter(institution=institution, msgid=env.msgid).select_related("voucher").first()
     if payment is not None and payment.request_hash != env.body_hash():
         raise EnvelopeError(InfCode.MSGID_CONFLICT, "msgid 已被另一笔不同内容的交易使用", msgid=env.msgid)
@@ -157,13 +158,13 @@ def payment_settle(institution: Institution, env: Envelope) -> dict:
 def _payment_open(institution: Institution, env: Envelope, token: EcToken) -> Payment:
     """Write the journal row (committed) before anything is sent: from here on
     an outcome can be unknown, never unrecorded."""
-    medfee = yuan_to_fen(env.input["druginfo"].get("medfee_sumamt"))
+    medfee = amount_fen(env.input["druginfo"].get("medfee_sumamt"), "medfee_sumamt")
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
                 public_id=secrets.token_hex(16), institution=institution, msgid=env.msgid, core_msgid=env.msgid,
                 voucher=token.voucher, status=PaymentStatus.CONFIRMED, request_hash=env.body_hash(),
-                request=env.input, medfee_fen=medfee,
+                request=json_ready(env.input), medfee_fen=medfee,
             )
             audit_record(action="payment.open", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
                          person=token.voucher.person, detail={"msgid": env.msgid, "medfee_fen": medfee})
@@ -193,6 +194,11 @@ def _payment_advance(institution: Institution, env: Envelope, payment: Payment) 
         if payment.confirm_deadline and payment.confirm_deadline <= timezone.now():
             Payment.objects.filter(pk=payment.pk, status=status).update(status=PaymentStatus.EXPIRED,
                                                                          err_msg="参保人未在规定时间内确认")
+            return _payment_advance(institution, env, payment)
+        if Voucher.objects.filter(pk=payment.voucher_id, pin_locked_until__gt=timezone.now()).exists():
+            # Locked while the phone was asked (here or on any other path): the
+            # payer can no longer confirm, so the terminal is told at once.
+            _payments_refuse_pin_locked(payment.voucher_id)
             return _payment_advance(institution, env, payment)
         raise NotStored(answer(env.msgid, {"confirm_status": "pending", "acct_pay": fen_to_yuan(payment.acct_fen),
                                            "expires_at": timezone.localtime(payment.confirm_deadline).isoformat()},
@@ -343,13 +349,21 @@ def payment_confirm(*, login, public_id: str, pin: str, ip: str | None = None) -
     if payment.status != PaymentStatus.AWAITING_CONFIRMATION:
         if payment.status in (PaymentStatus.CONFIRMED, PaymentStatus.SUBMITTED, PaymentStatus.SETTLED):
             return payment  # a double tap: already confirmed
+        locked_until = payment.voucher.pin_locked_until
+        if payment.infcode == InfCode.PIN_LOCKED and pin_is_locked(payment.voucher):
+            raise pin_locked_error(locked_until)  # refused by the lock: say so, and when it ends
         raise ApplicationError("PAYMENT_NOT_PENDING", "该笔支付已不需要确认", status=409)
     if payment.confirm_deadline and payment.confirm_deadline <= timezone.now():
         Payment.objects.filter(pk=payment.pk, status=PaymentStatus.AWAITING_CONFIRMATION).update(
             status=PaymentStatus.EXPIRED, err_msg="参保人未在规定时间内确认")
         raise ApplicationError("PAYMENT_EXPIRED", "确认已超时，请让收银员重新发起", status=409)
-    pin_verify(voucher_id=payment.voucher_id, pin=pin, actor=f"{login.channel}:{login.openid}", channel=login.channel,
-               ip=ip, purpose="payment")
+    try:
+        pin_verify(voucher_id=payment.voucher_id, pin=pin, actor=f"{login.channel}:{login.openid}",
+                   channel=login.channel, ip=ip, purpose="payment")
+    except ApplicationError as error:
+        if error.code == "PIN_LOCKED":  # nobody can confirm any more: refuse now, not at the deadline
+            _payments_refuse_pin_locked(payment.voucher_id)
+        raise
     with transaction.atomic():
         moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.AWAITING_CONFIRMATION).update(
             status=PaymentStatus.CONFIRMED, confirmed_at=timezone.now())
@@ -359,6 +373,23 @@ def payment_confirm(*, login, public_id: str, pin: str, ip: str | None = None) -
                          detail={"msgid": payment.msgid, "acct_fen": payment.acct_fen})
     payment.refresh_from_db()
     return payment
+
+
+def _payments_refuse_pin_locked(voucher_id: int) -> None:
+    """Every payment of this voucher still waiting for the PIN ends as
+    refused (nothing was posted: the core answered 4008), so the terminal's
+    next retry of the msgid gets 1011 PIN_LOCKED."""
+    with transaction.atomic():
+        waiting = list(Payment.objects.select_related("voucher__person", "institution").filter(
+            voucher_id=voucher_id, status=PaymentStatus.AWAITING_CONFIRMATION))
+        for payment in waiting:
+            moved = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.AWAITING_CONFIRMATION).update(
+                status=PaymentStatus.FAILED, infcode=InfCode.PIN_LOCKED,
+                err_msg="参保人支付密码已锁定，本次支付已取消，请改用其他方式支付")
+            if moved:
+                audit_record(action="payment.refused", outcome=AuditOutcome.FAILURE,
+                             actor=payment.institution.fixmedins_code, person=payment.voucher.person,
+                             code="PIN_LOCKED", detail={"msgid": payment.msgid})
 
 
 def payment_decline(*, login, public_id: str, ip: str | None = None) -> Payment:
