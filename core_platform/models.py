@@ -8,6 +8,8 @@ lives here: every write goes through ``core_platform.services``.
 from django.db import models
 from django.db.models import F, Q
 
+from common.encrypted_fields import EncryptedJSONField, EncryptedTextField
+
 from .enums import (
     CatalogueKind,
     EnrolmentStatus,
@@ -218,8 +220,9 @@ class EnvelopeMessage(models.Model):
     # so the old owner's late answer is not stored.
     attempt = models.PositiveIntegerField(default=1)
     # The answer exactly as first sent (text, so a replay is byte-identical;
-    # PostgreSQL jsonb would reorder keys).
-    response = models.TextField(blank=True)
+    # PostgreSQL jsonb would reorder keys), encrypted at rest: a 1101 answer
+    # carries the person's full ID number (certno).
+    response = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -269,7 +272,7 @@ class Settlement(models.Model):
     cash_fen = models.BigIntegerField()
     accumulator_year = models.PositiveSmallIntegerField()
     deltas = models.JSONField(default=dict)
-    setlinfo = models.JSONField(default=dict)
+    setlinfo = EncryptedJSONField(default=dict)  # encrypted at rest: may carry certno
     setldetail = models.JSONField(default=list)
     explanation = models.JSONField(default=list)
     posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")

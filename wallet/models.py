@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from common import crypto
+from common.encrypted_fields import EncryptedJSONField
 
 from .enums import AuthorizationStatus, GatewayMessageStatus, PaymentStatus, VoucherStatus
 
@@ -47,7 +48,8 @@ class TerminalSignIn(models.Model):
 class GatewayMessage(models.Model):
     """One terminal request by (fixmedins_code, msgid). The unique constraint
     makes a concurrent duplicate fail at the database; a replay with the same
-    body gets ``response`` verbatim, a different body is refused."""
+    body gets ``response`` verbatim, a different body is refused. The answer
+    may carry a full ID number (1101 ``certno``), so it is stored encrypted."""
 
     fixmedins_code = models.CharField(max_length=30)
     msgid = models.CharField(max_length=40)
@@ -55,7 +57,7 @@ class GatewayMessage(models.Model):
     request_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=12, choices=GatewayMessageStatus.choices,
                               default=GatewayMessageStatus.PROCESSING)
-    response = models.JSONField(null=True, blank=True)
+    response = EncryptedJSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -130,7 +132,9 @@ class Payment(models.Model):
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="payments")
     status = models.CharField(max_length=24, choices=PaymentStatus.choices)
     request_hash = models.CharField(max_length=64)
-    request = models.JSONField(help_text="the 2102 input as the terminal sent it")
+    # Encrypted at rest: the input may name the person by ID number, the
+    # core's setlinfo carries certno.
+    request = EncryptedJSONField(help_text="the 2102 input as the terminal sent it")
     confirmation_required = models.BooleanField(default=False)
     confirm_deadline = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -141,7 +145,7 @@ class Payment(models.Model):
     cash_fen = models.BigIntegerField(default=0)
     setl_id = models.CharField(max_length=40, blank=True, db_index=True)
     mdtrt_id = models.CharField(max_length=40, blank=True)
-    core_output = models.JSONField(null=True, blank=True, help_text="setlinfo, setldetail, explanation")
+    core_output = EncryptedJSONField(null=True, blank=True, help_text="setlinfo, setldetail, explanation")
     infcode = models.IntegerField(null=True, blank=True)
     err_msg = models.CharField(max_length=200, blank=True)
     resolve_attempts = models.PositiveSmallIntegerField(default=0)
