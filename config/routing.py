@@ -1,6 +1,7 @@
 from django.urls import path
 
-from common.consumers import PingConsumer, SessionConsumer
+from accounts.consumers import SessionConsumer
+from common.consumers import PingConsumer
 from wallet.consumers import CodeConsumer
 
 websocket_urlpatterns = [

@@ -49,11 +49,13 @@ class CodeCurrentApi(APIView):
 
     @extend_schema(operation_id="voucher_code_current", responses={200: dict})
     def get(self, request):
-        from .selectors import voucher_for_code_page
+        from .selectors import authorization_for_code_page
         from .services.codes import code_issue
 
-        voucher = voucher_for_code_page(request.user.login)
-        return Response(code_issue(voucher).as_message())
+        # Checked at every call (the session by the authentication class, the
+        # authorization here); the code is bound to this login's authorization.
+        authorization = authorization_for_code_page(request.user.login)
+        return Response(code_issue(authorization.voucher, authorization_id=authorization.pk).as_message())
 
 
 class CodeImageApi(APIView):
@@ -66,16 +68,16 @@ class CodeImageApi(APIView):
         from django.http import HttpResponse
 
         from . import rendering
-        from .selectors import voucher_for_code_page
+        from .selectors import authorization_for_code_page
         from .services.codes import code_check
 
-        voucher = voucher_for_code_page(request.user.login)
+        authorization = authorization_for_code_page(request.user.login)
         content = request.query_params.get("code", "")
         fmt = request.query_params.get("format", "svg")
         if fmt not in {"svg", "png"}:
             raise ApplicationError("VALIDATION_ERROR", "format 须为 svg 或 png")
-        checked, _ = code_check(content)
-        if checked.pk != voucher.pk:
+        _, parsed = code_check(content)
+        if parsed.authorization_id != authorization.pk:  # only codes issued under this login's own authorization
             raise ApplicationError("EC_CODE_UNKNOWN", "无法识别的医保码")
         render = {("qr", "svg"): rendering.qr_svg, ("qr", "png"): rendering.qr_png,
                   ("barcode", "svg"): rendering.barcode_svg, ("barcode", "png"): rendering.barcode_png}[(kind, fmt)]

@@ -11,8 +11,23 @@ secret without I/O, so a process can hold many pages.
 Messages out: ``code`` {code, step, expires_at, valid_until, step_seconds},
 ``scanned`` {institution, at}, ``payment.confirm`` {id, institution,
 medfee_sumamt, acct_pay, psn_cash_pay, fund_pay_sumamt, expires_at},
-``payment.completed`` / ``payment.reversed``, ``pong``, ``error`` {code, message}.
-Messages in: ``ping``, ``refresh``.
+``payment.completed`` / ``payment.reversed``, ``pong``, ``error`` {code, message},
+``session.ended`` {code, message}.
+Messages in: ``ping``, ``refresh``. A frame that is not JSON gets ``error``
+MALFORMED_MESSAGE and the socket stays open (common.consumers.JsonConsumer).
+
+Authorisation is checked where it is used, every time: before every push
+(rotation tick, refresh, scan notice, payment events) and for every message
+the socket handles, one query (``code_page_check``) confirms the login
+session is live, the channel authorization the page opened under is still
+active and the voucher is active. When one has ended the page gets
+``session.ended`` {code, message} and the socket closes with 4401 (login
+ended) or 4403 (authorization revoked / voucher unavailable); no further code
+is issued. Revoke, voucher status changes and logout also tell the page at
+once (``access.changed`` on ``voucher.<pk>``, ``session.ended`` on
+``session.<pk>``), which triggers the same check. Every code names the
+authorization it was issued under, so one shown just before a revoke no
+longer decodes. See docs/subsystems/realtime.md.
 """
 
 from __future__ import annotations
@@ -21,96 +36,143 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.services.sessions import session_group
+from common.consumers import JsonConsumer
 from common.errors import ApplicationError
 
-from .selectors import voucher_for_code_page
+from .selectors import SESSION_ENDED, authorization_for_code_page, code_page_check
 from .services.codes import code_issue, seconds_to_next_step
 
 logger = logging.getLogger(__name__)
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
+CLOSE_UNAUTHENTICATED = 4401  # no credentials, or the login session ended
+CLOSE_FORBIDDEN = 4403  # not activated, channel authorization revoked, voucher unavailable
 
 
 @database_sync_to_async
 def _load(login):
-    voucher = voucher_for_code_page(login)
-    return voucher, voucher.code_secret
+    authorization = authorization_for_code_page(login)
+    return authorization.voucher, authorization.pk, authorization.voucher.code_secret
 
 
-class CodeConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
+_check = database_sync_to_async(code_page_check)
+
+
+class CodeConsumer(JsonConsumer):
+    groups_joined: tuple[str, ...] = ()
     rotator: asyncio.Task | None = None
+    ended = False
 
     async def connect(self):
         session = self.scope.get("app_session")
         if session is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.session_id = session.pk
         try:
-            self.voucher, self.secret = await _load(session.login)
+            self.voucher, self.authorization_id, self.secret = await _load(session.login)
         except ApplicationError as refused:
             await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
             await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        joined = []
         try:
-            await self.channel_layer.group_add(f"voucher.{self.voucher.pk}", self.channel_name)
-            self.group = f"voucher.{self.voucher.pk}"
-        except Exception:  # Redis down: codes still rotate (no I/O); scan notices resume on reconnect
+            for group in (f"voucher.{self.voucher.pk}", session_group(session.pk)):
+                await self.channel_layer.group_add(group, self.channel_name)
+                joined.append(group)
+        except Exception:  # Redis down: codes still rotate (checked at every push); notices resume on reconnect
             logger.warning("channel layer unavailable; code page %s runs without notifications", self.channel_name)
+        self.groups_joined = tuple(joined)
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
-        await self.push_code()
-        self.rotator = asyncio.create_task(self.rotate())
+        if await self.still_allowed():
+            await self.push_code(checked=True)
+            self.rotator = asyncio.create_task(self.rotate())
 
     async def disconnect(self, code):
+        self.ended = True
         try:
             if self.rotator:
                 self.rotator.cancel()
         finally:
-            if self.group:
+            for group in self.groups_joined:
                 try:
-                    await self.channel_layer.group_discard(self.group, self.channel_name)
+                    await self.channel_layer.group_discard(group, self.channel_name)
                 except Exception:  # Redis down: the group entry expires on its own
                     logger.info("group_discard failed for %s", self.channel_name)
 
+    async def still_allowed(self) -> bool:
+        """Re-check the login session and the channel authorization (one
+        query). When either has ended: tell the page, close, stop rotating."""
+        if self.ended:
+            return False
+        ended = await _check(session_id=self.session_id, authorization_id=self.authorization_id)
+        if ended is None:
+            return True
+        if self.ended:  # another handler closed it meanwhile
+            return False
+        self.ended = True
+        code, message = ended
+        await self.send_json({"type": "session.ended", "code": code, "message": message})
+        await self.close(code=CLOSE_UNAUTHENTICATED if (code, message) == SESSION_ENDED else CLOSE_FORBIDDEN)
+        if self.rotator and self.rotator is not asyncio.current_task():
+            self.rotator.cancel()
+        return False
+
     async def rotate(self):
         try:
-            while True:
+            while not self.ended:
                 await asyncio.sleep(seconds_to_next_step() + 0.005)
                 await self.push_code()
         except asyncio.CancelledError:
             pass
 
-    async def push_code(self):
-        issued = code_issue(self.voucher, secret=self.secret)
+    async def push_code(self, *, checked: bool = False):
+        if not checked and not await self.still_allowed():
+            return
+        issued = code_issue(self.voucher, authorization_id=self.authorization_id, secret=self.secret)
         await self.send_json({"type": "code", **issued.as_message()})
 
     async def receive_json(self, content, **kwargs):
+        if not await self.still_allowed():
+            return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "refresh":
-            await self.push_code()
+            await self.push_code(checked=True)
         else:
             await self.send_json({"type": "error", "code": "UNKNOWN_MESSAGE", "message": "不支持的消息类型"})
 
+    async def access_changed(self, event):
+        """A channel authorization of this voucher was revoked, or the voucher's status changed."""
+        await self.still_allowed()
+
+    async def session_ended(self, event):
+        """A login session was ended (logout or token refresh)."""
+        await self.still_allowed()
+
     async def code_scanned(self, event):
         """A terminal redeemed one of this voucher's codes: say so, then show the next one."""
+        if not await self.still_allowed():
+            return
         await self.send_json({"type": "scanned", "institution": event["institution"], "at": event["at"]})
-        await self.push_code()
+        await self.push_code(checked=True)
 
     async def payment_confirm(self, event):
         """A terminal asks this payer to confirm an amount with the PIN."""
-        await self.send_json({"type": "payment.confirm", **event["body"]})
+        if await self.still_allowed():
+            await self.send_json({"type": "payment.confirm", **event["body"]})
 
     async def payment_completed(self, event):
-        await self.send_json({"type": "payment.completed", **event["body"]})
+        if await self.still_allowed():
+            await self.send_json({"type": "payment.completed", **event["body"]})
 
     async def payment_reversed(self, event):
-        await self.send_json({"type": "payment.reversed", **event["body"]})
+        if await self.still_allowed():
+            await self.send_json({"type": "payment.reversed", **event["body"]})
 
     async def account_credited(self, event):
         """Money arrived in the personal account (pulled from the core)."""
-        await self.send_json({"type": "account.credited", **event["body"]})
+        if await self.still_allowed():
+            await self.send_json({"type": "account.credited", **event["body"]})

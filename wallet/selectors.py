@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
+
 from accounts.enums import Channel
 from accounts.services.pin import pin_is_locked
+from accounts.services.sessions import session_live_query
+from common.errors import ApplicationError
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
@@ -84,17 +88,51 @@ def voucher_diagnose(login) -> dict:
     return {"available": available, "checks": checks}
 
 
-def voucher_for_code_page(login) -> Voucher:
-    """The voucher this login may show a code for: activated, active, with
-    an active authorization for this very login. Raises ApplicationError."""
-    from common.errors import ApplicationError
-
+def authorization_for_code_page(login) -> ChannelAuthorization:
+    """The active channel authorization under which this login may show a
+    code (its ``voucher`` loaded): activated, voucher active, an active
+    authorization for this very login. Raises ApplicationError."""
     person = login.person
     voucher = voucher_get(person)
     if voucher is None:
         raise ApplicationError("NOT_ACTIVATED", "您尚未激活医保电子凭证", status=403)
     if voucher.status != VoucherStatus.ACTIVE:
         raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证当前不可用", status=403)
-    if not voucher.authorizations.filter(login=login, status=AuthorizationStatus.ACTIVE).exists():
-        raise ApplicationError("CHANNEL_NOT_AUTHORIZED", "您已解除本渠道授权，请重新激活", status=403)
-    return voucher
+    authorization = (voucher.authorizations.filter(login=login, status=AuthorizationStatus.ACTIVE)
+                     .order_by("-created_at", "-id").first())
+    if authorization is None:
+        raise ApplicationError("CHANNEL_NOT_AUTHORIZED", CHANNEL_REVOKED_MESSAGE, status=403)
+    authorization.voucher = voucher
+    return authorization
+
+
+def voucher_for_code_page(login) -> Voucher:
+    """The voucher this login may show a code for (see
+    ``authorization_for_code_page``). Raises ApplicationError."""
+    return authorization_for_code_page(login).voucher
+
+
+SESSION_ENDED = ("SESSION_ENDED", "登录已失效，请重新登录")
+CHANNEL_REVOKED_MESSAGE = "本渠道授权已撤销，如需使用请重新激活"
+CHANNEL_REVOKED = ("CHANNEL_NOT_AUTHORIZED", CHANNEL_REVOKED_MESSAGE)
+VOUCHER_UNAVAILABLE = ("VOUCHER_UNAVAILABLE", "您的医保电子凭证当前不可用")
+
+
+def code_page_check(*, session_id: int, authorization_id: int) -> tuple[str, str] | None:
+    """May an open code page still be shown? ``None`` when the login session
+    is live, the channel authorization the page was opened under is still
+    active and its voucher is active; otherwise ``(code, message)`` of the
+    first that ended. One query: the code page calls this at every push."""
+    row = (ChannelAuthorization.objects.filter(pk=authorization_id)
+           .annotate(session_live=Exists(session_live_query(session_id).filter(login_id=OuterRef("login_id"))))
+           .values_list("status", "voucher__status", "session_live").first())
+    if row is None:
+        return CHANNEL_REVOKED
+    status, voucher_status, session_live = row
+    if not session_live:
+        return SESSION_ENDED
+    if status != AuthorizationStatus.ACTIVE:
+        return CHANNEL_REVOKED
+    if voucher_status != VoucherStatus.ACTIVE:
+        return VOUCHER_UNAVAILABLE
+    return None

@@ -1,11 +1,19 @@
-"""Channel login and app sessions (bearer tokens)."""
+"""Channel login and app sessions (bearer tokens).
+
+When a session ends (logout, or its token replaced by a refresh) the open
+sockets authenticated with it are told at once through the channel-layer
+group ``session.<pk>``; they re-check with ``session_live_query`` and close
+(the code page also re-checks at every push, which is the guarantee)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +56,32 @@ def _session_create(login: ChannelLogin) -> tuple[LoginSession, str]:
     return session, token
 
 
+logger = logging.getLogger(__name__)
+
+
+def session_group(session_id: int) -> str:
+    """The channel-layer group of the sockets opened with this session."""
+    return f"session.{session_id}"
+
+
+def session_live_query(session_id: int):
+    """The session, if it is neither revoked nor expired (a queryset, to be
+    used as a subquery by the sockets' per-push checks)."""
+    return LoginSession.objects.filter(pk=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def _notify_ended(session_id: int) -> None:
+    """Tell the open sockets of this session (after commit); a courtesy: they
+    re-check at every push anyway."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.ended"})
+    except Exception:  # Redis down: the sockets find out at their next push
+        logger.exception("could not tell the sockets of session %s that it ended", session_id)
+
+
 def session_get(token: str) -> LoginSession | None:
     if not token:
         return None
@@ -62,11 +96,14 @@ def session_refresh(session: LoginSession) -> tuple[LoginSession, str]:
     revoked = LoginSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if not revoked:
         raise ApplicationError("UNAUTHENTICATED", "登录已失效，请重新登录", status=401)
+    transaction.on_commit(lambda: _notify_ended(session.pk))
     return _session_create(session.login)
 
 
 def session_end(session: LoginSession) -> None:
-    LoginSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Logout: the token stops working, and its open sockets are told."""
+    if LoginSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+        transaction.on_commit(lambda: _notify_ended(session.pk))
 
 
 def ws_ticket_issue(session: LoginSession) -> str:

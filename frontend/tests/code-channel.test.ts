@@ -114,4 +114,50 @@ describe('CodeChannel', () => {
     expect(got.errors).toEqual(['NOT_ACTIVATED'])
     expect(tasks).toHaveLength(1)
   })
+
+  it('stops for good when the server says the channel authorization was revoked (session.ended + 4403)', async () => {
+    const messages: string[] = []
+    const { channel, got, deps } = setup()
+    const c2 = new CodeChannel({ code: () => {}, error: (_code, message) => messages.push(message) }, deps)
+    channel.stop()
+    c2.start()
+    await vi.advanceTimersByTimeAsync(0)
+    tasks[0].handlers.open()
+    tasks[0].handlers.message({ data: JSON.stringify({ type: 'code', code: 'C1', step: 1, expires_at: 60, valid_until: 90, step_seconds: 30 }) })
+    tasks[0].handlers.message({ data: JSON.stringify({ type: 'session.ended', code: 'CHANNEL_NOT_AUTHORIZED',
+      message: '本渠道授权已撤销，如需使用请重新激活' }) })
+    tasks[0].handlers.close({ code: 4403, reason: '' })
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(messages).toEqual(['本渠道授权已撤销，如需使用请重新激活'])
+    expect(tasks).toHaveLength(1)  // no reconnect
+    expect(deps.getCode).not.toHaveBeenCalled()  // and no REST fallback either
+    expect(got.errors).toEqual([])
+  })
+
+  it('maps a bare 4401 close (message lost) to 登录已失效 and stops', async () => {
+    const { channel, got, deps } = setup()
+    const messages: string[] = []
+    const c2 = new CodeChannel({ code: () => {}, error: (code, message) => messages.push(`${code}:${message}`) }, deps)
+    channel.stop()
+    c2.start()
+    await vi.advanceTimersByTimeAsync(0)
+    tasks[0].handlers.open()
+    tasks[0].handlers.close({ code: 4401, reason: '' })
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(messages).toEqual(['SESSION_ENDED:登录已失效，请重新登录'])
+    expect(tasks).toHaveLength(1)
+    expect(got.errors).toEqual([])
+  })
+
+  it('keeps reconnecting after an ordinary close (no application close code)', async () => {
+    const { channel, got } = setup()
+    channel.start()
+    await vi.advanceTimersByTimeAsync(0)
+    tasks[0].handlers.open()
+    tasks[0].handlers.close({ code: 1006, reason: '' })
+    await vi.advanceTimersByTimeAsync(1500)
+    expect(tasks.length).toBeGreaterThan(1)
+    expect(got.errors).toEqual([])
+    channel.stop()
+  })
 })

@@ -30,7 +30,7 @@ def test_shape():
 @hsettings(max_examples=300, deadline=None)
 def test_round_trip(voucher_id, step, salt):
     parsed = codes.parse(_code(voucher_id, step, salt=salt), key=KEY)
-    assert (parsed.voucher_id, parsed.step) == (voucher_id, step)
+    assert (parsed.authorization_id, parsed.step) == (voucher_id, step)
     assert codes.totp_matches(parsed, SECRET, 30)
 
 
@@ -59,7 +59,7 @@ def test_wrong_key_or_secret_does_not_verify():
     parsed = codes.parse(code, key=KEY)
     assert not codes.totp_matches(parsed, pyotp.random_base32(32), 30)
     other = codes.parse(code, key="b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=")
-    assert (other.voucher_id, other.step) != (42, 59_000_000)
+    assert (other.authorization_id, other.step) != (42, 59_000_000)
 
 
 def _longest_common_substring(a: str, b: str) -> int:

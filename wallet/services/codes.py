@@ -1,5 +1,10 @@
 """Issuing and redeeming rotating voucher codes (format in wallet/codes.py).
 
+Every code is issued under one channel authorization and names it; a code is
+accepted only while that very authorization is active (not merely some
+authorization of the voucher), so revoking a channel kills the codes it has
+already shown.
+
 Single use holds across processes: the first redeemer of a block wins a Redis
 ``SET NX`` on ``yibao:code:used:<block>``, kept for longer than the window."""
 
@@ -15,8 +20,8 @@ from common.errors import ApplicationError
 from common.redis import redis_client
 
 from .. import codes
-from ..enums import VoucherStatus
-from ..models import Voucher
+from ..enums import AuthorizationStatus, VoucherStatus
+from ..models import ChannelAuthorization, Voucher
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,21 @@ class IssuedCode:
                 "valid_until": int(self.valid_until), "step_seconds": settings.CODE_STEP_SECONDS}
 
 
-def code_issue(voucher: Voucher, *, secret: str | None = None, now: float | None = None) -> IssuedCode:
+def code_issue(voucher: Voucher, *, authorization_id: int | None = None, secret: str | None = None,
+               now: float | None = None) -> IssuedCode:
+    """A fresh code for ``voucher``, bound to the channel authorization it is
+    shown under. The code page and the REST fallback pass their own login's
+    authorization; without one the voucher's newest active authorization is
+    used (one query; CHANNEL_NOT_AUTHORIZED when there is none). No I/O when
+    both ``authorization_id`` and ``secret`` are given."""
+    if authorization_id is None:
+        authorization_id = (voucher.authorizations.filter(status=AuthorizationStatus.ACTIVE)
+                            .order_by("-created_at", "-id").values_list("pk", flat=True).first())
+        if authorization_id is None:
+            raise ApplicationError("CHANNEL_NOT_AUTHORIZED", "本渠道授权已撤销，如需使用请重新激活", status=403)
     step_seconds = settings.CODE_STEP_SECONDS
     step = codes.current_step(step_seconds, now)
-    code = codes.issue(voucher.pk, secret or voucher.code_secret, key=settings.FIELD_ENCRYPTION_KEY, step=step,
+    code = codes.issue(authorization_id, secret or voucher.code_secret, key=settings.FIELD_ENCRYPTION_KEY, step=step,
                        step_seconds=step_seconds)
     return IssuedCode(code=code, step=step, expires_at=(step + 1) * step_seconds,
                       valid_until=(step + settings.CODE_ACCEPT_STEPS) * step_seconds)
@@ -45,13 +61,16 @@ class CodeRefused(ApplicationError):
 
 
 def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.ParsedCode]:
-    """Everything but single use: shape, voucher, TOTP, window, voucher state."""
+    """Everything but single use: shape, voucher, TOTP, window, voucher state
+    and the state of the authorization the code was issued under."""
     step_seconds = settings.CODE_STEP_SECONDS
     try:
         parsed = codes.parse(raw, key=settings.FIELD_ENCRYPTION_KEY)
     except codes.CodeFormatError:
         raise CodeRefused("EC_CODE_CORRUPTED", "二维码内容不完整或已损坏，请重新扫码")
-    voucher = Voucher.objects.select_related("person").filter(pk=parsed.voucher_id).first()
+    authorization = (ChannelAuthorization.objects.select_related("voucher__person")
+                     .filter(pk=parsed.authorization_id).first())
+    voucher = authorization.voucher if authorization is not None else None
     if voucher is None or not voucher.code_secret_encrypted or not codes.totp_matches(parsed, voucher.code_secret,
                                                                                          step_seconds):
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码，请让参保人刷新后重新扫码")
@@ -60,7 +79,7 @@ def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.Pa
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码（生成时间异常），请让参保人刷新后重新扫码")
     if parsed.step < now_step - (settings.CODE_ACCEPT_STEPS - 1):
         raise CodeRefused("EC_CODE_EXPIRED", "医保码已过期，请让参保人刷新后重新扫码")
-    if voucher.status != VoucherStatus.ACTIVE or not voucher.authorizations.filter(status="active").exists():
+    if voucher.status != VoucherStatus.ACTIVE or authorization.status != AuthorizationStatus.ACTIVE:
         raise CodeRefused("EC_VOUCHER_UNAVAILABLE", "该医保电子凭证当前不可用，请参保人在“医保支付为何不可用”中查看原因")
     return voucher, parsed
 

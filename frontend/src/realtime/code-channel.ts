@@ -12,6 +12,10 @@
  *   its expires_at, and GET /api/payments/pending for confirmations.
  * - An `error` message (NOT_ACTIVATED, VOUCHER_UNAVAILABLE,
  *   CHANNEL_NOT_AUTHORIZED…) is final: the channel stops (no reconnect loop).
+ * - The server re-checks the login and the channel authorization at every
+ *   push; when one ends it sends `session.ended` {code, message} and closes
+ *   with 4401 (登录已失效) or 4403 (本渠道授权已撤销 / 凭证不可用). Both are
+ *   final; the close code alone (message lost) is mapped to the same text.
  */
 import { getCode, getWsTicket, type VoucherCode } from '@/api/code'
 import { listPending, type ConfirmRequest, type Payment } from '@/api/payments'
@@ -60,7 +64,14 @@ export interface CodeChannelDeps {
   now: () => number
 }
 
-const FINAL_CODES = new Set(['NOT_ACTIVATED', 'VOUCHER_UNAVAILABLE', 'CHANNEL_NOT_AUTHORIZED', 'UNAUTHENTICATED'])
+const FINAL_CODES = new Set(['NOT_ACTIVATED', 'VOUCHER_UNAVAILABLE', 'CHANNEL_NOT_AUTHORIZED', 'UNAUTHENTICATED',
+  'SESSION_ENDED'])
+
+/** Application close codes of /ws/code/ (docs/subsystems/realtime.md), for when the last message was lost. */
+export const CLOSE_CODES: Record<number, { code: string; message: string }> = {
+  4401: { code: 'SESSION_ENDED', message: '登录已失效，请重新登录' },
+  4403: { code: 'CHANNEL_NOT_AUTHORIZED', message: '本渠道授权已撤销，如需使用请重新激活' },
+}
 
 export function pendingToConfirm(p: Payment): ConfirmRequest {
   return {
@@ -105,6 +116,12 @@ export class CodeChannel {
       socket.on('payment.reversed', (m) => this.handlers.reversed?.(m as unknown as PaymentNotice)),
       socket.on('account.credited', (m) => this.handlers.credited?.(m)),
       socket.on('error', (m) => this.refused(String(m.code ?? 'ERROR'), String(m.message ?? '出现错误'))),
+      socket.on('session.ended', (m) => this.refused(String(m.code ?? 'SESSION_ENDED'),
+        String(m.message ?? CLOSE_CODES[4401].message))),
+      socket.on('close', (m) => {
+        const known = CLOSE_CODES[Number(m.code)]
+        if (known) this.refused(known.code, known.message)
+      }),
       socket.onState((state) => this.socketState(state)),
     ]
     this.setMode('connecting')

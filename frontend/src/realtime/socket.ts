@@ -16,6 +16,10 @@
  *   re-using the first URL would be refused after the first drop. If the
  *   function rejects (offline, signed out) that attempt counts as a failed
  *   connect and is retried with backoff.
+ * - a close by the server with an application close code (4000–4999, e.g.
+ *   4401 login ended, 4403 channel authorization revoked) is dispatched to
+ *   `close` listeners as {type: 'close', code, reason} before the reconnect
+ *   is scheduled, so a channel can stop for good instead of looping.
  */
 import { socketConnectOptions, wsBaseUrl } from '@/platform'
 
@@ -161,7 +165,10 @@ export class SocketManager {
     task.onError(() => {
       if (this.task === task) this.scheduleReconnect()
     })
-    task.onClose(() => {
+    task.onClose((event?: { code?: number; reason?: string }) => {
+      if (this.task !== task) return
+      const code = Number(event?.code) || 0
+      if (code >= 4000 && code <= 4999) this.emit({ type: 'close', code, reason: String(event?.reason ?? '') })
       if (this.task === task) this.scheduleReconnect()
     })
   }
@@ -174,7 +181,11 @@ export class SocketManager {
     } catch {
       return
     }
-    if (!message || typeof message.type !== 'string' || message.type === 'pong') return
+    if (!message || typeof message.type !== 'string' || message.type === 'pong' || message.type === 'close') return
+    this.emit(message)
+  }
+
+  private emit(message: SocketMessage): void {
     this.listeners.get(message.type)?.forEach((listener) => listener(message))
     this.listeners.get('*')?.forEach((listener) => listener(message))
   }
