@@ -99,7 +99,8 @@ def test_a_day_of_traffic_leaves_no_id_number_in_clear(client, core_live):
     wanted = atrest.needles(p.id_number for p in P.values())
     findings = (atrest.scan_django_database("wallet", connection, wanted)
                 + atrest.scan_database_url("core", core_live.db_url, wanted)
-                + atrest.scan_redis(settings.REDIS_URL, wanted))
+                + atrest.scan_redis(settings.REDIS_URL, wanted)
+                + atrest.scan_text(f"core log {core_live.log_path.name}", core_live.log_path.read_bytes(), wanted))
     assert not findings, "ID numbers in clear at rest:\n" + "\n".join(findings)
 
 

@@ -133,5 +133,11 @@ def scan_redis(redis_url: str, wanted: dict[bytes, str], databases: int = 16) ->
     return findings
 
 
+def scan_text(label: str, blob: bytes, wanted: dict[bytes, str]) -> list[str]:
+    """A log file, say: what its handlers wrote."""
+    hits = _hits(blob, wanted)
+    return [f"{label} holds {', '.join(_mask(h) for h in hits)}"] if hits else []
+
+
 def _mask(number: str) -> str:
     return number[:3] + "*" * 11 + number[-4:]
