@@ -16,11 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import IntEnum
 
 from django.utils import timezone
+
+from . import jsonbody
+from .fields import admdvs_valid, ascii_pattern, matches
+from .jsonbody import JsonBodyError
 
 
 class InfCode(IntEnum):
@@ -77,9 +81,11 @@ ENVELOPE_FIELDS = (
     "sign_no",
 )
 REQUIRED_FIELDS = ("infno", "msgid", "fixmedins_code", "inf_time", "input")
-_MSGID = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
-_INFNO = re.compile(r"^\d{4}[A-Z]?$")
-_ADMDVS = re.compile(r"^\d{6}$")
+# ASCII only and matched whole (fields.matches uses fullmatch: no "\n" slips past "$").
+_MSGID = ascii_pattern(r"[0-9A-Za-z_-]{1,40}")
+_INFNO = ascii_pattern(r"[0-9]{4}[A-Z]?")
+_INF_TIME_LONG = ascii_pattern(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_INF_TIME_SHORT = ascii_pattern(r"[0-9]{14}")
 
 
 class EnvelopeError(Exception):
@@ -113,18 +119,49 @@ class Envelope:
         ``inf_time`` is left out: a terminal's retry re-stamps it."""
         significant = {k: v for k, v in self.fields.items() if k != "inf_time"}
         significant["input"] = self.input
-        canonical = json.dumps(significant, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hashlib.sha256(canonical_json(significant).encode()).hexdigest()
 
     def to_dict(self) -> dict:
         return {**self.fields, "input": self.input}
 
 
+def canonical_json(value) -> str:
+    """Sorted keys, no spaces, non-ASCII as is: the text of
+    ``json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``,
+    except that a ``Decimal`` (a JSON number as the client wrote it) is its
+    exact text, so ``12.50`` and ``"12.50"`` stay two different bodies."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{canonical_json(value[key])}"
+                              for key in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def json_ready(value):
+    """A copy of ``value`` that ``json.dumps`` and a JSONField can hold: each
+    ``Decimal`` (a JSON number from the client) becomes its exact value as
+    plain decimal text (``Decimal("1E+2")`` -> ``"100"``), which every
+    amount and quantity field accepts. Nothing else changes."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_ready(item) for item in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
 def parse(body: bytes) -> Envelope:
+    """Strict: common.jsonbody refuses deep nesting, lone surrogates, NaN and
+    duplicate keys (MALFORMED); JSON numbers with a fraction or exponent
+    arrive as exact ``Decimal`` (never a float) for common.fields to judge."""
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EnvelopeError(InfCode.MALFORMED, "报文不是合法的JSON")
+        data = jsonbody.loads(body, decimal_numbers=True)
+    except JsonBodyError as error:
+        raise EnvelopeError(InfCode.MALFORMED, error.message)
     if not isinstance(data, dict):
         raise EnvelopeError(InfCode.MALFORMED, "报文必须是JSON对象")
     msgid = data.get("msgid") if isinstance(data.get("msgid"), str) else ""
@@ -139,12 +176,12 @@ def parse(body: bytes) -> Envelope:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise EnvelopeError(InfCode.MALFORMED, f"字段 {name} 必须是字符串", msgid=msgid)
         fields[name] = str(value)
-    if not _MSGID.match(fields["msgid"]):
+    if not matches(_MSGID, fields["msgid"]):
         raise EnvelopeError(InfCode.MALFORMED, "msgid 格式不正确（1-40位字母数字）", msgid="")
-    if not _INFNO.match(fields["infno"]):
+    if not matches(_INFNO, fields["infno"]):
         raise EnvelopeError(InfCode.MALFORMED, "infno 格式不正确", msgid=msgid)
     for name in ("mdtrtarea_admvs", "insuplc_admdvs"):
-        if fields[name] and not _ADMDVS.match(fields[name]):
+        if fields[name] and not admdvs_valid(fields[name]):
             raise EnvelopeError(InfCode.MALFORMED, f"{name} 必须是6位行政区划代码", msgid=msgid)
     if not isinstance(data["input"], dict):
         raise EnvelopeError(InfCode.MALFORMED, "input 必须是JSON对象", msgid=msgid)
@@ -180,9 +217,17 @@ def error_answer(error: EnvelopeError, msgid: str = "") -> dict:
 
 
 def parse_inf_time(value: str) -> dt.datetime | None:
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
-        try:
-            return dt.datetime.strptime(value, fmt)
-        except ValueError:
-            continue
+    """``yyyy-MM-dd HH:mm:ss`` or ``yyyyMMddHHmmss`` in ASCII digits, else None
+    (strptime alone takes fullwidth digits and one-digit months)."""
+    if matches(_INF_TIME_LONG, value):
+        return _strptime(value, "%Y-%m-%d %H:%M:%S")
+    if matches(_INF_TIME_SHORT, value):
+        return _strptime(value, "%Y%m%d%H%M%S")
     return None
+
+
+def _strptime(value: str, fmt: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(value, fmt)
+    except ValueError:  # 30 February, hour 25
+        return None

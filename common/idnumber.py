@@ -11,7 +11,7 @@ import re
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)  # matched whole (fullmatch): ASCII digits only
 # Anything that looks like an 18-char ID inside free text (logs, messages).
 ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
@@ -22,13 +22,18 @@ def check_char(first17: str) -> str:
 
 
 def normalize(value: str) -> str:
-    return (value or "").strip().upper()
+    """The one accepted variant: a lowercase check character ``x`` is the
+    same ``X``. Nothing else is mended: no stripping of spaces, and a
+    fullwidth or other non-ASCII digit stays what it is (``is_valid`` then
+    refuses it), so one person never has two spellings of one number."""
+    value = value or ""
+    return value[:-1] + "X" if len(value) == 18 and value.endswith("x") else value
 
 
 def is_valid(value: str) -> bool:
     """True if the shape, birth date and check character are all right."""
     value = normalize(value)
-    if not _SHAPE.match(value):
+    if not isinstance(value, str) or not _SHAPE.fullmatch(value):
         return False
     if birth_date(value) is None:
         return False

@@ -3,29 +3,31 @@ decimals. Convert at the edge, once, with Decimal (never float)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+
+from .fields import FieldError, amount_fen
 
 _CENT = Decimal("0.01")
 
 
 class MoneyFormatError(ValueError):
-    pass
+    """Not an amount; ``message`` is Chinese and names the field."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
-def yuan_to_fen(value) -> int:
-    """'12.34' / 12.34 as str / Decimal -> 1234. Refuses more than 2 decimals,
-    floats, NaN and infinities: an amount is never guessed."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyFormatError("amounts must be strings or integers, not floats")
+def yuan_to_fen(value, name: str = "金额") -> int:
+    """'12.34' / 12 / Decimal('12.34') -> 1234; '-12.34' -> -1234. The one
+    amount form of common.fields.amount_fen (ASCII digits, at most two
+    decimals, within 16,2): floats, exponents, underscores, spaces and
+    non-ASCII digits are refused, never guessed. Callers that take outside
+    input refuse negatives themselves (or use ``amount_fen`` directly)."""
     try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, TypeError) as exc:
-        raise MoneyFormatError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise MoneyFormatError(f"not an amount: {value!r}")
-    if amount != amount.quantize(_CENT):
-        raise MoneyFormatError(f"more than two decimals: {value!r}")
-    return int(amount * 100)
+        return amount_fen(value, name, allow_negative=True)
+    except FieldError as error:
+        raise MoneyFormatError(error.message) from None
 
 
 def fen_to_yuan(fen: int) -> str:

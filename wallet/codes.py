@@ -38,6 +38,8 @@ from functools import lru_cache
 import pyotp
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from common.fields import is_ascii_digits
+
 VERSION = "88"
 BLOCK_DIGITS = 39  # 2**128 < 10**39
 TOTP_DIGITS = 6
@@ -94,8 +96,13 @@ def issue(authorization_id: int, secret: str, *, key: str, step: int, step_secon
 
 def parse(raw: str, *, key: str) -> ParsedCode:
     """Check the shape and check digits, then decrypt. Raises CodeFormatError."""
-    code = (raw or "").strip()
-    if len(code) != LENGTH or not code.isdigit():
+    # Exactly 49 ASCII digits, taken as scanned: no strip, no Unicode digits.
+    # int() reads "１" or "١" as 1, so a code with such a digit would parse to
+    # the same block under a different text, and the single-use marker is
+    # keyed on the text (a second decode, a second ecToken); a superscript
+    # passes isdigit() but not int() (a 500). Both are corrupted scans.
+    code = raw if isinstance(raw, str) else ""
+    if not is_ascii_digits(code, LENGTH):
         raise CodeFormatError("length or characters")
     if not code.startswith(VERSION):
         raise CodeFormatError("version")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from common import crypto, idnumber, ratelimit
 from common.envelope import InfCode
 from common.errors import ApplicationError
+from common.fields import is_ascii_digits
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
@@ -248,7 +249,7 @@ def activation_pin(*, login: ChannelLogin, activation_id: str, pin, pin_confirm=
         if activation.step != ActivationStep.LIVENESS_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请先完成人脸识别", status=409)
         voucher = _voucher_for(person)
-        if not isinstance(pin, str) or not pin.isdigit() or len(pin) != 6:
+        if not is_ascii_digits(pin, 6):  # ASCII 0-9 only: isdigit() also takes "１" and "²"
             raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
         new_hash = None
         if voucher.pin_hash:

@@ -24,9 +24,10 @@ account_first (通道式, the older form)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from common.money import fen_to_yuan
@@ -40,6 +41,7 @@ CLASS_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
 CHRGITM_LV = {"A": "01", "B": "02", "C": "03"}  # national chrgitm_lv: 01 甲类, 02 乙类, 03 自费
 MAX_CNT = Decimal("100000000")  # a quantity of 10^8 or more is a data error
 MAX_CNT_DECIMALS = 6
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)  # what a quantity string may be (fullmatch)
 
 
 # --- inputs ------------------------------------------------------------------
@@ -69,11 +71,12 @@ class LineItem:
     amount_fen: int  # must equal round_half_up(pric_fen × cnt)
 
     def __post_init__(self):
-        if isinstance(self.cnt, (str, int)) and not isinstance(self.cnt, bool):
-            try:
-                object.__setattr__(self, "cnt", Decimal(str(self.cnt).strip()))
-            except InvalidOperation:
-                pass  # left as is; split() refuses it with a Chinese message
+        if isinstance(self.cnt, int) and not isinstance(self.cnt, bool):
+            object.__setattr__(self, "cnt", Decimal(self.cnt))
+        elif isinstance(self.cnt, str) and _PLAIN_DECIMAL.fullmatch(self.cnt):
+            object.__setattr__(self, "cnt", Decimal(self.cnt))
+        # anything else (spaces, exponents, underscores, non-ASCII digits) is
+        # left as is; split() refuses it with a Chinese message
 
 
 # --- outputs -----------------------------------------------------------------

@@ -39,6 +39,7 @@ from common import envelope as env_mod
 from common import signing
 from common.envelope import Envelope, EnvelopeError, InfCode
 from common.errors import ApplicationError
+from common.fields import is_ascii_digits
 
 from ..db import core_atomic
 from ..enums import MessageStatus
@@ -66,10 +67,10 @@ def request_authenticate(headers: Mapping[str, str], body: bytes) -> str:
     client_id = headers.get(signing.HEADER_ID, "")
     if not client_id or client_id != settings.CORE_API_CLIENT_ID:
         raise EnvelopeError(InfCode.AUTH_FAILED, "调用方未授权")
-    try:
-        timestamp = int(headers.get(signing.HEADER_TIMESTAMP, ""))
-    except ValueError:
-        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少或无效的请求时间戳") from None
+    stamp = headers.get(signing.HEADER_TIMESTAMP, "")
+    if not is_ascii_digits(stamp, max_length=12):  # int() would also take " 17…", "１７…" or "1_7…"
+        raise EnvelopeError(InfCode.AUTH_FAILED, "缺少或无效的请求时间戳")
+    timestamp = int(stamp)
     if abs(time.time() - timestamp) > settings.GATEWAY_CLOCK_SKEW_SECONDS:
         raise EnvelopeError(InfCode.AUTH_FAILED, "请求时间戳超出允许范围")
     nonce = headers.get(signing.HEADER_NONCE, "")

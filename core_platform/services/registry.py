@@ -32,14 +32,14 @@ from ..models import Institution, InsuredPerson, Region, RegistryChange
 from .audit import audit_record
 from .ledger import fund_owner, ledger_account_get_or_create
 
-_ADMDVS = re.compile(r"^\d{6}$")
-_PSN_NO = re.compile(r"^\d{20}$")
-_FIXMEDINS_CODE = re.compile(r"^[A-Z0-9]{4,30}$")
+_ADMDVS = re.compile(r"[0-9]{6}", re.ASCII)  # matched whole (fullmatch): ASCII only, no trailing "\n"
+_PSN_NO = re.compile(r"[0-9]{20}", re.ASCII)
+_FIXMEDINS_CODE = re.compile(r"[A-Z0-9]{4,30}", re.ASCII)
 
 
 def region_register(admdvs: str, name: str, province: str, *, evoucher_open: bool = True) -> tuple[Region, bool]:
     """Create or update a pooling region. Returns (region, created)."""
-    if not _ADMDVS.match(admdvs or ""):
+    if not _ADMDVS.fullmatch(admdvs or ""):
         raise InvalidInput(f"区划代码必须是6位数字：{admdvs!r}")
     if not name or not province:
         raise InvalidInput("统筹区名称和省份不能为空")
@@ -117,7 +117,7 @@ def person_enrol(
         raise InvalidInput("城乡居民参保不填写单位名称")
     if psn_type == PsnType.EMPLOYEE_WORKING and not employer:
         raise InvalidInput("在职职工参保必须填写单位名称")
-    if psn_no is not None and not _PSN_NO.match(psn_no):
+    if psn_no is not None and not _PSN_NO.fullmatch(psn_no):
         raise InvalidInput("人员编号必须是20位数字")
 
     id_hash = crypto.keyed_hash(number)
@@ -224,7 +224,7 @@ def institution_register(
     Pharmacies are level '9'; hospitals '1', '2', '3' or '9'."""
     code = (code or "").strip().upper()
     name = (name or "").strip()
-    if not _FIXMEDINS_CODE.match(code):
+    if not _FIXMEDINS_CODE.fullmatch(code):
         raise InvalidInput(f"机构编码必须是4-30位大写字母或数字（如 P44010000001）：{code!r}")
     if not name or len(name) > 128:
         raise InvalidInput("机构名称不能为空且不超过128个字符")

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
 from common.envelope import Envelope, EnvelopeError, InfCode
-from common.money import MoneyFormatError, fen_to_yuan, yuan_to_fen
+from common.fields import FieldError, amount_fen, decimal_value
+from common.money import fen_to_yuan
 
 from .. import engine
 from ..db import core_atomic
@@ -39,13 +39,12 @@ def _fail(code: InfCode, message: str, env: Envelope):
 
 
 def _yuan(value, name: str, env: Envelope) -> int:
+    """A non-negative amount (数值型 16,2) in fen; common.fields.amount_fen
+    says what is accepted. Anything else is INPUT_INVALID naming the field."""
     try:
-        fen = yuan_to_fen(value)
-    except MoneyFormatError:
-        _fail(InfCode.INPUT_INVALID, f"{name} 须为最多两位小数的金额（元）", env)
-    if fen < 0:
-        _fail(InfCode.INPUT_INVALID, f"{name} 不能为负数", env)
-    return fen
+        return amount_fen(value, name)
+    except FieldError as error:
+        _fail(InfCode.INPUT_INVALID, error.message, env)
 
 
 def _node(env: Envelope, name: str) -> dict:
@@ -120,10 +119,10 @@ def bill_parse(env: Envelope) -> Bill:
         if item is None:
             _fail(InfCode.CATALOGUE_ITEM_UNKNOWN, f"第{index}条：目录中无此项目 {code or '（空）'}", env)
         try:
-            cnt = Decimal(str(row.get("cnt")))
-        except (InvalidOperation, TypeError):
-            _fail(InfCode.INPUT_INVALID, f"第{index}条：数量 cnt 不正确", env)
-        if not cnt.is_finite() or cnt <= 0 or cnt != cnt.quantize(Decimal("0.0001")):
+            cnt = decimal_value(row.get("cnt"), f"第{index}条 cnt", int_digits=12, decimals=4)  # 数值型 16,4
+        except FieldError as error:
+            _fail(InfCode.INPUT_INVALID, error.message, env)
+        if cnt <= 0:
             _fail(InfCode.INPUT_INVALID, f"第{index}条：数量 cnt 须为正数（最多四位小数）", env)
         pric = _yuan(row.get("pric"), f"第{index}条 pric", env)
         amount = _yuan(row.get("det_item_fee_sumamt"), f"第{index}条 det_item_fee_sumamt", env)

@@ -27,7 +27,9 @@ def test_bad_shape(value):
 
 
 def test_lowercase_x_normalised():
-    assert idnumber.normalize(" 11010519491231002x ") == "11010519491231002X"
+    assert idnumber.normalize("11010519491231002x") == "11010519491231002X"
+    assert idnumber.normalize(" 11010519491231002x ") == " 11010519491231002x "  # nothing else is mended
+    assert not idnumber.is_valid(" 11010519491231002X")
 
 
 def test_birth_date_and_gender():

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
-from common import crypto, idnumber
+from common import crypto, idnumber, jsonbody
 from common.envelope import InfCode
+from common.jsonbody import JsonBodyError
 from common.redis import redis_client
 
 from ..models import EcToken, Institution
@@ -50,14 +51,14 @@ def _fail(infcode: InfCode, error_code: str, message: str) -> dict:
 
 def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
     try:
-        request = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _fail(InfCode.MALFORMED, "EC_MALFORMED", "请求不是合法的JSON")
+        request = jsonbody.loads(body)  # depth, lone surrogates, NaN and duplicate keys refused
+    except JsonBodyError as error:
+        return _fail(InfCode.MALFORMED, "EC_MALFORMED", error.message)
     data = request.get("data") if isinstance(request, dict) else None
     if not isinstance(data, dict) or request.get("transType") != "ec.query":
         return _fail(InfCode.MALFORMED, "EC_MALFORMED", "请求须为 {transType: \"ec.query\", orgId, data: {...}}")
-    org_id = str(request.get("orgId") or data.get("orgId") or "")
-    if not org_id or str(data.get("orgId") or org_id) != org_id:
+    org_id = request.get("orgId") or data.get("orgId") or ""
+    if not isinstance(org_id, str) or not org_id or (data.get("orgId") or org_id) != org_id:
         return _fail(InfCode.MALFORMED, "EC_MALFORMED", "orgId 缺失或与 data.orgId 不一致")
     qr_code = data.get("qrCode")
     if not isinstance(qr_code, str) or not qr_code:
@@ -71,7 +72,7 @@ def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> d
     if not institution_signed_in(institution):
         return _fail(InfCode.NOT_SIGNED_IN, "EC_NOT_SIGNED_IN", "机构未签到，请先调用 9001 签到")
     try:
-        return _decode(institution, data, qr_code.strip(), ip)
+        return _decode(institution, data, qr_code, ip)  # as scanned: codes.parse refuses anything but 49 ASCII digits
     except CodeRefused as refused:
         audit_record(action="code.decode", outcome=AuditOutcome.FAILURE, actor=institution.fixmedins_code, ip=ip or None,
                      code=refused.code)

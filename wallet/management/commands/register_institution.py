@@ -2,7 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.fields import admdvs_valid, ascii_pattern, matches
 from wallet.services.institutions import institution_register
+
+_FIXMEDINS_CODE = ascii_pattern(r"[A-Z0-9]{4,30}")
 
 
 class Command(BaseCommand):
@@ -17,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--not-designated", action="store_true")
 
     def handle(self, *args, code, name, kind, level, region, not_designated, **options):
-        if not (region.isdigit() and len(region) == 6):
+        if not matches(_FIXMEDINS_CODE, code):
+            raise CommandError("--code must be 4-30 ASCII capital letters or digits (the core's fixmedins_code form)")
+        if not admdvs_valid(region):  # six ASCII digits; isdigit() would also take "１" or "²"
             raise CommandError("--region must be a 6-digit administrative division code")
         institution, secret = institution_register(fixmedins_code=code, name=name, kind=kind, level=level,
                                                    region=region, designated=not not_designated)
