@@ -55,21 +55,48 @@ def _audited(action: str, login: ChannelLogin, ip: str | None, person: Person | 
 
 # --- step 1: real name --------------------------------------------------------
 
+def _too_many(message: str, retry_after: int) -> ApplicationError:
+    return ApplicationError("TOO_MANY_ATTEMPTS", message, status=429, detail={"retry_after": retry_after})
+
+
+# NOT_ENROLLED and NAME_MISMATCH tell whether an ID number is enrolled at all.
+# Only a login's (and its address's) first such refusal gets the precise
+# answer; after that both get this one answer, so a free login cannot walk a
+# list of ID numbers sorting "enrolled" from "not enrolled".
+REAL_NAME_NOT_VERIFIED = ("REAL_NAME_NOT_VERIFIED",
+                          "姓名与身份证号码未能通过核验，请核对后重新输入；如确认无误，请联系参保地医保经办机构或拨打医保服务热线12393")
+
+
 def activation_real_name(*, login: ChannelLogin, name: str, id_number: str, ip: str | None = None) -> Activation:
+    """Limits (docs/subsystems/activation.md): attempts per login per hour,
+    failures per client address per hour, attempts per (ID number, login) per
+    day. None is counted per ID number alone, so a stranger typing someone's
+    number spends only the stranger's own allowance."""
     number = idnumber.normalize(id_number)
     name = (name or "").strip()
     detail = {"id_number": idnumber.mask(number)}
     with _audited("activation.real_name", login, ip, detail=detail):
-        if not ratelimit.hit(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR):
-            raise ApplicationError("TOO_MANY_ATTEMPTS", "实名认证尝试次数过多，请1小时后再试", status=429)
-        if not idnumber.is_valid(number):
-            raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
-        if not name or len(name) > 50:
-            raise ApplicationError("VALIDATION_ERROR", "请输入与身份证一致的姓名")
-        id_hash = Person.hash_id_number(number)
-        if not ratelimit.hit(f"realname:id:{id_hash}", settings.REALNAME_LIMIT_PER_ID, DAY):
-            raise ApplicationError("TOO_MANY_ATTEMPTS", "该证件今日实名认证尝试次数过多，请明天再试", status=429)
-        registry = _registry_lookup(number, name)
+        wait = ratelimit.attempt(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR)
+        if wait:
+            raise _too_many("实名认证尝试次数过多，请1小时后再试", wait)
+        wait = ratelimit.blocked(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP) if ip else 0
+        if wait:
+            raise _too_many("当前网络实名认证失败次数过多，请1小时后再试", wait)
+        try:
+            if not idnumber.is_valid(number):
+                raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
+            if not name or len(name) > 50:
+                raise ApplicationError("VALIDATION_ERROR", "请输入与身份证一致的姓名")
+            id_hash = Person.hash_id_number(number)
+            wait = ratelimit.attempt(f"realname:id:{id_hash}:login:{login.pk}", settings.REALNAME_LIMIT_PER_ID, DAY)
+            if wait:
+                raise _too_many("该证件今日实名认证尝试次数过多，请明天再试", wait)
+            registry = _registry_lookup(number, name)
+        except ApplicationError as error:
+            refusal = _real_name_failed(error, login, ip)
+            if refusal is not error:
+                detail["registry_code"] = error.code  # the audit trail keeps the precise reason
+            raise refusal from None
         person = _person_upsert(registry, number)
         detail["psn_no"] = person.psn_no
         with transaction.atomic():
@@ -92,6 +119,27 @@ def activation_real_name(*, login: ChannelLogin, name: str, id_number: str, ip: 
     return activation
 
 
+class _IdentityRefusal(ApplicationError):
+    """The registry has no such ID number, or another name for it: the two
+    answers that sort enrolled ID numbers from the rest."""
+
+
+def _real_name_failed(error: ApplicationError, login: ChannelLogin, ip: str | None) -> ApplicationError:
+    """Count a registry refusal (no such ID / another name) against the login
+    and the address; after the first, both become one answer. Format errors
+    and answers reached only with a matching name are not counted."""
+    if not isinstance(error, _IdentityRefusal):
+        return error
+    earlier = ratelimit.count(f"realname:fail:login:{login.pk}")
+    ratelimit.hit(f"realname:fail:login:{login.pk}", 1, DAY)
+    if ip:
+        earlier += ratelimit.count(f"realname:fail:ip:{ip}")
+        ratelimit.hit(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP, HOUR)
+    if earlier:
+        return ApplicationError(*REAL_NAME_NOT_VERIFIED)
+    return error
+
+
 def _registry_lookup(number: str, name: str) -> dict:
     """Ask the core (1101) who this is; map its refusals to our codes."""
     input = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": number, "psn_cert_type": "01",
@@ -100,9 +148,9 @@ def _registry_lookup(number: str, name: str) -> dict:
         output = core_client().call("1101", input)
     except CoreRefused as refused:
         if refused.infcode == InfCode.PERSON_NOT_FOUND:
-            raise ApplicationError("NOT_ENROLLED", "未查询到您的参保信息，请确认已参保或联系参保地医保经办机构")
+            raise _IdentityRefusal("NOT_ENROLLED", "未查询到您的参保信息，请确认已参保或联系参保地医保经办机构")
         if refused.infcode == InfCode.PERSON_NAME_MISMATCH:
-            raise ApplicationError("NAME_MISMATCH", "姓名与身份证号码不一致，请核对后重新输入")
+            raise _IdentityRefusal("NAME_MISMATCH", "姓名与身份证号码不一致，请核对后重新输入")
         logger.warning("1101 refused during real-name: %s %s", refused.infcode, refused.err_msg)
         raise ApplicationError("CORE_UNAVAILABLE", "医保信息平台暂时无法完成核验，请稍后再试", status=503)
     except CoreError as exc:
@@ -167,10 +215,15 @@ def activation_liveness_start(*, login: ChannelLogin, activation_id: str, ip: st
     with _audited("activation.liveness_start", login, ip, person=activation.person):
         if activation.step != ActivationStep.REAL_NAME_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
-        if not ratelimit.hit(f"liveness:login:{login.pk}", settings.LIVENESS_LIMIT_PER_LOGIN, HOUR):
-            raise ApplicationError("TOO_MANY_ATTEMPTS", "人脸识别尝试次数过多，请1小时后再试", status=429)
-        if not ratelimit.hit(f"liveness:psn:{activation.person.psn_no}", settings.LIVENESS_LIMIT_PER_ID, DAY):
-            raise ApplicationError("TOO_MANY_ATTEMPTS", "该证件今日人脸识别次数过多，请明天再试", status=429)
+        wait = ratelimit.attempt(f"liveness:login:{login.pk}", settings.LIVENESS_LIMIT_PER_LOGIN, HOUR)
+        if wait:
+            raise _too_many("人脸识别尝试次数过多，请1小时后再试", wait)
+        # Per (person, login), never per person alone: someone who knows the
+        # name and ID number must not be able to use up the person's own tries.
+        wait = ratelimit.attempt(f"liveness:psn:{activation.person.psn_no}:login:{login.pk}",
+                                 settings.LIVENESS_LIMIT_PER_ID, DAY)
+        if wait:
+            raise _too_many("该证件今日人脸识别次数过多，请明天再试", wait)
         provider = get_provider()
         rng = random.SystemRandom()
         actions = rng.sample(list(ACTIONS), k=rng.choice([2, 3]))

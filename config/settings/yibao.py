@@ -26,11 +26,14 @@ LOGIN_SESSION_TTL_SECONDS = env_int("LOGIN_SESSION_TTL_SECONDS", 12 * 3600)
 WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 60)
 ACTIVATION_TTL_SECONDS = env_int("ACTIVATION_TTL_SECONDS", 15 * 60)
 
-# Rate limits (attempts per window) on real-name and liveness, per login and per ID.
-REALNAME_LIMIT_PER_LOGIN = env_int("REALNAME_LIMIT_PER_LOGIN", 10)  # per hour
-REALNAME_LIMIT_PER_ID = env_int("REALNAME_LIMIT_PER_ID", 20)  # per day
+# Rate limits on real-name and liveness (docs/subsystems/activation.md). The
+# "per ID" limits count per (ID number, login): a stranger typing someone's ID
+# number spends only the stranger's own allowance, never the person's.
+REALNAME_LIMIT_PER_LOGIN = env_int("REALNAME_LIMIT_PER_LOGIN", 10)  # attempts per hour
+REALNAME_LIMIT_PER_ID = env_int("REALNAME_LIMIT_PER_ID", 5)  # attempts per (ID, login) per day
+REALNAME_FAILURES_PER_IP = env_int("REALNAME_FAILURES_PER_IP", 20)  # registry refusals per client address per hour
 LIVENESS_LIMIT_PER_LOGIN = env_int("LIVENESS_LIMIT_PER_LOGIN", 10)  # per hour
-LIVENESS_LIMIT_PER_ID = env_int("LIVENESS_LIMIT_PER_ID", 20)  # per day
+LIVENESS_LIMIT_PER_ID = env_int("LIVENESS_LIMIT_PER_ID", 20)  # per (person, login) per day
 
 # Liveness provider. "simulator" runs inside the dev server at /liveness-sim/
 # and signs results with Ed25519; a vendor adapter would take its place.

@@ -165,17 +165,83 @@ def test_login_bound_to_another_person(app):
 
 def test_too_many_real_name_attempts_per_login(app, settings):
     settings.REALNAME_LIMIT_PER_LOGIN = 2
-    for _ in range(2):
-        _error(app.post("/api/activation/real-name", {"name": "错误", "id_number": EMPLOYEE.id_number}),
-               400, "NAME_MISMATCH")
-    _error(app.real_name(EMPLOYEE), 429, "TOO_MANY_ATTEMPTS")
+    _error(app.post("/api/activation/real-name", {"name": "错误", "id_number": EMPLOYEE.id_number}),
+           400, "NAME_MISMATCH")
+    _error(app.post("/api/activation/real-name", {"name": "错误", "id_number": EMPLOYEE.id_number}),
+           400, "REAL_NAME_NOT_VERIFIED")
+    body = _error(app.real_name(EMPLOYEE), 429, "TOO_MANY_ATTEMPTS")
+    assert 0 < body["detail"]["retry_after"] <= 3600
 
 
-def test_too_many_real_name_attempts_per_id(client, settings):
+# --- real name: limits a stranger cannot use against the person (issue #9.6) -------------
+
+def _real_name_from(client, ip: str, name: str, id_number: str, app: AppClient | None = None):
+    """A real-name attempt from a given client address (REMOTE_ADDR)."""
+    app = app or AppClient(client).login()
+    return client.post("/api/activation/real-name", data={"name": name, "id_number": id_number},
+                       content_type="application/json", headers=app._headers(), REMOTE_ADDR=ip)
+
+
+def test_a_stranger_cannot_use_up_the_persons_real_name_allowance(client, settings):
+    """The per-ID limit counts per (ID number, login): strangers typing the
+    person's ID number, from any number of logins, run into their own limit
+    and the person still activates the same day."""
     settings.REALNAME_LIMIT_PER_ID = 2
+    for n in range(3):  # three strangers' logins, each over its own limit
+        stranger = AppClient(client).login()
+        for _ in range(2):
+            assert _real_name_from(client, f"10.9.0.{n}", "错误", EMPLOYEE.id_number, stranger).status_code == 400
+        refused = _error(_real_name_from(client, f"10.9.0.{n}", "错误", EMPLOYEE.id_number, stranger),
+                         429, "TOO_MANY_ATTEMPTS")
+        assert 0 < refused["detail"]["retry_after"] <= 86400 and "明天" in refused["message"]
+    own = _real_name_from(client, "10.1.1.1", EMPLOYEE.name, EMPLOYEE.id_number)
+    assert own.status_code == 200, own.content
+    assert own.json()["person"]["id_number_masked"] == idnumber.mask(EMPLOYEE.id_number)
+
+
+def test_real_name_does_not_sort_enrolled_from_unknown_id_numbers(client):
+    """Only a login's first registry refusal is precise; from the second on,
+    'not enrolled' and 'name mismatch' are one answer, byte for byte. A new
+    login from an address that already failed gets the one answer at once."""
+    unknown = idnumber.make("110101", dt.date(1990, 5, 17), 997)
+    prober = AppClient(client).login()
+    _error(_real_name_from(client, "10.2.0.1", "路人甲", unknown, prober), 400, "NOT_ENROLLED")
+    second = _real_name_from(client, "10.2.0.1", "路人甲", EMPLOYEE.id_number, prober)  # enrolled, wrong name
+    third = _real_name_from(client, "10.2.0.1", "路人乙", idnumber.make("110101", dt.date(1991, 6, 18), 996), prober)
+    blurred = _error(second, 400, "REAL_NAME_NOT_VERIFIED")
+    assert second.content == third.content and "12393" in blurred["message"]
+    same_address = _real_name_from(client, "10.2.0.1", "路人甲", EMPLOYEE.id_number)  # a fresh login, same address
+    assert same_address.content == second.content
+    # The audit trail keeps the precise reason for support staff, masked.
+    reasons = [e.detail.get("registry_code") for e in AuditEvent.objects.filter(
+        action="activation.real_name", outcome="failure").order_by("id")]
+    assert reasons == [None, "NAME_MISMATCH", "NOT_ENROLLED", "NAME_MISMATCH"]
+    # The person's own first typo, from their own phone, is still precise.
+    _error(_real_name_from(client, "10.3.0.1", EMPLOYEE.name + "某", EMPLOYEE.id_number), 400, "NAME_MISMATCH")
+
+
+def test_real_name_failures_per_address_are_limited(client, settings):
+    settings.REALNAME_FAILURES_PER_IP = 3
+    for _ in range(3):  # fresh logins every time: the address is what is counted
+        assert _real_name_from(client, "10.4.0.1", "错误", EMPLOYEE.id_number).status_code == 400
+    refused = _error(_real_name_from(client, "10.4.0.1", EMPLOYEE.name, EMPLOYEE.id_number), 429, "TOO_MANY_ATTEMPTS")
+    assert 0 < refused["detail"]["retry_after"] <= 3600
+    assert _real_name_from(client, "10.5.0.1", EMPLOYEE.name, EMPLOYEE.id_number).status_code == 200
+
+
+def test_a_stranger_cannot_use_up_the_persons_liveness_allowance(client, settings):
+    """Someone who knows the name and ID number passes the real-name step,
+    but the liveness tries they burn are theirs, not the person's."""
+    settings.LIVENESS_LIMIT_PER_ID = 2
+    stranger = AppClient(client, "wechat").login()
+    activation_id = _start(stranger)
     for _ in range(2):
-        AppClient(client).login().post("/api/activation/real-name", {"name": "错误", "id_number": EMPLOYEE.id_number})
-    _error(AppClient(client).login().real_name(EMPLOYEE), 429, "TOO_MANY_ATTEMPTS")
+        stranger.liveness(activation_id)
+    _error(stranger.post("/api/activation/liveness/start", {"activation_id": activation_id}), 429, "TOO_MANY_ATTEMPTS")
+    person = AppClient(client, "wechat").login()
+    own = _start(person)
+    started = person.post("/api/activation/liveness/start", {"activation_id": own})
+    assert started.status_code == 200 and started.json()["nonce"], started.content
 
 
 def test_failures_are_audited(app):
