@@ -8,9 +8,11 @@ render it. No stack trace ever reaches a client.
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -61,6 +63,10 @@ def api_exception_handler(exc, context):
     """DRF ``EXCEPTION_HANDLER``: map every exception to the one error shape."""
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):  # RequestGuardMiddleware answers first; this is the backstop
+        return Response(too_large_body(), status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. TooManyFieldsSent
+        return Response(error_body("MALFORMED_REQUEST", "请求格式不正确"), status=400)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -79,8 +85,33 @@ def api_exception_handler(exc, context):
     return Response(error_body("INTERNAL_ERROR", "系统繁忙，请稍后再试"), status=500)
 
 
-def json_error(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False})
+def too_large_body() -> dict:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body("REQUEST_TOO_LARGE", f"请求内容过大：不得超过 {limit} 字节", {"max_bytes": limit})
+
+
+def json_error(code: str, message: str, status: int, detail: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, detail), status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def allow_methods(*methods: str):
+    """Like ``require_http_methods``, but the 405 is in the one error shape."""
+    allowed = [m.upper() for m in methods]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.append("HEAD")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in allowed:
+                response = json_error("METHOD_NOT_ALLOWED", f"不支持的请求方法，请使用 {' / '.join(methods)}", 405)
+                response["Allow"] = ", ".join(allowed)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 # Plain-Django handlers (config.urls) so that 404/500 outside DRF have the same shape.
@@ -93,8 +124,15 @@ def handler500(request):
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(too_large_body(), status=413, json_dumps_params={"ensure_ascii": False})
     return json_error("MALFORMED_REQUEST", "请求格式不正确", 400)
 
 
 def handler403(request, exception=None):
     return json_error("FORBIDDEN", "无权执行此操作", 403)
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: the refusal in the one shape, not Django's HTML page."""
+    return json_error("CSRF_FAILED", "页面已过期或来源不可信，请刷新页面后重试", 403)

@@ -8,19 +8,19 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .errors import json_error
+from .errors import allow_methods, json_error
 from .health import check_core, check_database, check_outbox, check_redis
 
 
-@require_GET
+@allow_methods("GET")
 def healthz(request):
     """The process is up. No dependencies are touched."""
     return JsonResponse({"status": "ok", "service": settings.YIBAO_SERVICE})
 
 
-@require_GET
+@allow_methods("GET")
 def readyz(request):
     """Can this process serve traffic? ``ok`` / ``degraded`` (200) or ``down`` (503).
 
@@ -43,7 +43,7 @@ def readyz(request):
     return JsonResponse(body, status=200 if required_ok else 503, json_dumps_params={"ensure_ascii": False})
 
 
-@require_GET
+@allow_methods("GET")
 def frontend_app(request, path: str = ""):
     """Serve the uni-app H5 build: a file if it exists, else index.html (the
     app routes by hash, so deep links land on index.html)."""
@@ -63,4 +63,25 @@ def frontend_app(request, path: str = ""):
     return response
 
 
-__all__ = ["healthz", "readyz", "frontend_app"]
+__all__ = ["healthz", "readyz", "frontend_app", "SchemaApi", "SchemaDocsApi"]
+
+
+class _JsonErrors:
+    """The schema and docs views render with YAML / HTML renderers; their
+    refusals (405, 415, ...) still use the one JSON error shape."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        from rest_framework.renderers import JSONRenderer
+
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaApi(_JsonErrors, SpectacularAPIView):
+    pass
+
+
+class SchemaDocsApi(_JsonErrors, SpectacularSwaggerView):
+    pass

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.liveness import simulator_apis as liveness_sim
 from common import views as common_views
@@ -14,8 +13,8 @@ handler500 = "common.errors.handler500"
 urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
     path("readyz", common_views.readyz, name="readyz"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", common_views.SchemaApi.as_view(), name="schema"),
+    path("api/docs/", common_views.SchemaDocsApi.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("api/voucher/", include("wallet.urls_app")),
     path("api/", include("wallet.urls_payments")),

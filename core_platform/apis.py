@@ -1,15 +1,32 @@
 """HTTP interface of the settlement core: the national-spec envelope
 endpoint. Thin: the service authenticates, dispatches and answers."""
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+
+from common.envelope import InfCode, answer
+from common.errors import allow_methods
+from common.middleware import body_refusal
 
 from .services.envelope import call_service
 
 
+def _terminal_message(message: str, status: int) -> str:
+    if status == 413:
+        return f"报文过大：不得超过 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} 字节"
+    return message
+
+
+def _envelope_refusal(code: str, message: str, status: int) -> JsonResponse:
+    """A body refused before it was read (common.middleware): still an envelope answer."""
+    return JsonResponse(answer("", infcode=InfCode.MALFORMED, err_msg=_terminal_message(message, status)),
+                        json_dumps_params={"ensure_ascii": False})
+
+
+@body_refusal(_envelope_refusal)
 @csrf_exempt
-@require_POST
+@allow_methods("POST")
 def call_service_api(request):
     """POST /core/fsi/api/rsfComIfsService/callService — always HTTP 200 with
     an ``infcode``; see services/envelope.py."""

@@ -3,10 +3,13 @@ headers, call the gateway service, render JSON with HTTP 200."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from common.envelope import InfCode, answer
 from common.errors import json_error
+from common.middleware import body_refusal
 
 from .services.decode import decode_handle
 from .services.gateway import gateway_handle
@@ -16,6 +19,27 @@ def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _terminal_message(message: str, status: int) -> str:
+    if status == 413:
+        return f"报文过大：不得超过 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} 字节"
+    return message
+
+
+def _envelope_refusal(code: str, message: str, status: int) -> JsonResponse:
+    """A body refused before it was read (see common.middleware): the
+    terminal gets an envelope answer, HTTP 200 and infcode 1001, as for any
+    malformed envelope."""
+    return JsonResponse(answer("", infcode=InfCode.MALFORMED, err_msg=_terminal_message(message, status)),
+                        json_dumps_params={"ensure_ascii": False})
+
+
+def _decode_refusal(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"code": int(InfCode.MALFORMED), "errorCode": "EC_MALFORMED",
+                         "message": _terminal_message(message, status), "data": None},
+                        json_dumps_params={"ensure_ascii": False})
+
+
+@body_refusal(_envelope_refusal)
 @csrf_exempt
 def envelope_call_service(request):
     if request.method != "POST":
@@ -24,6 +48,7 @@ def envelope_call_service(request):
     return JsonResponse(result, json_dumps_params={"ensure_ascii": False})
 
 
+@body_refusal(_decode_refusal)
 @csrf_exempt
 def voucher_decode(request):
     """POST /localcfc/api/hsecfc/localQrCodeQuery (transType ec.query)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from common import jsonbody
 from common.errors import json_error
 
 from .simulator import OUTCOMES, simulator_result
@@ -21,9 +20,9 @@ def session_result(request, nonce: str):
     if request.method != "POST":
         return json_error("METHOD_NOT_ALLOWED", "请使用 POST", 405)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return json_error("MALFORMED_REQUEST", "请求格式不正确", 400)
+        body = jsonbody.loads(request.body or b"{}")
+    except jsonbody.JsonBodyError as error:
+        return json_error("MALFORMED_REQUEST", f"请求格式不正确：{error.message}", 400)
     outcome = body.get("outcome", "pass") if isinstance(body, dict) else None
     if outcome not in OUTCOMES:
         return json_error("VALIDATION_ERROR", "outcome 须为 pass / face_mismatch / not_live", 400)

@@ -1,10 +1,24 @@
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_int
+
+# The largest request body any endpoint reads (REST, terminal envelopes, forms);
+# larger ones get 413 REQUEST_TOO_LARGE (or an envelope refusal) from
+# common.middleware.RequestGuardMiddleware. Django's default, stated.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+if DATA_UPLOAD_MAX_MEMORY_SIZE <= 0:
+    raise ImproperlyConfigured("DATA_UPLOAD_MAX_MEMORY_SIZE must be a positive number of bytes")
+
+# Django's CSRF refusal as the one error shape rather than an HTML page.
+CSRF_FAILURE_VIEW = "common.errors.csrf_failure"
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.authentication.IsAppUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.StrictJSONParser"],  # strict JSON only; see the module
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,  # ?format= is ours (image format), not content negotiation
 }
