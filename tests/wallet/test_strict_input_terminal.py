@@ -200,3 +200,14 @@ def test_json_numbers_are_amounts_exactly(paying_pos):
     payment = Payment.objects.get(msgid="PAY-NUMBERS-1")
     assert payment.medfee_fen == 5000 and payment.request["druginfo"]["medfee_sumamt"] == "50.00"
     assert paying_pos.post_raw(text.encode()) == answer  # the retry is recognised as the same body
+
+
+
+@pytest.mark.parametrize("respell", [lambda t: " " + t, lambda t: t + "\t", lambda t: t[:4] + "_" + t[4:]])
+def test_signed_timestamp_is_ascii_digits(pos, respell):
+    """int() took " 1700000000" and "1700_000000": a timestamp is ASCII digits."""
+    body = json.dumps(pos.envelope("9001", {"signIn": {"opter_no": "0001"}}), ensure_ascii=False).encode()
+    headers = signing.sign_headers(pos.code, pos.secret, body)
+    headers[signing.HEADER_TIMESTAMP] = respell(headers[signing.HEADER_TIMESTAMP])
+    answer = pos.post_raw(body, headers)
+    assert (answer["infcode"], answer["err_msg"]) == (InfCode.AUTH_FAILED, "x-tif-timestamp 不正确")

@@ -29,6 +29,7 @@ from accounts.enums import AuditOutcome
 from accounts.services import audit_record
 from common import idnumber, signing
 from common.envelope import Envelope, EnvelopeError, InfCode, answer, error_answer, parse
+from common.fields import is_ascii_digits
 from common.redis import redis_client
 from settlement.client import core_client
 from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
@@ -94,10 +95,10 @@ def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], bo
     institution = Institution.objects.filter(fixmedins_code=fixmedins_code, active=True).first()
     if institution is None:
         raise AuthError("机构未注册或已停用")
-    try:
-        stamp = int(lower.get(signing.HEADER_TIMESTAMP, ""))
-    except ValueError:
+    stamp_text = lower.get(signing.HEADER_TIMESTAMP, "")
+    if not is_ascii_digits(stamp_text, max_length=12):  # int() would also take " 17…" or "1_7…"
         raise AuthError("x-tif-timestamp 不正确")
+    stamp = int(stamp_text)
     if abs(time.time() - stamp) > settings.GATEWAY_CLOCK_SKEW_SECONDS:
         raise AuthError("请求时间与服务器时间相差过大，请校准终端时钟")
     nonce = lower.get(signing.HEADER_NONCE, "")
