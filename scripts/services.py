@@ -41,6 +41,25 @@ def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = 
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def die_with_parent(sig: int = signal.SIGTERM):
+    """A ``preexec_fn`` asking Linux to send ``sig`` to the child when the
+    process that started it dies, even by SIGKILL (PR_SET_PDEATHSIG), so that
+    no server outlives the script that owns it. A no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec():
+        libc.prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), sig)
+
+    return preexec
+
+
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
@@ -77,7 +96,7 @@ class RedisServer:
             "--save", "60 1" if self.persistent else "", "--appendonly", "no",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=die_with_parent())
         wait_port(self.port, proc=self.proc)
         return self
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from .env import BASE_DIR, env_bool, env_choice, env_list, env_str
 
 # "development" (embedded defaults, one command on a fresh machine) or
@@ -11,7 +13,9 @@ YIBAO_SERVICE = env_choice("YIBAO_SERVICE", "wallet", {"wallet", "core"})
 
 DEBUG = env_bool("DEBUG", False)
 
-VAR_DIR = BASE_DIR / "var"
+# Local state of a development run (SQLite files, Redis dump, beat schedule,
+# demo-personas.txt); YIBAO_VAR_DIR moves it (tests of `make run` use a temp dir).
+VAR_DIR = Path(env_str("YIBAO_VAR_DIR", str(BASE_DIR / "var")))
 
 if PRODUCTION:
     SECRET_KEY = env_str("SECRET_KEY")
