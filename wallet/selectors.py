@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from accounts.enums import Channel
-from accounts.services.pin import pin_is_locked
+from accounts.services.pin import pin_is_locked, pin_lock_advice
 from accounts.services.sessions import session_live_query
 from common.errors import ApplicationError
 from settlement.client import core_client
@@ -61,7 +61,7 @@ def voucher_diagnose(login) -> dict:
 
     if pin_is_locked(voucher):
         checks.append(_check("pin_locked", False, "支付密码", "支付密码输错次数过多，已被锁定",
-                             "24小时后自动解锁，或通过人脸识别重置支付密码"))
+                             pin_lock_advice(voucher.pin_locked_until)))  # when it ends; the hotline (no reset yet)
     else:
         checks.append(_check("pin_locked", True, "支付密码", "正常"))
 

@@ -183,6 +183,9 @@ def test_lockout_message_says_when_it_ends_and_where_to_get_help(person, pos):
         assert "12393" in body["message"] and body["detail"]["support_hotline"] == "12393"
         assert "重置" not in body["message"]  # no reset API to point to yet
         assert dt.timedelta(hours=23) < until - timezone.now() <= dt.timedelta(hours=24)
+    check = {c["key"]: c for c in person.get("/api/voucher/diagnosis").json()["checks"]}["pin_locked"]
+    assert check["ok"] is False and "12393" in check["advice"] and "重置" not in check["advice"]
+    assert f"{local:%H:%M} 自动解锁" in check["advice"]
 
 
 def test_reverse_restores_the_balance_and_the_record_says_so(person, pos):
