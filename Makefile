@@ -5,7 +5,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: system-deps system-deps-test run test test-postgres test-sqlite install install-dev frontend build-mp migrate seed check-deploy bench clean
+.PHONY: system-deps system-deps-test run test frontend-test test-postgres test-sqlite install install-dev frontend build-mp migrate seed check-deploy bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -42,7 +42,10 @@ system-deps-test:
 run: system-deps install frontend
 	$(VPY) scripts/run.py --port $(PORT)
 
-test: system-deps-test install-dev frontend
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npm run --silent type-check && npm run --silent test
+
+test: system-deps-test install-dev frontend frontend-test
 	$(VPY) scripts/testenv.py --db postgres -- $(VPY) -m pytest tests
 	$(VPY) scripts/testenv.py --db sqlite -- $(VPY) -m pytest -m db tests
 

@@ -111,6 +111,12 @@ const ADVICE: Record<string, ErrorAdvice> = {
     action: 'edit',
     inline: false,
   },
+  REAL_NAME_NOT_VERIFIED: {
+    title: '实名信息未通过核验',
+    advice: '请核对姓名与18位居民身份证号是否与证件一致；如确认无误，请联系参保地医保经办机构或拨打医保服务热线 12393',
+    action: 'edit',
+    inline: false,
+  },
   ENROLMENT_SUSPENDED: {
     title: '参保状态为暂停',
     advice: '参保暂停期间不能激活医保电子凭证，请联系参保地医保经办机构或单位经办人恢复参保后再试',
@@ -225,7 +231,7 @@ const ADVICE: Record<string, ErrorAdvice> = {
   },
   PIN_LOCKED: {
     title: '支付密码已锁定',
-    advice: '连续输错次数过多，支付密码已锁定。请到期后再试，或通过「找回支付密码」（人脸识别后重设），或拨打医保服务热线 12393 联系客服解锁',
+    advice: '连续输错次数过多，支付密码已锁定，到期后自动解锁。如需帮助请拨打医保服务热线 12393',
     action: 'home',
     inline: false,
   },
