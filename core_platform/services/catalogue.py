@@ -17,6 +17,8 @@ import csv
 import io
 import json
 
+from common.fields import is_ascii_digits
+
 from ..db import core_atomic
 from ..enums import CatalogueKind, ListClass
 from ..errors import InvalidInput
@@ -33,11 +35,12 @@ def _int_or_none(value, name: str, errors: list[str]) -> int | None:
     if isinstance(value, bool) or isinstance(value, float):
         errors.append(f"{name} 必须是整数，实为 {value!r}")
         return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        errors.append(f"{name} 必须是整数，实为 {value!r}")
-        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and is_ascii_digits(value, max_length=12):
+        return int(value)
+    errors.append(f"{name} 必须是整数（ASCII 数字），实为 {value!r}")
+    return None
 
 
 def catalogue_row_parse(row: dict) -> tuple[dict | None, list[str]]:

@@ -38,7 +38,8 @@ different content it is refused (publish a new version instead).
 from __future__ import annotations
 
 import datetime as dt
-import re
+
+from common.fields import admdvs_valid
 
 from ..db import core_atomic
 from ..enums import Insutype
@@ -131,7 +132,7 @@ def policy_entry_parse(entry) -> dict:
     if extra:
         errors.append(f"含未知字段：{', '.join(extra)}")
     region = entry.get("region")
-    if not isinstance(region, str) or not re.fullmatch(r"\d{6}", region):
+    if not admdvs_valid(region):
         errors.append(f"region 必须是6位行政区划代码，实为 {region!r}")
     if entry.get("insutype") not in Insutype.values:
         errors.append(f"insutype 必须是 310 或 390，实为 {entry.get('insutype')!r}")
