@@ -108,7 +108,7 @@ OUT_1101 = obj({"baseinfo": BASEINFO, "insuinfo": rows(INSUINFO), "idetinfo": ro
 _SETL_MONEY = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
-    "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "balc", "acct_mulaid_pay", "hosp_part_amt",
+    "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "balc", "acct_mulaid_pay",
 )
 SETLINFO = obj({
     "mdtrt_id": s(30), "psn_no": s(30), "psn_name": s(50), "psn_cert_type": s(6), "certno": s(50),
@@ -118,6 +118,8 @@ SETLINFO = obj({
     **{name: MONEY for name in _SETL_MONEY},
     "medins_setl_id": s(30), "clr_optins": s(6), "clr_way": s(6), "clr_type": s(6),
 })
+# 医院负担金额: listed for the hospital settlement (2207), not for the pharmacy's 2101/2102; typed if present.
+SETLINFO["properties"]["hosp_part_amt"] = MONEY
 SETLINFO_2102 = {**SETLINFO, "properties": {**SETLINFO["properties"], "setl_id": s(30)},
                  "required": [*SETLINFO["required"], "setl_id"]}
 SETLDETAIL = obj({
@@ -155,10 +157,74 @@ OUT_2103 = obj({
 # --- 3201 对总账 / 3202 对明细账 -------------------------------------------------------
 
 OUT_3201 = obj({"stmtinfo": obj({"setl_optins": s(6), "stmt_rslt": s(6), "stmt_rslt_dscr": s(200)},
-                                required=["setl_optins", "stmt_rslt"])})
+                                required=["stmt_rslt"])})
 
-SCHEMAS = {"answer": ANSWER, "9001": OUT_9001, "1101": OUT_1101, "2101": OUT_2101, "2102": OUT_2102,
-           "2103": OUT_2103, "3201": OUT_3201}
+# 3202 answers with the reconciliation result file's handle (fileinfo, all three
+# marked required); the file's rows (FILE_ROW_3202) are what the file holds.
+OUT_3202 = obj({"fileinfo": obj({"file_qury_no": s(30), "filename": s(200), "dld_endtime": DATETIME})})
+FILE_ROW_3202 = obj({
+    "psn_no": s(30), "mdtrt_id": s(30), "setl_id": s(30), "msgid": s(30), "stmt_rslt": s(6),
+    "refd_setl_flag": s(3), "memo": s(500), "medfee_sumamt": MONEY, "fund_pay_sumamt": MONEY, "acct_pay": MONEY,
+}, required=["psn_no", "mdtrt_id", "setl_id", "msgid", "stmt_rslt", "refd_setl_flag", "medfee_sumamt",
+             "fund_pay_sumamt", "acct_pay"])
+
+# --- 9002 签退 / 2601 冲正 -------------------------------------------------------------
+
+OUT_9002 = obj({"signoutoutb": obj({"sign_time": DATETIME})})
+OUT_2601 = {"type": "object"}  # the spec's output of 2601 has no node: infcode 0 is the answer
+
+# --- the voucher decode (ec.query at /localcfc/api/hsecfc/localQrCodeQuery) -------------
+# Answer {code, message, data}; data on success as the national voucher centre's
+# EcQueryOutput lists it (字符 n, "Y" = always returned): idNo 64 Y, idType 64 Y,
+# userName 64, ecToken 40 Y, insuOrg 6 Y, ecIndexNo, gender 2, birthday 10,
+# nationality 32, email 32, extData (JSON text). ecIndexNo's length is printed
+# as "3" in the client model, evidently cut short; 32 is what index numbers hold.
+
+DECODE_DATA = obj({
+    "ecToken": s(40), "idNo": s(64), "idType": s(64), "userName": s(64), "insuOrg": {**s(6), "minLength": 6},
+    "ecIndexNo": s(32), "gender": s(2), "birthday": s(10), "nationality": s(32), "email": s(32),
+    "extData": {"type": "string"},
+}, required=["ecToken", "idNo", "idType", "insuOrg"])
+DECODE_ANSWER = {
+    "type": "object",
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "errorCode": {"type": "string"},
+                   "data": {"type": ["object", "null"]}},
+    "required": ["code", "message", "data"],
+    "if": {"properties": {"code": {"const": 0}}},
+    "then": {"properties": {"data": DECODE_DATA}},
+    "else": {"properties": {"data": {"type": "null"}, "message": {"minLength": 1}}},
+}
+
+# --- requests, as a client types them (to check the fixtures themselves) ----------------
+
+AMOUNT_IN = {"type": "number", "format": "money"}
+REQUEST = obj({
+    "infno": {"type": "string", "pattern": r"^[0-9]{4}\Z"}, "msgid": s(30), "mdtrtarea_admvs": s(6),
+    "insuplc_admdvs": s(6), "recer_sys_code": s(10), "dev_no": s(100), "dev_safe_info": s(2000),
+    "cainfo": s(1024), "signtype": s(10), "infver": s(6), "opter_type": s(3), "opter": s(30),
+    "opter_name": s(50), "inf_time": DATETIME, "fixmedins_code": s(30), "fixmedins_name": s(200), "sign_no": s(30),
+    "input": {"type": "object"},
+}, required=["infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "infver", "opter_type",
+             "opter", "opter_name", "inf_time", "fixmedins_code", "fixmedins_name", "input"])
+DRUGINFO_IN = obj({
+    "psn_no": s(30), "mdtrt_cert_type": s(3), "mdtrt_cert_no": s(50), "begntime": DATETIME,
+    "medfee_sumamt": AMOUNT_IN, "invono": s(20), "insutype": s(6), "dise_codg": s(30), "dise_name": s(500),
+    "psn_setlway": s(6), "mdtrt_id": s(30), "chrg_bchno": s(30), "acct_used_flag": s(3), "med_type": s(6),
+}, required=["psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "begntime", "medfee_sumamt", "insutype",
+             "psn_setlway", "chrg_bchno", "acct_used_flag"])
+DRUGDETAIL_IN = obj({
+    "feedetl_sn": s(30), "rxno": s(30), "rx_circ_flag": s(3), "fee_ocur_time": DATETIME, "med_list_codg": s(50),
+    "medins_list_codg": s(150), "det_item_fee_sumamt": AMOUNT_IN, "cnt": {"type": "number", "format": "num16_4"},
+    "pric": {"type": "number", "format": "num16_6"}, "sin_dos_dscr": s(200), "used_frqu_dscr": s(200),
+    "prd_days": {"type": "number", "format": "num4_2"}, "medc_way_dscr": s(200), "bilg_dr_codg": s(30),
+    "bilg_dr_name": s(50), "tcmdrug_used_way": s(6),
+}, required=["feedetl_sn", "rx_circ_flag", "fee_ocur_time", "med_list_codg", "medins_list_codg",
+             "det_item_fee_sumamt", "cnt", "pric", "bilg_dr_codg", "bilg_dr_name"])
+IN_2102 = obj({"druginfo": DRUGINFO_IN, "drugdetail": {**rows(DRUGDETAIL_IN), "minItems": 1}})
+
+SCHEMAS = {"answer": ANSWER, "9001": OUT_9001, "9002": OUT_9002, "1101": OUT_1101, "2101": OUT_2101,
+           "2102": OUT_2102, "2103": OUT_2103, "2601": OUT_2601, "3201": OUT_3201, "3202": OUT_3202,
+           "decode": DECODE_ANSWER, "request": REQUEST, "in_2102": IN_2102}
 
 
 def load_answer(raw: bytes | str):
