@@ -19,7 +19,9 @@ migration does not depend on how the field reads.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
+import simplejson
 from django.db import models
 
 from . import crypto
@@ -59,6 +61,24 @@ class EncryptedJSONField(EncryptedTextField):
 
     def to_python(self, value):
         return value
+
+
+class EncryptedExactJSONField(EncryptedJSONField):
+    """As ``EncryptedJSONField``, with exact numbers: a ``Decimal`` is written
+    as a JSON number from its exact text and read back as a ``Decimal`` (never
+    a float). For stored envelope outputs whose amounts are numbers."""
+
+    def from_db_value(self, value, expression, connection):
+        text = EncryptedTextField.from_db_value(self, value, expression, connection)
+        if text is None:
+            return None
+        return json.loads(text, parse_float=Decimal)
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        text = simplejson.dumps(value, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+        return EncryptedTextField.get_prep_value(self, text)
 
 
 def _rewrite(schema_editor, table: str, column: str, change) -> None:

@@ -2,29 +2,49 @@
 wallet's terminal gateway and the settlement core.
 
 Request: ``{infno, msgid, mdtrtarea_admvs, insuplc_admdvs, recer_sys_code,
-infver, opter_type, opter, opter_name, inf_time, fixmedins_code,
-fixmedins_name, sign_no, input}``.
-Answer: ``{infcode, inf_refmsgid, refmsg_time, respond_time, err_msg, output}``.
+dev_no, dev_safe_info, cainfo, signtype, infver, opter_type, opter,
+opter_name, inf_time, fixmedins_code, fixmedins_name, sign_no, input}``.
+Answer (every field on every answer, refusals included, as the national
+platform answers): ``{infcode, inf_refmsgid, refmsg_time, respond_time,
+err_msg, warn_msg, cainfo, signtype, output}``.
 
-Answers always travel with HTTP 200, as the national gateway does; success is
-``infcode == 0``. Failures carry a stable non-zero ``infcode`` from ``InfCode``
-and a Chinese ``err_msg``. See docs/subsystems/terminal-gateway.md.
+- ``infcode``: a JSON integer, 0 on success, else a stable ``InfCode``.
+- ``inf_refmsgid``: the *receiver's* own message id (not the request's msgid):
+  receiver admdvs (6) + yyyyMMddHHmmss (14) + a 10-digit sequence, unique per
+  receiver (``refmsgid_new``).
+- ``refmsg_time`` / ``respond_time``: when the receiver got the request and
+  when it answered, ``yyyyMMddHHmmssSSS`` (17 digits, local time).
+- ``output``: amounts are ``Decimal`` with two places (数值型 16,2), ages one
+  place (4,1); never a float. ``render_answer`` writes them as JSON numbers
+  from their exact text.
+
+Answers always travel with HTTP 200, as the national gateway does. A receiver
+takes a ``Receipt`` when a request arrives, builds its answer with ``answer``
+/ ``error_answer`` and sends ``render_answer(receipt.stamp(answer))``; a
+stored answer (msgid replay) is that exact text. See
+docs/subsystems/terminal-gateway.md ("Envelope").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
+import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
 
+import simplejson
 from django.utils import timezone
 
 from . import jsonbody
 from .fields import admdvs_valid, ascii_pattern, matches
 from .jsonbody import JsonBodyError
+from .redis import redis_client
 
 
 class InfCode(IntEnum):
@@ -71,6 +91,10 @@ ENVELOPE_FIELDS = (
     "mdtrtarea_admvs",
     "insuplc_admdvs",
     "recer_sys_code",
+    "dev_no",
+    "dev_safe_info",
+    "cainfo",
+    "signtype",
     "infver",
     "opter_type",
     "opter",
@@ -81,6 +105,21 @@ ENVELOPE_FIELDS = (
     "sign_no",
 )
 REQUIRED_FIELDS = ("infno", "msgid", "fixmedins_code", "inf_time", "input")
+# The spec's lengths (字符型) of the request's header fields; longer is malformed
+# (the two admdvs fields have their own check below).
+FIELD_MAX_LENGTH = {
+    "infno": 5, "msgid": 40, "recer_sys_code": 10,
+    "dev_no": 100, "dev_safe_info": 2000, "cainfo": 1024, "signtype": 10, "infver": 6,
+    "opter_type": 3, "opter": 30, "opter_name": 50, "inf_time": 19, "fixmedins_code": 30,
+    "fixmedins_name": 200, "sign_no": 30,
+}
+# Fields that a terminal's retry may legitimately change: left out of the
+# msgid replay digest. inf_time is re-stamped; cainfo is a signature over the
+# message (it changes with inf_time); dev_safe_info is per-request device
+# security data.
+_RETRY_VARIANT_FIELDS = frozenset({"inf_time", "cainfo", "dev_safe_info"})
+ANSWER_FIELDS = ("infcode", "inf_refmsgid", "refmsg_time", "respond_time", "err_msg", "warn_msg", "cainfo",
+                 "signtype", "output")
 # ASCII only and matched whole (fields.matches uses fullmatch: no "\n" slips past "$").
 _MSGID = ascii_pattern(r"[0-9A-Za-z_-]{1,40}")
 _INFNO = ascii_pattern(r"[0-9]{4}[A-Z]?")
@@ -116,8 +155,9 @@ class Envelope:
 
     def body_hash(self) -> str:
         """Digest of what the request asks, for msgid replay detection.
-        ``inf_time`` is left out: a terminal's retry re-stamps it."""
-        significant = {k: v for k, v in self.fields.items() if k != "inf_time"}
+        ``inf_time``, ``cainfo`` and ``dev_safe_info`` are left out: a
+        terminal's retry re-stamps and re-signs them."""
+        significant = {k: v for k, v in self.fields.items() if k not in _RETRY_VARIANT_FIELDS}
         significant["input"] = self.input
         return hashlib.sha256(canonical_json(significant).encode()).hexdigest()
 
@@ -176,6 +216,9 @@ def parse(body: bytes) -> Envelope:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise EnvelopeError(InfCode.MALFORMED, f"字段 {name} 必须是字符串", msgid=msgid)
         fields[name] = str(value)
+        if name in FIELD_MAX_LENGTH and len(fields[name]) > FIELD_MAX_LENGTH[name]:
+            raise EnvelopeError(InfCode.MALFORMED, f"字段 {name} 超出长度（最多 {FIELD_MAX_LENGTH[name]} 个字符）",
+                                msgid=msgid if name != "msgid" else "")
     if not matches(_MSGID, fields["msgid"]):
         raise EnvelopeError(InfCode.MALFORMED, "msgid 格式不正确（1-40位字母数字）", msgid="")
     if not matches(_INFNO, fields["infno"]):
@@ -195,25 +238,126 @@ def parse(body: bytes) -> Envelope:
     )
 
 
-def _now_str() -> str:
-    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+logger = logging.getLogger(__name__)
+
+_MS_FORMAT = "%Y%m%d%H%M%S"
 
 
-def answer(msgid: str, output: dict | None = None, *, infcode: InfCode = InfCode.OK, err_msg: str = "",
-           refmsg_time: str | None = None) -> dict:
-    now = _now_str()
+def answer_time(at: dt.datetime | None = None) -> str:
+    """``yyyyMMddHHmmssSSS`` (17 digits) in local time (settings.TIME_ZONE)."""
+    local = timezone.localtime(at or timezone.now())
+    return f"{local:{_MS_FORMAT}}{local.microsecond // 1000:03d}"
+
+
+_local_counter = itertools.count(1)
+_local_lock = threading.Lock()
+
+
+def _sequence(admdvs: str, second: str) -> int:
+    """A number unique per (receiver, second): Redis INCR on a key per second
+    (kept a minute). Without Redis, the process id and a process counter
+    (unique within this process; logged, as two hosts could then collide)."""
+    key = f"yibao:refmsgid:{admdvs}:{second}"
+    try:
+        client = redis_client()
+        pipe = client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 60)
+        number, _ = pipe.execute()
+        return int(number)
+    except Exception:  # Redis down: the answer must still go out
+        logger.warning("inf_refmsgid sequence without Redis (process-local)")
+        with _local_lock:
+            count = next(_local_counter)
+        return 9_000_000_000 + (os.getpid() % 10_000) * 100_000 + count % 100_000
+
+
+def refmsgid_new(admdvs: str, at: dt.datetime | None = None) -> str:
+    """The receiver's own message id: admdvs (6) + yyyyMMddHHmmss (14) +
+    sequence (10), 30 characters."""
+    second = f"{timezone.localtime(at or timezone.now()):{_MS_FORMAT}}"
+    return f"{admdvs}{second}{_sequence(admdvs, second) % 10**10:010d}"
+
+
+class Receipt:
+    """One request as received by one receiver (the wallet's gateway, the
+    core): when it arrived and, once answered, the receiver's message id."""
+
+    def __init__(self, admdvs: str, received_at: dt.datetime | None = None):
+        self.admdvs = admdvs
+        self.received_at = received_at or timezone.now()
+        self.refmsg_time = answer_time(self.received_at)
+
+    def stamp(self, answer: dict) -> dict:
+        """The answer with the receiver's fields filled in: ``inf_refmsgid``
+        (new), ``refmsg_time`` (arrival), ``respond_time`` (now). Every
+        envelope field is present afterwards."""
+        stamped = {name: answer.get(name, "") for name in ANSWER_FIELDS}
+        stamped["infcode"] = int(answer.get("infcode", InfCode.INTERNAL))
+        stamped["output"] = answer.get("output") or {}
+        stamped["inf_refmsgid"] = refmsgid_new(self.admdvs, self.received_at)
+        stamped["refmsg_time"] = self.refmsg_time
+        stamped["respond_time"] = answer_time()
+        return stamped
+
+
+def answer(msgid: str = "", output: dict | None = None, *, infcode: InfCode = InfCode.OK, err_msg: str = "",
+           warn_msg: str = "") -> dict:
+    """An answer, not yet stamped by its receiver (``Receipt.stamp``).
+    ``msgid`` (the request's) names the call site's request only: the answer
+    carries the receiver's own ``inf_refmsgid``, never an echo."""
     return {
         "infcode": int(infcode),
-        "inf_refmsgid": msgid,
-        "refmsg_time": refmsg_time or now,
-        "respond_time": now,
+        "inf_refmsgid": "",
+        "refmsg_time": "",
+        "respond_time": "",
         "err_msg": err_msg,
+        "warn_msg": warn_msg,
+        "cainfo": "",
+        "signtype": "",
         "output": output or {},
     }
 
 
 def error_answer(error: EnvelopeError, msgid: str = "") -> dict:
     return answer(error.msgid or msgid, error.output, infcode=error.infcode, err_msg=error.err_msg)
+
+
+def _refuse_floats(value, path: str = "answer") -> None:
+    if isinstance(value, float):
+        raise TypeError(f"{path} is a float: envelope amounts are Decimal (common.money.fen_to_amount)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_floats(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_floats(item, f"{path}[{index}]")
+
+
+def render_answer(answer: dict) -> bytes:
+    """The one renderer of envelope answers (the wallet's gateway, the core):
+    UTF-8 JSON, no spaces, Chinese as is; each ``Decimal`` as a JSON number
+    from its exact text (``Decimal("0.00")`` -> ``0.00``, ``Decimal("38.0")``
+    -> ``38.0``). A float anywhere is a bug (TypeError): it would be written
+    from a binary value. The answer must be stamped (every ANSWER_FIELDS key)."""
+    missing = [name for name in ANSWER_FIELDS if name not in answer]
+    if missing:
+        raise ValueError(f"answer lacks {', '.join(missing)}: stamp it with its Receipt")
+    return dumps_exact(answer)
+
+
+def dumps_exact(value) -> bytes:
+    """Compact UTF-8 JSON where each ``Decimal`` is a number written from its
+    exact text; a float is refused (TypeError). For envelope requests too
+    (settlement.client)."""
+    _refuse_floats(value)
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def load_answer(text: bytes | str) -> dict:
+    """An envelope answer read back (a stored answer, the core's answer):
+    JSON numbers as exact ``Decimal`` (never a float), integers as int."""
+    return json.loads(text, parse_float=Decimal)
 
 
 def parse_inf_time(value: str) -> dt.datetime | None:

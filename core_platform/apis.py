@@ -2,10 +2,10 @@
 endpoint. Thin: the service authenticates, dispatches and answers."""
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from common.envelope import InfCode, answer
+from common.envelope import InfCode, Receipt, answer, render_answer
 from common.errors import allow_methods
 from common.middleware import body_refusal
 
@@ -18,10 +18,11 @@ def _terminal_message(message: str, status: int) -> str:
     return message
 
 
-def _envelope_refusal(code: str, message: str, status: int) -> JsonResponse:
+def _envelope_refusal(code: str, message: str, status: int) -> HttpResponse:
     """A body refused before it was read (common.middleware): still an envelope answer."""
-    return JsonResponse(answer("", infcode=InfCode.MALFORMED, err_msg=_terminal_message(message, status)),
-                        json_dumps_params={"ensure_ascii": False})
+    refusal = answer(infcode=InfCode.MALFORMED, err_msg=_terminal_message(message, status))
+    return HttpResponse(render_answer(Receipt(settings.CORE_ADMDVS).stamp(refusal)),
+                        content_type="application/json; charset=utf-8")
 
 
 @body_refusal(_envelope_refusal)

@@ -11,7 +11,6 @@ resolves the unknown outcome. See docs/subsystems/sync.md.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -21,6 +20,7 @@ import httpx
 from django.conf import settings
 
 from common import signing
+from common.envelope import dumps_exact, load_answer
 
 from .errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
@@ -51,13 +51,13 @@ class SettlementCoreClient:
             raise CoreUnavailable(str(exc)) from exc
         if response.status_code != 200:
             raise CoreProtocolError(f"health answered HTTP {response.status_code}")
-        return response.json()
+        return load_answer(response.content)
 
     def call(self, infno: str, input: dict, *, msgid: str | None = None, fixmedins_code: str = "WALLET",
              extra: dict | None = None) -> dict:
         """Send one envelope; return its ``output`` on infcode 0, else raise."""
         answer = self.call_raw(infno, input, msgid=msgid, fixmedins_code=fixmedins_code, extra=extra)
-        if answer.get("infcode") != 0:
+        if answer["infcode"] != 0:
             raise CoreRefused(answer.get("infcode", -1), answer.get("err_msg", ""), answer)
         return answer.get("output") or {}
 
@@ -74,7 +74,7 @@ class SettlementCoreClient:
             **(extra or {}),
             "input": input,
         }
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        body = dumps_exact(envelope)  # a Decimal amount goes as a JSON number; a float is refused
         attempts = 1 + max(0, self.retries)
         for attempt in range(attempts):
             headers = {"content-type": "application/json; charset=utf-8",
@@ -94,13 +94,24 @@ class SettlementCoreClient:
             if response.status_code >= 500 and infno in QUERY_INFNOS and attempt + 1 < attempts:
                 continue
             try:
-                answer = response.json()
+                answer = load_answer(response.content)  # amounts as exact Decimal, never a float
             except ValueError as exc:
                 raise CoreProtocolError(f"HTTP {response.status_code}, body is not JSON") from exc
-            if not isinstance(answer, dict) or "infcode" not in answer:
+            if not isinstance(answer, dict) or _infcode(answer.get("infcode")) is None:
                 raise CoreProtocolError(f"HTTP {response.status_code}, body is not an envelope answer")
+            answer["infcode"] = _infcode(answer["infcode"])
             return answer
         raise CoreUnavailable("settlement core unreachable")  # pragma: no cover - loop always returns/raises
+
+
+def _infcode(value) -> int | None:
+    """infcode as an int: a JSON integer, or the digit string some platforms
+    send ("0"); anything else is not an answer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) <= 9:
+        return int(value)
+    return None
 
 
 @lru_cache(maxsize=4)

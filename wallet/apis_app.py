@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import AuthorizationOutputSerializer, client_ip
+from common.envelope import json_ready
 from common.errors import ApplicationError
 
 from .selectors import authorization_list, voucher_diagnose
@@ -107,11 +108,18 @@ def _payment_body(payment, *, detail: bool = False) -> dict:
         "confirm_deadline": payment.confirm_deadline,
     }
     if detail:
-        output = payment.core_output or {}
+        # The core's output keeps its numbers as exact Decimal; the app API
+        # gives yuan as plain decimal strings, as every other amount here.
+        output = json_ready(payment.core_output or {})
+        if "detlcutinfo" in output:  # per item; setldetail is then per fund
+            items, funds = output.get("detlcutinfo") or [], output.get("setldetail") or []
+        else:  # an older core: setldetail held the items
+            items, funds = output.get("setldetail") or [], []
         body.update({
             "setl_id": payment.setl_id,
             "setlinfo": output.get("setlinfo", {}),
-            "items": output.get("setldetail", []),
+            "items": items,
+            "funds": funds,
             "explanation": output.get("explanation", []),
             "err_msg": payment.err_msg,
         })

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from common import crypto
-from common.encrypted_fields import EncryptedJSONField
+from common.encrypted_fields import EncryptedExactJSONField, EncryptedJSONField, EncryptedTextField
 
 from .enums import AuthorizationStatus, GatewayMessageStatus, PaymentStatus, VoucherStatus
 
@@ -49,7 +49,10 @@ class GatewayMessage(models.Model):
     """One terminal request by (fixmedins_code, msgid). The unique constraint
     makes a concurrent duplicate fail at the database; a replay with the same
     body gets ``response`` verbatim, a different body is refused. The answer
-    may carry a full ID number (1101 ``certno``), so it is stored encrypted."""
+    may carry a full ID number (1101 ``certno``), so it is stored encrypted.
+    ``response`` is the exact rendered answer text (common.envelope.
+    render_answer): a replay gets it byte for byte, inf_refmsgid and times
+    included."""
 
     fixmedins_code = models.CharField(max_length=30)
     msgid = models.CharField(max_length=40)
@@ -57,7 +60,7 @@ class GatewayMessage(models.Model):
     request_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=12, choices=GatewayMessageStatus.choices,
                               default=GatewayMessageStatus.PROCESSING)
-    response = EncryptedJSONField(null=True, blank=True)
+    response = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -145,7 +148,7 @@ class Payment(models.Model):
     cash_fen = models.BigIntegerField(default=0)
     setl_id = models.CharField(max_length=40, blank=True, db_index=True)
     mdtrt_id = models.CharField(max_length=40, blank=True)
-    core_output = EncryptedJSONField(null=True, blank=True, help_text="setlinfo, setldetail, explanation")
+    core_output = EncryptedExactJSONField(null=True, blank=True, help_text="setlinfo, setldetail, explanation")
     infcode = models.IntegerField(null=True, blank=True)
     err_msg = models.CharField(max_length=200, blank=True)
     resolve_attempts = models.PositiveSmallIntegerField(default=0)

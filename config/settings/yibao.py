@@ -14,6 +14,10 @@ SETTLEMENT_CORE_RETRIES = env_int("SETTLEMENT_CORE_RETRIES", 2)
 # Terminal gateway: a request's x-tif-timestamp may differ from our clock by at
 # most this many seconds; nonces are remembered for twice as long.
 GATEWAY_CLOCK_SKEW_SECONDS = env_int("GATEWAY_CLOCK_SKEW_SECONDS", 300)
+# The receiver's admdvs that begins each envelope answer's inf_refmsgid
+# (admdvs 6 + yyyyMMddHHmmss 14 + sequence 10): the wallet's gateway, the core.
+GATEWAY_ADMDVS = env_str("GATEWAY_ADMDVS", "440100")
+CORE_ADMDVS = env_str("CORE_ADMDVS", "440100")
 
 # /readyz reports "degraded" when the oldest pending outbox row is older.
 READYZ_OUTBOX_MAX_AGE_SECONDS = env_int("READYZ_OUTBOX_MAX_AGE_SECONDS", 600)

@@ -26,7 +26,6 @@ Idempotency, keyed on (client id, fixmedins_code, msgid):
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -57,8 +56,15 @@ class _Fenced(Exception):
     """Our claim on a msgid was taken over; roll back what we did."""
 
 
-def _dumps(answer: dict) -> str:
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+class _Answers:
+    """Renders this request's answers: stamped with the core's receipt
+    (inf_refmsgid, refmsg_time, respond_time) by the one renderer."""
+
+    def __init__(self):
+        self.receipt = env_mod.Receipt(settings.CORE_ADMDVS)
+
+    def __call__(self, answer: dict) -> str:
+        return env_mod.render_answer(self.receipt.stamp(answer)).decode("utf-8")
 
 
 def request_authenticate(headers: Mapping[str, str], body: bytes) -> str:
@@ -129,17 +135,17 @@ def message_claim(client_id: str, env: Envelope) -> tuple[EnvelopeMessage, str |
     raise EnvelopeError(InfCode.MSGID_IN_PROGRESS, "相同 msgid 的请求正在处理中，请稍后重试", msgid=env.msgid)
 
 
-def _process(message: EnvelopeMessage, env: Envelope) -> str:
+def _process(message: EnvelopeMessage, env: Envelope, render: _Answers) -> str:
     handler = HANDLERS[env.infno]
     with core_atomic():
         try:
             with core_atomic():
                 output = handler(env)
-            text = _dumps(env_mod.answer(env.msgid, output))
+            text = render(env_mod.answer(env.msgid, output))
         except EnvelopeError as exc:
-            text = _dumps(env_mod.error_answer(exc, env.msgid))
+            text = render(env_mod.error_answer(exc, env.msgid))
         except ApplicationError as exc:
-            text = _dumps(env_mod.answer(env.msgid, infcode=InfCode.INPUT_INVALID, err_msg=exc.message))
+            text = render(env_mod.answer(env.msgid, infcode=InfCode.INPUT_INVALID, err_msg=exc.message))
         finished = EnvelopeMessage.objects.filter(
             pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt
         ).update(status=MessageStatus.DONE, response=text, updated_at=timezone.now())
@@ -160,6 +166,7 @@ def call_service(headers: Mapping[str, str], body: bytes) -> str:
     """Handle one envelope request; returns the answer's JSON text."""
     message: EnvelopeMessage | None = None
     msgid = ""
+    render = _Answers()
     try:
         client_id = request_authenticate(headers, body)
         env = env_mod.parse(body)
@@ -170,14 +177,14 @@ def call_service(headers: Mapping[str, str], body: bytes) -> str:
         message, stored = message_claim(client_id, env)
         if stored is not None:
             return stored
-        return _process(message, env)
+        return _process(message, env, render)
     except EnvelopeError as exc:
-        return _dumps(env_mod.error_answer(exc, msgid))
+        return render(env_mod.error_answer(exc, msgid))
     except _Fenced:
-        return _dumps(env_mod.answer(msgid, infcode=InfCode.MSGID_IN_PROGRESS,
+        return render(env_mod.answer(msgid, infcode=InfCode.MSGID_IN_PROGRESS,
                                      err_msg="相同 msgid 的请求正在处理中，请稍后重试"))
     except Exception:
         logger.exception("envelope request failed", extra={"msgid": msgid})
         if message is not None:
             _release(message)
-        return _dumps(env_mod.answer(msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试"))
+        return render(env_mod.answer(msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试"))

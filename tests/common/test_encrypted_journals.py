@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "core"])
 NUMBER = demodata.DEMO_PERSONAS["employee"].id_number  # ends in X
 ANSWER = {"infcode": 0, "output": {"baseinfo": {"psn_no": "44010000000000000001", "certno": NUMBER,
                                                 "psn_name": "胡洁秀"}}}
+ANSWER_TEXT = json.dumps(ANSWER, ensure_ascii=False)  # the gateway journal keeps the rendered answer text
 
 
 def raw(model, pk: int, column: str, using: str = "default"):
@@ -40,12 +41,12 @@ def test_gateway_journal_stores_the_answer_encrypted():
 
     row = GatewayMessage.objects.create(fixmedins_code="P44010000001", msgid="M1", infno="1101", request_hash="h")
     # the gateway stores its answer with a queryset update
-    GatewayMessage.objects.filter(pk=row.pk).update(status=GatewayMessageStatus.DONE, response=ANSWER,
+    GatewayMessage.objects.filter(pk=row.pk).update(status=GatewayMessageStatus.DONE, response=ANSWER_TEXT,
                                                     completed_at=timezone.now())
     assert_sealed(raw(GatewayMessage, row.pk, "response"))
-    assert json.loads(crypto.decrypt(raw(GatewayMessage, row.pk, "response"))) == ANSWER
-    assert GatewayMessage.objects.get(pk=row.pk).response == ANSWER
-    assert GatewayMessage.objects.values_list("response", flat=True).get(pk=row.pk) == ANSWER
+    assert crypto.decrypt(raw(GatewayMessage, row.pk, "response")) == ANSWER_TEXT
+    assert GatewayMessage.objects.get(pk=row.pk).response == ANSWER_TEXT
+    assert GatewayMessage.objects.values_list("response", flat=True).get(pk=row.pk) == ANSWER_TEXT
     # a message still processing has no answer: NULL stays NULL
     pending = GatewayMessage.objects.create(fixmedins_code="P44010000001", msgid="M2", infno="1101", request_hash="h")
     assert raw(GatewayMessage, pending.pk, "response") is None
@@ -113,9 +114,9 @@ def test_the_migration_steps_encrypt_clear_rows_in_place_and_back():
 
     encrypt_column(GatewayMessage._meta.db_table, "response")(None, Editor)
     assert_sealed(raw(GatewayMessage, row.pk, "response"))
-    assert GatewayMessage.objects.get(pk=row.pk).response == ANSWER
+    assert GatewayMessage.objects.get(pk=row.pk).response == clear
     encrypt_column(GatewayMessage._meta.db_table, "response")(None, Editor)  # idempotent: not sealed twice
-    assert GatewayMessage.objects.get(pk=row.pk).response == ANSWER
+    assert GatewayMessage.objects.get(pk=row.pk).response == clear
     decrypt_column(GatewayMessage._meta.db_table, "response")(None, Editor)
     assert raw(GatewayMessage, row.pk, "response") == clear
 
@@ -125,7 +126,7 @@ def test_empty_text_is_not_sealed_and_journals_use_the_encrypted_fields():
     from wallet.models import GatewayMessage, Payment
 
     assert EncryptedTextField().get_prep_value("") == ""
-    assert isinstance(GatewayMessage._meta.get_field("response"), EncryptedJSONField)
+    assert isinstance(GatewayMessage._meta.get_field("response"), EncryptedTextField)  # the exact answer text
     assert isinstance(Payment._meta.get_field("request"), EncryptedJSONField)
     assert isinstance(Payment._meta.get_field("core_output"), EncryptedJSONField)
     assert isinstance(EnvelopeMessage._meta.get_field("response"), EncryptedTextField)

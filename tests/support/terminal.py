@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from decimal import Decimal
 
 from common import signing
 
@@ -19,6 +20,7 @@ class Terminal:
         self.secret = secret
         self.path = path
         self.sign_no = ""
+        self.last_raw = b""
 
     def envelope(self, infno: str, input: dict, *, msgid: str | None = None, **fields) -> dict:
         body = {
@@ -41,12 +43,19 @@ class Terminal:
         return body
 
     def post_raw(self, body: bytes, headers: dict | None = None) -> dict:
+        """The answer parsed as a decimal-typed HIS client does: numbers from
+        their exact text (``Decimal("12.50")``), never floats."""
+        self.last_raw = self.post_bytes(body, headers)
+        return json.loads(self.last_raw, parse_float=Decimal)
+
+    def post_bytes(self, body: bytes, headers: dict | None = None) -> bytes:
+        """The answer's exact bytes."""
         if headers is None:
             headers = signing.sign_headers(self.code, self.secret, body)
         response = self.client.post(self.path, data=body, content_type="application/json",
                                     headers=headers)
         assert response.status_code == 200, response.content
-        return response.json()
+        return response.content
 
     def call(self, infno: str, input: dict, **kwargs) -> dict:
         body = json.dumps(self.envelope(infno, input, **kwargs), ensure_ascii=False).encode()

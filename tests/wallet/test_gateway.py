@@ -5,6 +5,7 @@ envelopes, malformed ones, unknown infno, bad credentials, msgid replay, and
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import re
 import time
 
@@ -120,9 +121,11 @@ def test_msgid_replay_returns_the_first_answer(terminal):
     first = terminal.post_raw(json.dumps(envelope).encode())
     time.sleep(1.1)
     envelope["inf_time"] = "2026-11-23 10:00:00"  # a retry re-stamps inf_time; still the same request
+    first_raw = terminal.last_raw
     second = terminal.post_raw(json.dumps(envelope).encode())
     assert first["infcode"] == 0
-    assert second == first  # byte-for-byte the first answer, same sign_no, same respond_time
+    assert terminal.last_raw == first_raw  # byte-for-byte: same sign_no, inf_refmsgid, refmsg_time, respond_time
+    assert second == first
     assert GatewayMessage.objects.filter(msgid="REPLAY0001").count() == 1
 
 
@@ -154,7 +157,10 @@ def test_person_info_by_id_number_from_the_core(terminal, core_url):
     assert base["gend"] == EMPLOYEE.gender
     insu = answer["output"]["insuinfo"][0]
     assert insu["insutype"] == "310" and insu["insuplc_admdvs"] == EMPLOYEE.insured_region
-    assert re.fullmatch(r"\d+\.\d{2}", insu["balc"])  # yuan, two decimals (the amount moves with other tests)
+    # a JSON number with two decimals (parsed exactly; the amount moves with other tests)
+    assert isinstance(insu["balc"], Decimal) and insu["balc"].as_tuple().exponent == -2
+    assert re.search(r'"balc":\d+\.\d{2}[,}]', terminal.last_raw.decode())
+    assert isinstance(base["age"], Decimal) and base["age"].as_tuple().exponent == -1  # 数值型 4,1: 76.0
     assert "evoucher" not in answer["output"]
 
 

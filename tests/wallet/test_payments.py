@@ -4,6 +4,8 @@ records and balance, and unknown outcomes with the core made to time out."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
@@ -51,11 +53,13 @@ def test_pre_settle_then_settle_a_small_bill(person, pos):
     info = pre["output"]["setlinfo"]
     assert pre["output"]["confirm_required"] == "0"
     assert (info["medfee_sumamt"], info["fund_pay_sumamt"], info["acct_pay"], info["psn_cash_pay"]) == \
-        ("50.00", "32.50", "17.50", "0.00")
+        (Decimal("50.00"), Decimal("32.50"), Decimal("17.50"), Decimal("0.00"))
+    # JSON numbers with exactly two decimals in the raw answer, as the national platform sends them
+    assert all(info[name].as_tuple().exponent == -2 for name in ("medfee_sumamt", "acct_pay", "psn_cash_pay"))
     settled = pos.settle(bill, msgid="PAY-SMALL-1")
     assert settled["infcode"] == 0, settled
     setl = settled["output"]["setlinfo"]
-    assert setl["setl_id"] and setl["acct_pay"] == "17.50"
+    assert setl["setl_id"] and setl["acct_pay"] == Decimal("17.50")
     assert balance(person) == before - 1750
     assert yuan_to_fen(setl["balc"]) == before - 1750
     # A terminal retry with the same msgid: the first answer, charged once.
@@ -78,7 +82,7 @@ def test_large_bill_needs_the_pin_on_the_phone(person, pos):
     assert pos.pre_settle(bill)["output"]["confirm_required"] == "1"
     pending = pos.settle(bill, msgid="PAY-LARGE-1")
     assert pending["infcode"] == InfCode.CONFIRMATION_PENDING, pending
-    assert pending["output"]["acct_pay"] == "350.00"
+    assert pending["output"]["acct_pay"] == Decimal("350.00")
     assert balance(person) == before  # nothing charged yet
     assert pos.settle(bill, msgid="PAY-LARGE-1")["infcode"] == InfCode.CONFIRMATION_PENDING  # asked again: still pending
 
@@ -93,7 +97,7 @@ def test_large_bill_needs_the_pin_on_the_phone(person, pos):
 
     settled = pos.settle(bill, msgid="PAY-LARGE-1")
     assert settled["infcode"] == 0, settled
-    assert settled["output"]["setlinfo"]["acct_pay"] == "350.00"
+    assert settled["output"]["setlinfo"]["acct_pay"] == Decimal("350.00")
     assert balance(person) == before - 35000
     assert person.get("/api/payments/pending").json() == []
     assert Voucher.objects.get(person__psn_no=EMPLOYEE.psn_no).pin_failures == 0  # a right PIN resets the count

@@ -11,6 +11,12 @@ stable ``infcode``, never an HTTP error):
    different body ``MSGID_CONFLICT``, a concurrent duplicate ``MSGID_IN_PROGRESS``;
 4. sign-in (``NOT_SIGNED_IN``) for everything but 9001;
 5. dispatch: 9001/9002 are answered here; what the core owns is forwarded.
+
+Every answer is stamped with this receiver's ``Receipt`` (inf_refmsgid =
+GATEWAY_ADMDVS + time + sequence, refmsg_time, respond_time) and rendered once
+(common.envelope.render_answer); the journal keeps that exact text, so a msgid
+replay is byte-identical. Outputs carry 数值型 fields as numbers
+(common.money.output_numbers).
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from redis.exceptions import RedisError
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
 from common import idnumber, signing
-from common.envelope import Envelope, EnvelopeError, InfCode, answer, error_answer, parse
+from common.envelope import Envelope, EnvelopeError, InfCode, Receipt, answer, error_answer, parse, render_answer
 from common.fields import is_ascii_digits
+from common.money import output_numbers
 from common.redis import redis_client
 from settlement.client import core_client
 from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
@@ -41,39 +48,44 @@ from .payments import NotStored, payment_pre_settle, payment_reverse, payment_re
 logger = logging.getLogger(__name__)
 
 
-def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
+def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> bytes:
+    """One terminal request; returns the rendered answer (UTF-8 JSON)."""
+    receipt = Receipt(settings.GATEWAY_ADMDVS)
     try:
         env = parse(body)
     except EnvelopeError as error:
         logger.info("gateway refused malformed envelope: %s", error.err_msg)
-        return error_answer(error)
+        return render_answer(receipt.stamp(error_answer(error)))
     try:
         institution = _authenticate(env, headers, body)
     except EnvelopeError as error:
         logger.info("gateway auth failed for %s: %s", env.fixmedins_code, error.err_msg)
-        return error_answer(error, env.msgid)
+        return render_answer(receipt.stamp(error_answer(error, env.msgid)))
     except RedisError:
         logger.exception("gateway nonce store unavailable")
-        return answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统繁忙，请稍后重试")
+        return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统繁忙，请稍后重试")))
 
     message, replay = _message_begin(env)
     if replay is not None:
-        return replay
+        return replay.encode("utf-8") if isinstance(replay, str) else render_answer(receipt.stamp(replay))
     try:
-        result = _dispatch(institution, env, ip)
-    except EnvelopeError as error:
-        result = error_answer(error, env.msgid)
+        try:
+            result = _dispatch(institution, env, ip)
+        except EnvelopeError as error:
+            result = error_answer(error, env.msgid)
+        text = render_answer(receipt.stamp(result))
     except NotStored as transient:
         GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
-        return transient.answer
+        return render_answer(receipt.stamp(transient.answer))
     except Exception:
         logger.exception("gateway failed on infno=%s msgid=%s", env.infno, env.msgid)
         GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
-        return answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试")
+        return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL,
+                                                  err_msg="系统内部错误，请稍后重试")))
     GatewayMessage.objects.filter(pk=message.pk).update(
-        status=GatewayMessageStatus.DONE, response=result, completed_at=timezone.now()
+        status=GatewayMessageStatus.DONE, response=text.decode("utf-8"), completed_at=timezone.now()
     )
-    return result
+    return text
 
 
 # --- authentication -------------------------------------------------------
@@ -127,7 +139,9 @@ def institution_signed_in(institution: Institution) -> bool:
 
 # --- idempotency ------------------------------------------------------------
 
-def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | None]:
+def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | str | None]:
+    """(row, None) to process; (None, the first answer's exact text) for a
+    replay; (None, a refusal to stamp) for a conflict or an unfinished first."""
     request_hash = env.body_hash()
     try:
         with transaction.atomic():
@@ -206,7 +220,7 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
         forward = {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": token.voucher.person.psn_no}}
         output = _forward(env, "1101", forward, institution)
         output.pop("evoucher", None)
-        return answer(env.msgid, output)
+        return answer(env.msgid, output_numbers(output))
     if cert_type != "02":
         raise EnvelopeError(InfCode.CERT_TYPE_UNSUPPORTED,
                             f"不支持的就诊凭证类型 mdtrt_cert_type={cert_type or '空'}（支持 01 医保电子凭证、02 居民身份证）",
@@ -222,7 +236,7 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
         if base.get("certno"):
             base["certno"] = idnumber.mask(base["certno"])
     output.pop("evoucher", None)
-    return answer(env.msgid, output)
+    return answer(env.msgid, output_numbers(output))
 
 
 def _forward(env: Envelope, infno: str, input: dict, institution: Institution) -> dict:

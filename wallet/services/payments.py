@@ -41,7 +41,7 @@ from accounts.services.pin import pin_is_locked, pin_locked_error, pin_verify
 from common.envelope import Envelope, EnvelopeError, InfCode, answer, json_ready
 from common.errors import ApplicationError
 from common.fields import FieldError, amount_fen
-from common.money import fen_to_yuan, yuan_to_fen
+from common.money import fen_to_amount, fen_to_yuan, output_numbers, yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
@@ -87,9 +87,10 @@ def _core_input(env: Envelope, psn_no: str, *, expected: Payment | None = None) 
     for name in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
         druginfo.pop(name, None)
     if expected is not None:
-        druginfo.update({"fund_pay_sumamt": fen_to_yuan(expected.fund_fen), "acct_pay": fen_to_yuan(expected.acct_fen),
-                         "acct_mulaid_pay": fen_to_yuan(expected.mulaid_fen),
-                         "psn_cash_pay": fen_to_yuan(expected.cash_fen)})
+        druginfo.update({"fund_pay_sumamt": fen_to_amount(expected.fund_fen),
+                         "acct_pay": fen_to_amount(expected.acct_fen),
+                         "acct_mulaid_pay": fen_to_amount(expected.mulaid_fen),
+                         "psn_cash_pay": fen_to_amount(expected.cash_fen)})
     return {"druginfo": druginfo, "drugdetail": json_ready(env.input.get("drugdetail"))}
 
 
@@ -109,9 +110,20 @@ def _unavailable(env: Envelope) -> NotStored:
 
 
 def _amounts(setlinfo: dict) -> dict:
-    return {"medfee_fen": yuan_to_fen(setlinfo["medfee_sumamt"]), "fund_fen": yuan_to_fen(setlinfo["fund_pay_sumamt"]),
-            "acct_fen": yuan_to_fen(setlinfo["acct_pay"]), "mulaid_fen": yuan_to_fen(setlinfo.get("acct_mulaid_pay", "0")),
-            "cash_fen": yuan_to_fen(setlinfo["psn_cash_pay"])}
+    """The core's setlinfo amounts (exact Decimal from the JSON number's text,
+    settlement.client) as the journal's integer fen."""
+    return {"medfee_fen": yuan_to_fen(setlinfo["medfee_sumamt"], "medfee_sumamt"),
+            "fund_fen": yuan_to_fen(setlinfo["fund_pay_sumamt"], "fund_pay_sumamt"),
+            "acct_fen": yuan_to_fen(setlinfo["acct_pay"], "acct_pay"),
+            "mulaid_fen": yuan_to_fen(setlinfo.get("acct_mulaid_pay", 0), "acct_mulaid_pay"),
+            "cash_fen": yuan_to_fen(setlinfo["psn_cash_pay"], "psn_cash_pay")}
+
+
+def _terminal_output(output: dict) -> dict:
+    """The core's output as the terminal gets it: 数值型 fields as numbers
+    (two-place amounts), whichever of the per-item (detlcutinfo) and per-fund
+    (setldetail) nodes the core sent, passed through."""
+    return output_numbers(output)
 
 
 def _needs_confirmation(acct_fen: int) -> bool:
@@ -131,7 +143,8 @@ def payment_pre_settle(institution: Institution, env: Envelope) -> dict:
         raise _refusal(env, refused)
     except CoreError:
         raise _unavailable(env)
-    acct = yuan_to_fen(output["setlinfo"]["acct_pay"])
+    acct = yuan_to_fen(output["setlinfo"]["acct_pay"], "acct_pay")
+    output = _terminal_output(output)
     output["confirm_required"] = "1" if _needs_confirmation(acct) else "0"
     return answer(env.msgid, output)
 
@@ -200,7 +213,7 @@ def _payment_advance(institution: Institution, env: Envelope, payment: Payment) 
             # payer can no longer confirm, so the terminal is told at once.
             _payments_refuse_pin_locked(payment.voucher_id)
             return _payment_advance(institution, env, payment)
-        raise NotStored(answer(env.msgid, {"confirm_status": "pending", "acct_pay": fen_to_yuan(payment.acct_fen),
+        raise NotStored(answer(env.msgid, {"confirm_status": "pending", "acct_pay": fen_to_amount(payment.acct_fen),
                                            "expires_at": timezone.localtime(payment.confirm_deadline).isoformat()},
                                infcode=InfCode.CONFIRMATION_PENDING,
                                err_msg="请参保人在手机上输入支付密码确认，确认后请用相同 msgid 重新提交"))
@@ -216,7 +229,7 @@ def _payment_advance(institution: Institution, env: Envelope, payment: Payment) 
             raise NotStored(_unknown_answer(env))
         return _payment_advance(institution, env, payment)
     if status in (PaymentStatus.SETTLED, PaymentStatus.REVERSED):
-        return answer(env.msgid, payment.core_output)
+        return answer(env.msgid, _terminal_output(payment.core_output or {}))
     if status == PaymentStatus.FAILED:
         raise EnvelopeError(InfCode(payment.infcode) if payment.infcode in InfCode._value2member_map_
                             else InfCode.INTERNAL, payment.err_msg or "结算失败", msgid=env.msgid)
@@ -241,7 +254,7 @@ def _submit(institution: Institution, env: Envelope, payment: Payment) -> dict:
         return _payment_advance(institution, env, payment)
     core_input = _core_input(env, payment.voucher.person.psn_no, expected=payment if confirmed else None)
     if not confirmed:
-        core_input["druginfo"]["acct_pay_limit"] = fen_to_yuan(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
+        core_input["druginfo"]["acct_pay_limit"] = fen_to_amount(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
     try:
         output = _call(env, "2102", core_input, institution, msgid=core_msgid)
     except CoreUnavailable:
@@ -260,7 +273,7 @@ def _submit(institution: Institution, env: Envelope, payment: Payment) -> dict:
         _payment_fail(payment, refused.infcode, refused.err_msg)
         raise _refusal(env, refused)
     _payment_settled(payment, output)
-    return answer(env.msgid, output)
+    return answer(env.msgid, _terminal_output(output))
 
 
 def _enqueue_resolve(payment_id: int) -> None:
@@ -286,12 +299,14 @@ def _payment_settled(payment: Payment, output: dict) -> None:
                          detail={"msgid": payment.msgid, "setl_id": output["setlinfo"]["setl_id"]})
             from .balance import balance_remember
 
-            balance_remember(payment.voucher.person, yuan_to_fen(output["setlinfo"]["balc"]))
+            balc_fen = yuan_to_fen(output["setlinfo"]["balc"], "balc")
+            balance_remember(payment.voucher.person, balc_fen)
+            # The phone gets the app API's yuan strings (fen_to_yuan), from the journal's fen.
             transaction.on_commit(lambda: _push(payment.voucher_id, "payment.completed", {
                 "id": payment.public_id, "institution": payment.institution.name,
-                "medfee_sumamt": output["setlinfo"]["medfee_sumamt"], "acct_pay": output["setlinfo"]["acct_pay"],
-                "psn_cash_pay": output["setlinfo"]["psn_cash_pay"], "fund_pay_sumamt": output["setlinfo"]["fund_pay_sumamt"],
-                "balc": output["setlinfo"]["balc"]}))
+                "medfee_sumamt": fen_to_yuan(amounts["medfee_fen"]), "acct_pay": fen_to_yuan(amounts["acct_fen"]),
+                "psn_cash_pay": fen_to_yuan(amounts["cash_fen"]), "fund_pay_sumamt": fen_to_yuan(amounts["fund_fen"]),
+                "balc": fen_to_yuan(balc_fen)}))
 
 
 def _payment_fail(payment: Payment, infcode: int, err_msg: str) -> None:
@@ -443,7 +458,7 @@ def payment_reverse(institution: Institution, env: Envelope) -> dict:
     except CoreError:
         raise NotStored(_unknown_answer(env))
     _payment_reversed(payment, env.msgid, output)
-    return answer(env.msgid, output)
+    return answer(env.msgid, _terminal_output(output))
 
 
 def payment_reverse_by_msgid(institution: Institution, env: Envelope) -> dict:
@@ -469,7 +484,7 @@ def payment_reverse_by_msgid(institution: Institution, env: Envelope) -> dict:
                                 PaymentStatus.SUBMITTED, PaymentStatus.UNKNOWN):
             Payment.objects.filter(pk=payment.pk, status=payment.status).update(
                 status=PaymentStatus.FAILED, infcode=InfCode.ORIGINAL_REVERSED, err_msg="已由机构冲正")
-    return answer(env.msgid, output)
+    return answer(env.msgid, _terminal_output(output))
 
 
 def _payment_reversed(payment: Payment, msgid: str, output: dict | None) -> None:
@@ -483,7 +498,7 @@ def _payment_reversed(payment: Payment, msgid: str, output: dict | None) -> None
             if output and output.get("setlinfo", {}).get("balc") is not None:
                 from .balance import balance_remember
 
-                balance_remember(payment.voucher.person, yuan_to_fen(output["setlinfo"]["balc"]))
+                balance_remember(payment.voucher.person, yuan_to_fen(output["setlinfo"]["balc"], "balc"))
             transaction.on_commit(lambda: _push(payment.voucher_id, "payment.reversed", {
                 "id": payment.public_id, "institution": payment.institution.name,
                 "medfee_sumamt": fen_to_yuan(payment.medfee_fen), "acct_pay": fen_to_yuan(payment.acct_fen)}))
