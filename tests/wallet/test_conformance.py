@@ -248,11 +248,11 @@ def test_reconciliation_totals_and_details_conform(person, counter, core_url):
     totals = _core("3201", fx.input_3201(day=day, medfee_sumamt=setl["medfee_sumamt"],
                                          fund_pay_sumamt=setl["fund_pay_sumamt"], acct_pay=setl["acct_pay"],
                                          fixmedins_setl_cnt=1, setl_optins=EMPLOYEE.insured_region), core_url)
-    assert totals["infcode"] == 0, totals
+    assert totals["infcode"] == 0, (totals["infcode"], totals["err_msg"])
     details = _core("3202", fx.input_3202(day=day, medfee_sumamt=setl["medfee_sumamt"],
                                           fund_pay_sumamt=setl["fund_pay_sumamt"], cash_payamt=setl["psn_cash_pay"],
                                           fixmedins_setl_cnt=1, setl_optins=EMPLOYEE.insured_region), core_url)
-    assert details["infcode"] == 0, details
+    assert details["infcode"] == 0, (details["infcode"], details["err_msg"])
 
 
 # --- refusals ------------------------------------------------------------------------------------
