@@ -10,10 +10,18 @@ import { decodeBody, envelope, signHeaders, type Envelope, type TerminalCredenti
 export const GATEWAY_PATH = '/fsi/api/rsfComIfsService/callService'
 export const DECODE_PATH = '/localcfc/api/hsecfc/localQrCodeQuery'
 
+/** The national answer: every field always present; amounts in output are JSON numbers
+ * (数值型, two decimals on the wire) — read them with utils/money (showYuan / yuanToFen), never do
+ * arithmetic on the parsed number. */
 export interface GatewayAnswer<T = Record<string, unknown>> {
   infcode: number
   inf_refmsgid?: string
+  refmsg_time?: string
+  respond_time?: string
   err_msg?: string
+  warn_msg?: string
+  cainfo?: string
+  signtype?: string
   output?: T
 }
 
