@@ -273,8 +273,14 @@ class Settlement(models.Model):
     accumulator_year = models.PositiveSmallIntegerField()
     deltas = models.JSONField(default=dict)
     setlinfo = EncryptedJSONField(default=dict)  # encrypted at rest: may carry certno
-    setldetail = models.JSONField(default=list)
+    setldetail = models.JSONField(default=list)  # per fund (结算基金分项); older records: per item
+    detlcutinfo = models.JSONField(default=list)  # per line item (明细分割), amounts as decimal text
     explanation = models.JSONField(default=list)
+    # The bill's record fields (docs/subsystems/terminal-gateway.md): the
+    # invoice number searchable for reconciliation; the rest (diagnosis,
+    # charge batch, prescriptions, prescriber) encrypted at rest.
+    invono = models.CharField(max_length=50, blank=True, db_index=True)
+    bill_info = EncryptedJSONField(default=dict)
     posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")
     reversal_posting = models.ForeignKey(Posting, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reversal_msgid = models.CharField(max_length=40, blank=True)

@@ -37,6 +37,7 @@ from .errors import EngineError
 from .params import LEVELS, MODELS, Band, PolicyParams, parse_params
 from .rounding import round_half_up
 from .split import (
+    FUND_PAY_TYPE_NAMES,
     Accumulators,
     BandSplit,
     Deltas,
@@ -48,6 +49,6 @@ from .split import (
 )
 
 __all__ = [
-    "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "Deltas", "EngineError", "ItemSplit",
+    "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "Deltas", "EngineError", "ItemSplit",
     "LineItem", "PolicyParams", "Settlement", "apply_deltas", "parse_params", "round_half_up", "split",
 ]

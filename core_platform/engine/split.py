@@ -1,5 +1,5 @@
-"""The split of one bill (一次结算): line items -> setlinfo, setldetail, the
-explanation and the deltas for the ledger and the annual accumulators.
+"""The split of one bill (一次结算): line items -> setlinfo, setldetail (per
+fund), detlcutinfo (per line item), the explanation and the deltas for the ledger and the annual accumulators.
 
 Both models share the per-item step and the output; they differ in who pays
 the eligible cost first (docs/subsystems/policy-engine.md):
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from common.money import fen_to_yuan
+from common.money import fen_to_amount, fen_to_yuan
 
 from .errors import EngineError
 from .params import LEVEL_NAMES, LEVELS, PolicyParams, parse_params
@@ -66,7 +66,7 @@ class LineItem:
     list_class: str  # "A" | "B" | "C"
     self_pay_ratio_permille: int  # B-class self-pay-first ratio; A must be 0; ignored for C
     price_cap_fen: int | None  # highest eligible unit price, or None
-    pric_fen: int
+    pric_fen: int | Decimal  # unit price in fen; a Decimal with up to 4 places for a sub-fen price (pric 16,6)
     cnt: Decimal
     amount_fen: int  # must equal round_half_up(pric_fen × cnt)
 
@@ -118,7 +118,7 @@ class ItemSplit:
     list_class: str
     self_pay_ratio_permille: int
     price_cap_fen: int | None
-    pric_fen: int
+    pric_fen: int | Decimal
     cnt: Decimal
     amount: int  # det_item_fee_sumamt
     fulamt_ownpay: int  # 全自费 (C-class)
@@ -173,36 +173,96 @@ class Settlement:
     details: tuple[ItemSplit, ...]
     explanation: tuple[str, ...]
     deltas: Deltas
+    ceiling_left: int = 0  # what the annual ceiling still allowed before this bill (crt_payb_lmt_amt)
 
-    def to_setlinfo(self) -> dict[str, str]:
-        """The national setlinfo money fields as yuan strings ("12.34")."""
-        names = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                 "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
-                 "acct_mulaid_pay", "psn_cash_pay", "balc")
-        return {name: fen_to_yuan(getattr(self, name)) for name in names}
+    def to_setlinfo(self) -> dict[str, Decimal]:
+        """The national setlinfo money fields (数值型 16,2) as two-place
+        ``Decimal`` yuan. The funds this engine does not compute yet
+        (公务员补助, 企业补充, 大病, 大额, 医疗救助, 其他) and the hospital's
+        part are 0.00; ``fund_pay_sumamt`` is their sum with ``hifp_pay``."""
+        values = {name: getattr(self, name) for name in SETLINFO_MONEY if name not in UNCOMPUTED_FUNDS}
+        values.update({name: 0 for name in UNCOMPUTED_FUNDS})
+        return {name: fen_to_amount(values[name]) for name in SETLINFO_MONEY}
 
-    def to_setldetail(self) -> list[dict]:
-        """One national setldetail row per line item (yuan strings; ``memo``
-        carries the Chinese reasons)."""
+    def to_setldetail(self, insutype: str) -> list[dict]:
+        """结算基金分项: one row per fund that paid (only the basic pooled fund
+        here: 310100 for employees, 390100 for residents). The personal
+        account is not a fund row: it is setlinfo.acct_pay."""
+        if not self.hifp_pay:
+            return []
+        fund_type = HIFP_FUND_TYPE.get(insutype, HIFP_FUND_TYPE["310"])
+        info = (f"政策范围内费用{_y(self.inscp_scp_amt)}元，起付线{_y(self.act_pay_dedc)}元，"
+                f"统筹基金按比例支付{_y(self.hifp_pay)}元")
+        if self.over_ceiling:
+            info += f"（超封顶线{_y(self.over_ceiling)}元由个人负担）"
+        return [{
+            "fund_pay_type": fund_type,
+            "fund_pay_type_name": FUND_PAY_TYPE_NAMES[fund_type],
+            "inscp_scp_amt": fen_to_amount(self.inscp_scp_amt),
+            "crt_payb_lmt_amt": fen_to_amount(self.ceiling_left),
+            "fund_payamt": fen_to_amount(self.hifp_pay),
+            "setl_proc_info": info + "。",
+        }]
+
+    def to_detlcutinfo(self) -> list[dict]:
+        """明细分割: one row per line item, with its split (``memo`` carries
+        the Chinese reasons). Amounts two-place ``Decimal``; ``cnt`` and
+        ``pric`` exact ``Decimal``s (at most 4 and 6 places); ``selfpay_prop``
+        four places (0.1000). With no price cap, ``pric_uplmt_amt`` is the
+        item's own price (nothing is over the limit)."""
         rows = []
         for d in self.details:
+            prop = d.self_pay_ratio_permille if d.list_class == "B" else (1000 if d.list_class == "C" else 0)
             rows.append({
                 "feedetl_sn": d.feedetl_sn,
                 "med_list_codg": d.med_list_codg,
-                "det_item_fee_sumamt": fen_to_yuan(d.amount),
-                "cnt": str(d.cnt),
-                "pric": fen_to_yuan(d.pric_fen),
-                "pric_uplmt_amt": fen_to_yuan(d.price_cap_fen) if d.price_cap_fen is not None else None,
-                "selfpay_prop": _prop(d.self_pay_ratio_permille if d.list_class == "B" else
-                                      (1000 if d.list_class == "C" else 0)),
-                "fulamt_ownpay_amt": fen_to_yuan(d.fulamt_ownpay),
-                "overlmt_amt": fen_to_yuan(d.overlimit),
-                "preselfpay_amt": fen_to_yuan(d.preselfpay),
-                "inscp_scp_amt": fen_to_yuan(d.eligible),
+                "det_item_fee_sumamt": fen_to_amount(d.amount),
+                "cnt": plain_decimal(d.cnt),
+                "pric": price_amount(d.pric_fen),
+                "pric_uplmt_amt": fen_to_amount(d.price_cap_fen) if d.price_cap_fen is not None
+                else price_amount(d.pric_fen),
+                "selfpay_prop": Decimal(prop * 10).scaleb(-4),  # 100‰ -> 0.1000 (exact)
+                "fulamt_ownpay_amt": fen_to_amount(d.fulamt_ownpay),
+                "overlmt_amt": fen_to_amount(d.overlimit),
+                "preselfpay_amt": fen_to_amount(d.preselfpay),
+                "inscp_scp_amt": fen_to_amount(d.eligible),
                 "chrgitm_lv": CHRGITM_LV[d.list_class],
                 "memo": "；".join(d.reasons),
             })
         return rows
+
+
+SETLINFO_MONEY = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
+    "hifp_pay", "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
+    "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "balc", "acct_mulaid_pay", "hosp_part_amt",
+)
+# Funds of the national list this engine does not compute yet (always 0 here).
+UNCOMPUTED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hosp_part_amt")
+HIFP_FUND_TYPE = {"310": "310100", "390": "390100"}
+FUND_PAY_TYPE_NAMES = {
+    "310100": "职工基本医疗保险统筹基金", "310200": "职工基本医疗保险个人账户基金", "320100": "公务员医疗补助基金",
+    "330100": "职工大额医疗费用补助基金", "390100": "城乡居民基本医疗保险基金", "390200": "城乡居民大病医疗保险基金",
+    "610100": "医疗救助基金", "999996": "其他基金",
+}
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """A quantity as a JSON-number-ready Decimal: never an exponent (1E+2 -> 100)."""
+    exponent = value.as_tuple().exponent
+    return Decimal(int(value)) if isinstance(exponent, int) and exponent > 0 else value
+
+
+def price_amount(pric_fen: int | Decimal) -> Decimal:
+    """A unit price in fen as yuan (数值型 16,6): at least two places, exact
+    (1234 -> 12.34, Decimal("8.3333") -> 0.083333)."""
+    if isinstance(pric_fen, int) or pric_fen.as_tuple().exponent >= 0:
+        return fen_to_amount(int(pric_fen))
+    return pric_fen.scaleb(-2)
+
+
+def price_text(pric_fen: int | Decimal) -> str:
+    return f"{price_amount(pric_fen):f}"
 
 
 # --- helpers -----------------------------------------------------------------
@@ -210,11 +270,6 @@ class Settlement:
 
 def _y(fen: int) -> str:
     return fen_to_yuan(fen)
-
-
-def _prop(permille: int) -> str:
-    """100 -> "0.10", 1000 -> "1.00", 125 -> "0.125" (selfpay_prop is a fraction)."""
-    return _exact_text(Decimal(permille) / 1000)
 
 
 def _pct(permille: int) -> str:
@@ -268,8 +323,13 @@ def _validate_item(item: LineItem) -> None:
     cap = item.price_cap_fen
     if cap is not None and (not _is_int(cap) or cap <= 0):
         raise bad(f"限价必须是正整数（分）或空，实为 {cap!r}")
-    if not _is_int(item.pric_fen) or item.pric_fen < 0:
-        raise bad(f"单价必须是非负整数（分），实为 {item.pric_fen!r}")
+    pric = item.pric_fen
+    if isinstance(pric, Decimal):
+        exponent = pric.as_tuple().exponent
+        if not pric.is_finite() or pric < 0 or (isinstance(exponent, int) and exponent < -4):
+            raise bad(f"单价必须是非负数（分，最多四位小数，即元的六位小数），实为 {pric!r}")
+    elif not _is_int(pric) or pric < 0:
+        raise bad(f"单价必须是非负整数（分），实为 {pric!r}")
     if not _is_int(item.amount_fen) or item.amount_fen < 0:
         raise bad(f"金额必须是非负整数（分），实为 {item.amount_fen!r}")
     cnt = item.cnt
@@ -281,7 +341,7 @@ def _validate_item(item: LineItem) -> None:
         raise bad(f"数量最多{MAX_CNT_DECIMALS}位小数，实为 {cnt}")
     expected = round_half_up(Fraction(item.pric_fen) * Fraction(cnt))
     if item.amount_fen != expected:
-        raise bad(f"金额 {_y(item.amount_fen)} 元与单价×数量（{_y(item.pric_fen)} × {cnt} = {_y(expected)} 元）不符")
+        raise bad(f"金额 {_y(item.amount_fen)} 元与单价×数量（{price_text(item.pric_fen)} × {cnt} = {_y(expected)} 元）不符")
 
 
 def _validate_state(level, accumulators, balance_fen, use_account, items) -> None:
@@ -421,6 +481,7 @@ def split(
         pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
         acct_mulaid_pay=0, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
         band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
+        ceiling_left=ceiling_left,
     )
     _check(settlement, balance_fen, ceiling_left)
     return settlement

@@ -6,7 +6,11 @@
   a msgid (our query for resolving unknown outcomes).
 
 The split itself comes from the pure policy engine (core_platform/engine).
-Amounts on the envelope are yuan strings with two decimals; inside, fen.
+Amounts in an answer are two-place ``Decimal`` yuan (rendered as JSON numbers,
+数值型 16,2); inside, fen. 2101/2102 answer the national nodes setlinfo,
+setldetail (one row per fund that paid) and detlcutinfo (one row per line
+item), plus our ``explanation``; docs/subsystems/terminal-gateway.md lists
+every field and which input fields are used.
 Concurrent settlements against one personal account serialise on the
 account's row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite): the split is
 computed *under* the lock, from the locked balance and accumulators.
@@ -15,19 +19,22 @@ computed *under* the lock, from the locked balance and accumulators.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import secrets
+from decimal import Decimal
 
 from django.utils import timezone
 
-from common.envelope import Envelope, EnvelopeError, InfCode
+from common.envelope import Envelope, EnvelopeError, InfCode, json_ready, parse_inf_time
 from common.fields import FieldError, amount_fen, decimal_value
-from common.money import fen_to_yuan
+from common.money import age_value, fen_to_amount
 
 from .. import engine
 from ..db import core_atomic
 from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import AnnualAccumulator, CatalogueItem, EnvelopeMessage, Institution, InsuredPerson, LedgerAccount, Settlement
-from ..selectors import policy_current
+from ..selectors import person_age, person_id_number, policy_current
 from .ledger import fund_owner, ledger_account_get_or_create, posting_create
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
@@ -59,7 +66,8 @@ def _node(env: Envelope, name: str) -> dict:
 class Bill:
     def __init__(self, person: InsuredPerson, institution: Institution, medfee_fen: int, use_account: bool,
                  items: list, begntime: str, med_type: str, expected: dict | None, names: dict[str, str],
-                 acct_pay_limit: int | None):
+                 acct_pay_limit: int | None, *, mdtrt_cert_type: str = "", bill_date: dt.date | None = None,
+                 info: dict | None = None, kinds: dict[str, str] | None = None):
         self.person = person
         self.institution = institution
         self.medfee_fen = medfee_fen
@@ -70,6 +78,95 @@ class Bill:
         self.expected = expected
         self.names = names  # feedetl_sn → catalogue name, for the explanation
         self.acct_pay_limit = acct_pay_limit  # the wallet's confirmation threshold (one-call settle), fen
+        self.mdtrt_cert_type = mdtrt_cert_type  # as sent, echoed in setlinfo
+        self.bill_date = bill_date or timezone.localdate()  # begntime's date: the age is taken on it
+        self.info = info or {"druginfo": {}, "drugdetail": {}}  # the record fields kept with a settlement
+        self.kinds = kinds or {}  # feedetl_sn → catalogue kind (drug / service / material)
+
+
+# The input fields real clients send that the split does not need: checked
+# for form (a string — or a number for a code — of at most this length, no
+# control characters) and kept with the settlement for records and
+# reconciliation. Lengths are the national ones, a little generous where
+# regions differ. docs/subsystems/terminal-gateway.md lists them.
+DRUGINFO_TEXT = {"invono": 50, "dise_codg": 50, "dise_name": 500, "psn_setlway": 6, "mdtrt_id": 30,
+                 "chrg_bchno": 50}
+DRUGDETAIL_TEXT = {"rxno": 40, "rx_circ_flag": 3, "medins_list_codg": 150, "sin_dos_dscr": 200,
+                   "used_frqu_dscr": 200, "medc_way_dscr": 200, "bilg_dr_codg": 30, "bilg_dr_name": 50,
+                   "tcmdrug_used_way": 6}
+_CODE = re.compile(r"[0-9A-Za-z]{1,6}", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(env: Envelope, node: dict, name: str, max_length: int, where: str = "") -> str:
+    """An optional text field: a string (a code may come as a JSON integer),
+    at most ``max_length`` characters, no control characters; "" if absent."""
+    value = node.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        _fail(InfCode.INPUT_INVALID, f"{where}{name} 须为字符串", env)
+    text = str(value)
+    if len(text) > max_length:
+        _fail(InfCode.INPUT_INVALID, f"{where}{name} 最长{max_length}个字符", env)
+    if _CONTROL.search(text):
+        _fail(InfCode.INPUT_INVALID, f"{where}{name} 不能包含控制字符", env)
+    return text
+
+
+def _code(env: Envelope, node: dict, name: str, default: str) -> str:
+    """A short dictionary code that the answer echoes (med_type, mdtrt_cert_type)."""
+    text = _text(env, node, name, 6) or default
+    if text and not _CODE.fullmatch(text):
+        _fail(InfCode.INPUT_INVALID, f"{name} 须为1-6位字母或数字代码", env)
+    return text
+
+
+def _datetime(env: Envelope, node: dict, name: str, where: str = "") -> dt.datetime | None:
+    """An optional 日期时间型 field: "yyyy-MM-dd HH:mm:ss" (or yyyyMMddHHmmss)."""
+    text = _text(env, node, name, 19, where)
+    if not text:
+        return None
+    moment = parse_inf_time(text)
+    if moment is None:
+        _fail(InfCode.INPUT_INVALID, f"{where}{name} 须为 yyyy-MM-dd HH:mm:ss 格式的时间", env)
+    return moment
+
+
+def _record_fields(env: Envelope, druginfo: dict) -> dict:
+    kept = {name: _text(env, druginfo, name, length) for name, length in DRUGINFO_TEXT.items()}
+    if kept["psn_setlway"] not in ("", "01"):
+        _fail(InfCode.INPUT_INVALID, "本平台仅支持按项目结算（psn_setlway 须为 01 或不填）", env)
+    ext = druginfo.get("expContent")
+    if ext is not None and not isinstance(ext, (str, dict)):
+        _fail(InfCode.INPUT_INVALID, "expContent 须为字符串或对象", env)
+    return {name: value for name, value in kept.items() if value}
+
+
+def _item_record_fields(env: Envelope, row: dict, where: str) -> dict:
+    kept = {name: _text(env, row, name, length, where) for name, length in DRUGDETAIL_TEXT.items()}
+    occurred = _datetime(env, row, "fee_ocur_time", where)
+    if occurred is not None:
+        kept["fee_ocur_time"] = occurred.strftime("%Y-%m-%d %H:%M:%S")
+    if row.get("prd_days") not in (None, ""):
+        try:  # 数值型 4,2
+            kept["prd_days"] = format(decimal_value(row["prd_days"], f"{where}prd_days", int_digits=2, decimals=2), "f")
+        except FieldError as error:
+            _fail(InfCode.INPUT_INVALID, error.message, env)
+    return {name: value for name, value in kept.items() if value}
+
+
+def _price_fen(env: Envelope, value, name: str) -> int | Decimal:
+    """A unit price (数值型 16,6: up to six decimals) in fen: an int when it
+    is whole fen, else the exact Decimal (0.083333 元 -> Decimal("8.3333")
+    fen). The integer part may be as long as an amount's (14 digits), so a
+    one-unit line can carry the largest amount."""
+    try:
+        yuan = decimal_value(value, name, int_digits=14, decimals=6)
+    except FieldError as error:
+        _fail(InfCode.INPUT_INVALID, error.message, env)
+    fen = yuan.scaleb(2)
+    return int(fen) if fen == fen.to_integral_value() else fen
 
 
 def _person(env: Envelope, druginfo: dict) -> InsuredPerson:
@@ -104,13 +201,17 @@ def bill_parse(env: Envelope) -> Bill:
     person = _person(env, druginfo)
     institution = _institution(env)
     medfee = _yuan(druginfo.get("medfee_sumamt"), "medfee_sumamt", env)
+    med_type = _code(env, druginfo, "med_type", "41")
+    cert_type = _code(env, druginfo, "mdtrt_cert_type", "")
+    begun = _datetime(env, druginfo, "begntime")
+    record = {"druginfo": _record_fields(env, druginfo), "drugdetail": {}}
     codes = {str(d.get("med_list_codg", "")) for d in details if isinstance(d, dict)}
     catalogue = {c.med_list_codg: c for c in CatalogueItem.objects.filter(med_list_codg__in=codes)}
-    items, seen, names = [], set(), {}
+    items, seen, names, kinds = [], set(), {}, {}
     for index, row in enumerate(details, 1):
         if not isinstance(row, dict):
             _fail(InfCode.INPUT_INVALID, f"第{index}条费用明细格式不正确", env)
-        sn = str(row.get("feedetl_sn") or index)
+        sn = _text(env, row, "feedetl_sn", 30, f"第{index}条 ") or str(index)
         if sn in seen:
             _fail(InfCode.INPUT_INVALID, f"费用明细流水号 {sn} 重复", env)
         seen.add(sn)
@@ -124,9 +225,13 @@ def bill_parse(env: Envelope) -> Bill:
             _fail(InfCode.INPUT_INVALID, error.message, env)
         if cnt <= 0:
             _fail(InfCode.INPUT_INVALID, f"第{index}条：数量 cnt 须为正数（最多四位小数）", env)
-        pric = _yuan(row.get("pric"), f"第{index}条 pric", env)
+        pric = _price_fen(env, row.get("pric"), f"第{index}条 pric")
         amount = _yuan(row.get("det_item_fee_sumamt"), f"第{index}条 det_item_fee_sumamt", env)
+        kept = _item_record_fields(env, row, f"第{index}条 ")
+        if kept:
+            record["drugdetail"][sn] = kept
         names[sn] = item.name
+        kinds[sn] = item.kind
         items.append(engine.LineItem(
             feedetl_sn=sn, med_list_codg=code, list_class=item.list_class,
             self_pay_ratio_permille=item.self_pay_ratio_permille, price_cap_fen=item.price_cap_fen,
@@ -143,8 +248,9 @@ def bill_parse(env: Envelope) -> Bill:
     use_account = str(druginfo.get("acct_used_flag", "1")) == "1"
     limit = druginfo.get("acct_pay_limit")
     acct_pay_limit = _yuan(limit, "acct_pay_limit", env) if limit not in (None, "") else None
-    return Bill(person, institution, medfee, use_account, items, str(druginfo.get("begntime") or ""),
-                str(druginfo.get("med_type") or "41"), expected, names, acct_pay_limit)
+    return Bill(person, institution, medfee, use_account, items,
+                begun.strftime("%Y-%m-%d %H:%M:%S") if begun else "", med_type, expected, names, acct_pay_limit,
+                mdtrt_cert_type=cert_type, bill_date=begun.date() if begun else None, info=record, kinds=kinds)
 
 
 # --- computing the split ------------------------------------------------------------
@@ -189,16 +295,57 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
     return result, account, accumulator
 
 
-def _output(bill: Bill, result, *, setl_id: str = "", mdtrt_id: str = "") -> dict:
-    setlinfo = result.to_setlinfo()
-    setlinfo.update({"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": bill.person.psn_no,
-                     "psn_name": bill.person.name, "insutype": bill.person.insutype,
-                     "insuplc_admdvs": bill.person.insured_region, "setl_time":
-                     timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")})
-    details = result.to_setldetail()
-    for row in details:
-        row.setdefault("med_list_name", bill.names.get(str(row.get("feedetl_sn")), ""))
-    return {"setlinfo": setlinfo, "setldetail": details, "explanation": list(result.explanation)}
+# National dictionary values of this platform's settlements.
+PSN_CERT_TYPE_ID_CARD = "01"  # 居民身份证
+NATY_HAN = "01"  # 民族: the registry does not hold it yet
+CLR_WAY_BY_ITEM = "1"  # 清算方式: 按项目
+CLR_TYPE = {"pharmacy": "41", "hospital": "11"}  # 清算类别: 41 定点药店购药, 11 门诊
+CVLSERV_FLAG_NO = "0"  # 公务员标志: the registry holds no civil servants yet
+
+
+def _now_text() -> str:
+    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _output(env: Envelope, bill: Bill, result, *, balance_fen: int, setl_id: str | None = None,
+            mdtrt_id: str = "") -> dict:
+    """The 2101/2102 answer: setlinfo (the national field list, in its
+    order), setldetail (per fund), detlcutinfo (per line item) and our
+    ``explanation``. ``setl_id`` only for 2102 (None leaves it out);
+    ``balance_fen`` is the account balance to report (2101: the current one;
+    2102: after the posting)."""
+    person = bill.person
+    money = result.to_setlinfo()
+    money["balc"] = fen_to_amount(balance_fen)
+    setlinfo = {}
+    if setl_id is not None:
+        setlinfo["setl_id"] = setl_id
+    setlinfo.update({
+        "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "psn_name": person.name,
+        "psn_cert_type": PSN_CERT_TYPE_ID_CARD, "certno": person_id_number(person),  # the wallet masks it
+        "gend": person.gender, "naty": NATY_HAN, "brdy": person.birth_date.isoformat(),
+        "age": age_value(person_age(person.birth_date, bill.bill_date)),
+        "insutype": person.insutype, "psn_type": person.psn_type, "cvlserv_flag": CVLSERV_FLAG_NO,
+        "setl_time": _now_text(), "mdtrt_cert_type": bill.mdtrt_cert_type, "med_type": bill.med_type,
+    })
+    setlinfo.update(money)
+    setlinfo.update({
+        "medins_setl_id": env.msgid, "clr_optins": person.insured_region, "clr_way": CLR_WAY_BY_ITEM,
+        "clr_type": CLR_TYPE.get(bill.institution.kind, "41"),
+        "insuplc_admdvs": person.insured_region,  # ours, kept for the wallet
+    })
+    detlcutinfo = result.to_detlcutinfo()
+    for row in detlcutinfo:
+        row["med_list_name"] = bill.names.get(row["feedetl_sn"], "")  # ours: the catalogue name
+        row["med_chrgitm_type"] = MED_CHRGITM_TYPE.get(bill.kinds.get(row["feedetl_sn"], ""), "")
+    return {"setlinfo": setlinfo, "setldetail": result.to_setldetail(person.insutype), "detlcutinfo": detlcutinfo,
+            "explanation": list(result.explanation)}
+
+
+# 医疗收费项目类别 (med_chrgitm_type) by catalogue kind: 09 西药费 stands for
+# every drug (the catalogue does not tell western from Chinese patent
+# medicine yet), 14 卫生材料费, 02 诊察费... services get 99 其他.
+MED_CHRGITM_TYPE = {"drug": "09", "material": "14", "service": "99"}
 
 
 # --- handlers ------------------------------------------------------------------------
@@ -215,8 +362,8 @@ def benefit_check(env: Envelope) -> dict:
 def pre_settle(env: Envelope) -> dict:
     """2101: the split, nothing posted."""
     bill = bill_parse(env)
-    result, _, _ = _split(env, bill, lock=False)
-    return _output(bill, result)
+    result, account, _ = _split(env, bill, lock=False)
+    return _output(env, bill, result, balance_fen=account.balance_fen)
 
 
 def settle(env: Envelope) -> dict:
@@ -228,7 +375,8 @@ def settle(env: Envelope) -> dict:
         # The wallet's one-call settle: above its confirmation threshold the
         # payer must confirm first. Nothing is posted; the split says why.
         raise EnvelopeError(InfCode.CONFIRMATION_REQUIRED, "个人账户支付金额超过免密额度，需参保人确认",
-                            msgid=env.msgid, output=_output(bill, result))
+                            msgid=env.msgid, output=_output(env, bill, result, balance_fen=account.balance_fen,
+                                                            setl_id=""))
     if bill.expected is not None:
         actual = {"fund_pay_sumamt": result.fund_pay_sumamt, "acct_pay": result.acct_pay,
                   "acct_mulaid_pay": result.acct_mulaid_pay, "psn_cash_pay": result.psn_cash_pay}
@@ -253,8 +401,8 @@ def settle(env: Envelope) -> dict:
         _fail(InfCode.INPUT_INVALID, "结算金额为0，无需结算", env)
     deltas = result.deltas
     _accumulate(accumulator, deltas, sign=1)
-    output = _output(bill, result, setl_id=setl_id, mdtrt_id=mdtrt_id)
-    output["setlinfo"]["balc"] = fen_to_yuan(account.balance_fen)
+    account.refresh_from_db(fields=["balance_fen"])
+    output = _output(env, bill, result, balance_fen=account.balance_fen, setl_id=setl_id, mdtrt_id=mdtrt_id)
     Settlement.objects.create(
         setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=person.psn_no, fixmedins_code=institution.fixmedins_code,
         msgid=env.msgid, insutype=person.insutype, insured_region=person.insured_region,
@@ -262,8 +410,9 @@ def settle(env: Envelope) -> dict:
         mulaid_fen=result.acct_mulaid_pay, cash_fen=result.psn_cash_pay, accumulator_year=accumulator.year,
         deltas={"eligible_cost_fen": deltas.eligible_cost_fen, "deductible_paid_fen": deltas.deductible_paid_fen,
                 "fund_paid_fen": deltas.fund_paid_fen},
-        setlinfo=output["setlinfo"], setldetail=output["setldetail"], explanation=output["explanation"],
-        posting=posting,
+        setlinfo=json_ready(output["setlinfo"]), setldetail=json_ready(output["setldetail"]),
+        detlcutinfo=json_ready(output["detlcutinfo"]), explanation=output["explanation"],
+        invono=bill.info["druginfo"].get("invono", ""), bill_info=bill.info, posting=posting,
     )
     return output
 
@@ -294,13 +443,66 @@ def _reverse(env: Envelope, settlement: Settlement) -> dict:
     Settlement.objects.filter(pk=settlement.pk, status=SettlementStatus.SETTLED).update(
         status=SettlementStatus.REVERSED, reversal_posting=posting, reversal_msgid=env.msgid, reversed_at=now)
     balance = LedgerAccount.objects.get(kind=LedgerAccountKind.PERSONAL, owner=settlement.psn_no).balance_fen
-    return {"setlinfo": {
-        "setl_id": settlement.setl_id, "mdtrt_id": settlement.mdtrt_id, "psn_no": settlement.psn_no,
-        "medfee_sumamt": fen_to_yuan(-settlement.medfee_fen), "fund_pay_sumamt": fen_to_yuan(-settlement.fund_fen),
-        "acct_pay": fen_to_yuan(-settlement.acct_fen), "acct_mulaid_pay": fen_to_yuan(-settlement.mulaid_fen),
-        "psn_cash_pay": fen_to_yuan(-settlement.cash_fen), "balc": fen_to_yuan(balance),
-        "setl_time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S"), "orig_setl_id": settlement.setl_id,
-    }}
+    return _reversal_output(env, settlement, balance, now)
+
+
+# 2103's setlinfo money fields, and where each comes from in the original's setlinfo.
+REVERSAL_MONEY = (
+    ("medfee_sumamt", "medfee_sumamt"), ("fulamt_ownpay_amt", "fulamt_ownpay_amt"),
+    ("overlmt_selfpay", "overlmt_selfpay"), ("preselfpay_amt", "preselfpay_amt"),
+    ("inscp_scp_amt", "inscp_scp_amt"), ("act_pay_dedc", "act_pay_dedc"), ("hifp_pay", "hifp_pay"),
+    ("pool_prop_selfpay", "pool_prop_selfpay"), ("cvlserv_pay", "cvlserv_pay"), ("hifes_pay", "hifes_pay"),
+    ("hifmi_pay", "hifmi_pay"), ("hifob_pay", "hifob_pay"), ("maf_pay", "maf_pay"), ("oth_pay", "oth_pay"),
+    ("fund_pay_sumamt", "fund_pay_sumamt"), ("psn_pay", "psn_part_amt"), ("acct_pay", "acct_pay"),
+    ("cash_payamt", "psn_cash_pay"),
+)
+
+
+def _stored_fen(setlinfo: dict, name: str) -> int:
+    """An amount of a stored setlinfo (written by json_ready as plain decimal
+    text); a field an older record lacks is 0."""
+    value = setlinfo.get(name)
+    return amount_fen(value, name) if value not in (None, "") else 0
+
+
+def _reversal_output(env: Envelope, settlement: Settlement, balance_fen: int, when: dt.datetime) -> dict:
+    """The 2103 answer: the national setlinfo with the original settlement's
+    amounts negated (the reversal is a new, negative record of the same
+    settlement), the balance after it, and the per-fund rows negated.
+    ``setl_id`` and ``mdtrt_id`` are the original's."""
+    original = settlement.setlinfo or {}
+    fen = {name: _stored_fen(original, source) for name, source in REVERSAL_MONEY}
+    # The ledger's own figures win over the stored copy for the parts it posted.
+    fen.update({"medfee_sumamt": settlement.medfee_fen, "fund_pay_sumamt": settlement.fund_fen,
+                "acct_pay": settlement.acct_fen, "cash_payamt": settlement.cash_fen,
+                "psn_pay": settlement.medfee_fen - settlement.fund_fen})
+    setlinfo = {"mdtrt_id": settlement.mdtrt_id, "setl_id": settlement.setl_id,
+                "clr_optins": settlement.insured_region, "setl_time": timezone.localtime(when).strftime(
+                    "%Y-%m-%d %H:%M:%S")}
+    for name, _ in REVERSAL_MONEY:
+        setlinfo[name] = fen_to_amount(-fen[name])
+    setlinfo.update({
+        "balc": fen_to_amount(balance_fen), "acct_mulaid_pay": fen_to_amount(-settlement.mulaid_fen),
+        "medins_setl_id": env.msgid,
+        # ours, kept for the wallet: who, and what the ledger moved back
+        "psn_no": settlement.psn_no, "psn_cash_pay": fen_to_amount(-settlement.cash_fen),
+        "orig_setl_id": settlement.setl_id,
+    })
+    details = []
+    for row in settlement.setldetail or []:
+        if not isinstance(row, dict) or "fund_pay_type" not in row:
+            continue  # an older record kept per-item rows here
+        details.append({**row, "inscp_scp_amt": fen_to_amount(-_stored_fen(row, "inscp_scp_amt")),
+                        "crt_payb_lmt_amt": fen_to_amount(_stored_fen(row, "crt_payb_lmt_amt")),
+                        "fund_payamt": fen_to_amount(-_stored_fen(row, "fund_payamt")),
+                        "setl_proc_info": f"撤销结算 {settlement.setl_id}：{row.get('setl_proc_info', '')}"})
+    if not details and settlement.fund_fen:
+        fund_type = "310100" if settlement.insutype == "310" else "390100"
+        details.append({"fund_pay_type": fund_type, "fund_pay_type_name": engine.FUND_PAY_TYPE_NAMES[fund_type],
+                        "inscp_scp_amt": fen_to_amount(-fen["inscp_scp_amt"]),
+                        "crt_payb_lmt_amt": fen_to_amount(0), "fund_payamt": fen_to_amount(-settlement.fund_fen),
+                        "setl_proc_info": f"撤销结算 {settlement.setl_id}"})
+    return {"setlinfo": setlinfo, "setldetail": details}
 
 
 def reverse(env: Envelope) -> dict:
@@ -354,6 +556,6 @@ def message_status(env: Envelope) -> dict:
         return {"msg": {"status": "reversed_before_run", "answer": None}}
     if row.status != "done":
         return {"msg": {"status": "processing", "answer": None}}
-    import json
+    from common.envelope import load_answer  # numbers as exact Decimal: the renderer refuses floats
 
-    return {"msg": {"status": "done", "answer": json.loads(row.response)}}
+    return {"msg": {"status": "done", "answer": load_answer(row.response)}}

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from common import idnumber
 from common.envelope import Envelope, EnvelopeError, InfCode
-from common.money import fen_to_yuan
+from common.money import age_value, fen_to_amount
 
 from .. import selectors
 from ..enums import EnrolmentStatus, InstitutionKind
@@ -117,11 +117,11 @@ def person_info(env: Envelope) -> dict:
             "gend": person.gender,
             "naty": "01",
             "brdy": person.birth_date.isoformat(),
-            "age": str(selectors.person_age(person.birth_date, today)),
+            "age": age_value(selectors.person_age(person.birth_date, today)),  # 数值型 4,1: 38.0
         },
         "insuinfo": [
             {
-                "balc": fen_to_yuan(selectors.personal_balance_fen(person.psn_no)),
+                "balc": fen_to_amount(selectors.personal_balance_fen(person.psn_no)),
                 "insutype": person.insutype,
                 "psn_type": person.psn_type,
                 "psn_insu_stas": INSU_STATUS[person.enrolment_status],
@@ -132,7 +132,7 @@ def person_info(env: Envelope) -> dict:
                 "emp_name": person.employer,
             }
         ],
-        "idetinfo": [],
+        "idetinfo": [],  # 人员身份: the registry holds no special identities (低保, 离休...) yet
         "evoucher": {"region_open": bool(region and region.evoucher_open)},
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -46,6 +47,8 @@ def post(client, body, *, client_id: str | None = None, secret: str | None = Non
 
 
 def call(client, body, **kwargs) -> dict:
+    """The answer, read as a decimal-typed client reads it: numbers with a
+    fraction as exact ``Decimal`` (``0.00`` stays two places), never floats."""
     response = post(client, body, **kwargs)
     assert response.status_code == 200
-    return response.json()
+    return json.loads(response.content, parse_float=Decimal)

@@ -5,6 +5,8 @@ PostgreSQL (row locks) and on SQLite (BEGIN IMMEDIATE)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import datetime as dt
 import re
 import uuid
@@ -49,12 +51,12 @@ def test_fifty_concurrent_settlements_against_a_balance_for_ten(core_live, setti
         answers = list(pool.map(settle, range(50)))
     assert all(a["infcode"] == 0 for a in answers), [a for a in answers if a["infcode"] != 0][:3]
     account_parts = sorted(a["output"]["setlinfo"]["acct_pay"] for a in answers)
-    assert account_parts.count("35.00") == 10
-    assert account_parts.count("0.00") == 40
-    cash = [a["output"]["setlinfo"]["psn_cash_pay"] for a in answers if a["output"]["setlinfo"]["acct_pay"] == "0.00"]
-    assert set(cash) == {"35.00"}
+    assert account_parts.count(Decimal("35.00")) == 10
+    assert account_parts.count(Decimal("0.00")) == 40
+    cash = [a["output"]["setlinfo"]["psn_cash_pay"] for a in answers if a["output"]["setlinfo"]["acct_pay"] == Decimal("0.00")]
+    assert set(cash) == {Decimal("35.00")}
     info = client.call("1101", {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": psn_no}})
-    assert info["insuinfo"][0]["balc"] == "0.00"
+    assert info["insuinfo"][0]["balc"] == Decimal("0.00")
     assert len({a["output"]["setlinfo"]["setl_id"] for a in answers}) == 50
     # The books still balance: every posting sums to zero, balances equal their entries.
     assert "ledger consistent" in run_manage(env, "core_ledger_check")

@@ -87,8 +87,15 @@ def item(sn, cls, pric, cnt, amount, ratio=0, cap=None, code=None):
 def assert_setlinfo(s, **expected):
     assert set(expected) == set(SETLINFO), "a worked example asserts every setlinfo field"
     assert {name: getattr(s, name) for name in SETLINFO} == expected
-    # and the national form is the same numbers in yuan
-    assert s.to_setlinfo() == {name: f"{expected[name] // 100}.{expected[name] % 100:02d}" for name in SETLINFO}
+    # and the national form is the same numbers in yuan: two-place Decimals (JSON numbers), never strings
+    national = s.to_setlinfo()
+    assert {name: national[name] for name in SETLINFO} == {
+        name: Decimal(f"{expected[name] // 100}.{expected[name] % 100:02d}") for name in SETLINFO}
+    assert all(type(v) is Decimal and v.as_tuple().exponent == -2 for v in national.values())
+    # the funds not computed yet are there, at 0.00
+    assert {name: national[name] for name in set(national) - set(SETLINFO)} == {
+        name: Decimal("0.00") for name in ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+                                           "oth_pay", "hosp_part_amt")}
 
 
 # --- worked examples: standard model ---------------------------------------
@@ -164,8 +171,14 @@ def test_b_class_self_pay_first():
     d = s.details[0]
     assert (d.preselfpay, d.eligible) == (1235, 11110)
     assert d.reasons == ("乙类先行自付10%：123.45 × 10% = 12.35元", "乙类项目，111.10元纳入政策范围")
-    row = s.to_setldetail()[0]
-    assert row["selfpay_prop"] == "0.10" and row["chrgitm_lv"] == "02" and row["preselfpay_amt"] == "12.35"
+    row = s.to_detlcutinfo()[0]
+    assert row["selfpay_prop"] == Decimal("0.1000") and str(row["selfpay_prop"]) == "0.1000"
+    assert row["chrgitm_lv"] == "02" and row["preselfpay_amt"] == Decimal("12.35")
+    # one fund row: the employees' pooled fund, its payment and what the ceiling still allowed
+    assert s.to_setldetail("310") == [{
+        "fund_pay_type": "310100", "fund_pay_type_name": "职工基本医疗保险统筹基金",
+        "inscp_scp_amt": Decimal("111.10"), "crt_payb_lmt_amt": Decimal("400000.00"), "fund_payamt": Decimal("99.99"),
+        "setl_proc_info": "政策范围内费用111.10元，起付线0.00元，统筹基金按比例支付99.99元。"}]
 
 
 def test_c_class_fully_self_paid():
@@ -180,7 +193,8 @@ def test_c_class_fully_self_paid():
     assert s.details[0].reasons == ("丙类项目，全额自费300.00元",)
     assert (s.details[0].fulamt_ownpay, s.details[0].eligible) == (30000, 0)
     assert "起付线：未定级机构（含定点药店）不设起付线。" in s.explanation
-    assert s.to_setldetail()[0]["selfpay_prop"] == "1.00"
+    assert str(s.to_detlcutinfo()[0]["selfpay_prop"]) == "1.0000"
+    assert [r["fund_pay_type"] for r in s.to_setldetail("390")] == ["390100"]
 
 
 def test_price_cap_with_decimal_quantity():
@@ -200,8 +214,8 @@ def test_price_cap_with_decimal_quantity():
         "乙类项目，47.25元纳入政策范围",
     )
     assert "  合计42.525元，四舍五入到分为42.53元。" in s.explanation
-    row = s.to_setldetail()[0]
-    assert (row["cnt"], row["pric"], row["pric_uplmt_amt"], row["overlmt_amt"]) == ("1.5", "40.00", "35.00", "7.50")
+    row = s.to_detlcutinfo()[0]
+    assert [str(row[k]) for k in ("cnt", "pric", "pric_uplmt_amt", "overlmt_amt")] == ["1.5", "40.00", "35.00", "7.50"]
 
 
 def test_account_insufficient():
@@ -254,7 +268,8 @@ def test_mixed_bill_explains_every_item():
         (0, 0, 0, 5100), (0, 1800, 1800, 7200), (8888, 0, 0, 0), (0, 0, 3, 47)]
     assert all(d.reasons for d in s.details)
     assert "分段报销：本次没有起付线以上的政策范围内费用，统筹基金不支付。" in s.explanation
-    assert [r["feedetl_sn"] for r in s.to_setldetail()] == ["1", "2", "3", "4"]
+    assert [r["feedetl_sn"] for r in s.to_detlcutinfo()] == ["1", "2", "3", "4"]
+    assert s.to_setldetail("310") == []  # no fund paid: no fund row
 
 
 # --- worked examples: account-first (通道式) ---------------------------------

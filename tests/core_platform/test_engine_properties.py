@@ -108,8 +108,13 @@ def test_parts_sum_to_the_total_and_nothing_is_negative(case):
     assert sum(d.eligible for d in s.details) == s.inscp_scp_amt
     # the national form carries the same numbers
     setlinfo = s.to_setlinfo()
-    assert all(yuan_to_fen(setlinfo[k]) == getattr(s, k) for k in setlinfo)
-    assert len(s.to_setldetail()) == len(items)
+    assert all(yuan_to_fen(setlinfo[k]) == getattr(s, k, 0) for k in setlinfo)
+    assert all(isinstance(v, Decimal) for v in setlinfo.values())
+    rows = s.to_detlcutinfo()
+    assert len(rows) == len(items)
+    assert sum(r["det_item_fee_sumamt"] for r in rows) == setlinfo["medfee_sumamt"]
+    assert sum(r["inscp_scp_amt"] for r in rows) == setlinfo["inscp_scp_amt"]
+    assert sum(r["fund_payamt"] for r in s.to_setldetail("310")) == setlinfo["fund_pay_sumamt"]
 
 
 @SETTINGS

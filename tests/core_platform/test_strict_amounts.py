@@ -8,6 +8,7 @@ of 10^20 yuan."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -71,7 +72,8 @@ LIMIT = "超出允许范围（最大 99999999999999.99 元）"
     ("medfee", "40.005", f"medfee_sumamt {PLAIN}"),
     ("medfee", str(10**20), f"medfee_sumamt {LIMIT}"),
     ("medfee", 10**20, f"medfee_sumamt {LIMIT}"),
-    ("pric", "2e1", f"第1条 pric {PLAIN}"),
+    ("pric", "2e1", "第1条 pric 须为最多6位小数的非负数，只能由数字0-9和小数点组成"),  # 数值型 16,6
+    ("pric", "20.0000001", "第1条 pric 须为最多6位小数的非负数，只能由数字0-9和小数点组成"),
     ("amount", "٤0.00", f"第1条 det_item_fee_sumamt {PLAIN}"),
     ("cnt", "２", "第1条 cnt 须为最多4位小数的非负数，只能由数字0-9和小数点组成"),
     ("cnt", " 2", "第1条 cnt 须为最多4位小数的非负数，只能由数字0-9和小数点组成"),
@@ -94,7 +96,7 @@ def test_the_largest_16_2_amount_settles_and_one_cent_more_is_refused(client, ps
     answer = send(client, "2102", bill(psn_no, medfee=MAX, pric=MAX, cnt="1", amount=MAX))
     assert answer["infcode"] == 0, answer
     info = answer["output"]["setlinfo"]
-    assert info["medfee_sumamt"] == MAX
+    assert info["medfee_sumamt"] == Decimal(MAX) and str(info["medfee_sumamt"]) == MAX  # a JSON number, exact
     settlement = Settlement.objects.get(setl_id=info["setl_id"])
     assert settlement.medfee_fen == 9_999_999_999_999_999  # booked exactly in BIGINT fen
     assert settlement.fund_fen + settlement.acct_fen + settlement.cash_fen == settlement.medfee_fen
@@ -110,7 +112,7 @@ def test_json_numbers_are_amounts_exactly(client, psn_no):
             .replace('"pric": "20.00"', '"pric": 20.0').replace('"cnt": "2"', '"cnt": 2'))
     answer = call(client, body.encode())
     assert answer["infcode"] == 0, answer
-    assert answer["output"]["setlinfo"]["medfee_sumamt"] == "40.00"
+    assert str(answer["output"]["setlinfo"]["medfee_sumamt"]) == "40.00"  # the JSON number 40.00
     three_decimals = body.replace('"medfee_sumamt": 40.00', '"medfee_sumamt": 40.001').replace('"msgid": "',
                                                                                                   '"msgid": "x')
     answer = call(client, three_decimals.encode())
