@@ -8,23 +8,39 @@
 - 9301 personal-account credits since a cursor, 9302 enrolment changes since
   a cursor, 9303 policy versions since a cursor: ``{"data": {"cursor": n,
   "limit": m}}`` → ``{"items": [...], "cursor": last id}``.
-- 3201 totals per institution for a day, 3202 details of one institution's
-  day (national reconciliation style).
+- 3201 对总账 and 3202 对明细账, in two forms:
+
+  * national (``input.data`` has ``stmt_begndate``): the calling institution
+    sends its totals for a period (and, for 3202, optionally its rows inline
+    as ``input.data.detail``, since this platform has no file upload); the
+    core compares them with its own standing settlements and answers 3201
+    ``stmtinfo {setl_optins, stmt_rslt "0" 平 / "1" 不平, stmt_rslt_dscr}``,
+    3202 ``fileinfo {file_qury_no, filename, dld_endtime}`` — the handle of
+    the result file the national platform would offer for download — with
+    the file's rows inline in our extra node ``filedata`` (no 9102 download
+    here);
+  * ours (``input.data.setl_date``, used by the wallet's daily reconciliation):
+    per-institution totals (``stmtinfo`` list) and every settlement of the day
+    (``stmtdetail``).
+
+  Amounts are two-place ``Decimal``s (JSON numbers) in both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.db import IntegrityError
 from django.utils import timezone
 
 from common.envelope import Envelope, EnvelopeError, InfCode
-from common.money import fen_to_yuan
+from common.fields import FieldError, amount_fen, is_ascii_digits
+from common.money import fen_to_amount
 
 from ..db import core_atomic
 from ..enums import LedgerAccountKind, PostingKind, SettlementStatus
-from ..models import Entry, PolicyParameters, RegistryChange, Settlement, VoucherState, WalletEvent
+from ..models import Entry, Institution, PolicyParameters, RegistryChange, Settlement, VoucherState, WalletEvent
 
 MAX_EVENTS = 500
 MAX_PULL = 1000
@@ -111,8 +127,8 @@ def credits_since(env: Envelope) -> dict:
                .filter(posting_id__gt=cursor, posting__kind=PostingKind.CONTRIBUTION_CREDIT,
                        account__kind=LedgerAccountKind.PERSONAL)
                .order_by("posting_id")[:limit])
-    items = [{"posting_id": e.posting_id, "psn_no": e.account.owner, "amount": fen_to_yuan(e.amount_fen),
-              "balc": fen_to_yuan(e.account.balance_fen), "credited_at": e.posting.created_at.isoformat(),
+    items = [{"posting_id": e.posting_id, "psn_no": e.account.owner, "amount": fen_to_amount(e.amount_fen),
+              "balc": fen_to_amount(e.account.balance_fen), "credited_at": e.posting.created_at.isoformat(),
               "reference": e.posting.reference} for e in entries]
     return {"items": items, "cursor": items[-1]["posting_id"] if items else cursor}
 
@@ -146,7 +162,21 @@ def _day(env: Envelope) -> tuple[dt.datetime, dt.datetime]:
 
 
 def totals_of_day(env: Envelope) -> dict:
-    """3201: per institution, the day's settlements still standing (reversed
+    """3201, national form or ours (see the module docstring)."""
+    if "stmt_begndate" in _data(env):
+        return _national_totals(env)
+    return _totals_of_day(env)
+
+
+def details_of_day(env: Envelope) -> dict:
+    """3202, national form or ours (see the module docstring)."""
+    if "stmt_begndate" in _data(env):
+        return _national_details(env)
+    return _details_of_day(env)
+
+
+def _totals_of_day(env: Envelope) -> dict:
+    """3201 (ours): per institution, the day's settlements still standing (reversed
     ones excluded): medfee_sumamt, fund_pay_sumamt, acct_pay, count."""
     start, end = _day(env)
     rows = Settlement.objects.filter(settled_at__gte=start, settled_at__lt=end, status=SettlementStatus.SETTLED)
@@ -160,13 +190,13 @@ def totals_of_day(env: Envelope) -> dict:
         t["fund"] += s.fund_fen
         t["acct"] += s.acct_fen
         t["count"] += 1
-    return {"stmtinfo": [{"fixmedins_code": code, "medfee_sumamt": fen_to_yuan(t["medfee"]),
-                          "fund_pay_sumamt": fen_to_yuan(t["fund"]), "acct_pay": fen_to_yuan(t["acct"]),
+    return {"stmtinfo": [{"fixmedins_code": code, "medfee_sumamt": fen_to_amount(t["medfee"]),
+                          "fund_pay_sumamt": fen_to_amount(t["fund"]), "acct_pay": fen_to_amount(t["acct"]),
                           "fixmedins_setl_cnt": t["count"]} for code, t in sorted(totals.items())]}
 
 
-def details_of_day(env: Envelope) -> dict:
-    """3202: every settlement of the day (settled or since reversed) for the
+def _details_of_day(env: Envelope) -> dict:
+    """3202 (ours): every settlement of the day (settled or since reversed) for the
     institutions asked (``fixmedins_code`` or all)."""
     start, end = _day(env)
     rows = Settlement.objects.filter(settled_at__gte=start, settled_at__lt=end)
@@ -175,7 +205,167 @@ def details_of_day(env: Envelope) -> dict:
         rows = rows.filter(fixmedins_code=code)
     return {"stmtdetail": [{
         "setl_id": s.setl_id, "fixmedins_code": s.fixmedins_code, "msgid": s.msgid, "psn_no": s.psn_no,
-        "medfee_sumamt": fen_to_yuan(s.medfee_fen), "fund_pay_sumamt": fen_to_yuan(s.fund_fen),
-        "acct_pay": fen_to_yuan(s.acct_fen), "psn_cash_pay": fen_to_yuan(s.cash_fen),
+        "medfee_sumamt": fen_to_amount(s.medfee_fen), "fund_pay_sumamt": fen_to_amount(s.fund_fen),
+        "acct_pay": fen_to_amount(s.acct_fen), "psn_cash_pay": fen_to_amount(s.cash_fen),
         "setl_stas": "1" if s.status == SettlementStatus.SETTLED else "2",
     } for s in rows.order_by("pk")]}
+
+
+# --- 3201 / 3202, national form --------------------------------------------------
+
+CLR_TYPE = {"pharmacy": "41", "hospital": "11"}  # as settlement.CLR_TYPE: 41 定点药店购药, 11 门诊
+
+
+def _refuse(env: Envelope, message: str):
+    raise EnvelopeError(InfCode.INPUT_INVALID, message, msgid=env.msgid)
+
+
+def _amount(env: Envelope, data: dict, name: str, where: str = "") -> int:
+    try:
+        return amount_fen(data.get(name), f"{where}{name}", allow_negative=True)
+    except FieldError as error:
+        _refuse(env, error.message)
+
+
+def _count(env: Envelope, data: dict, name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not (isinstance(value, int) or is_ascii_digits(value, max_length=10)):
+        _refuse(env, f"{name} 须为非负整数")
+    if int(value) < 0:
+        _refuse(env, f"{name} 须为非负整数")
+    return int(value)
+
+
+def _period(env: Envelope, data: dict) -> tuple[dt.datetime, dt.datetime]:
+    days = []
+    for name in ("stmt_begndate", "stmt_enddate"):
+        text = data.get(name)
+        if not isinstance(text, str) or len(text) != 10 or not text.isascii():
+            _refuse(env, f"{name} 须为 yyyy-MM-dd 格式的日期")
+        try:
+            days.append(dt.date.fromisoformat(text))
+        except ValueError:
+            _refuse(env, f"{name} 须为 yyyy-MM-dd 格式的日期")
+    if days[1] < days[0] or (days[1] - days[0]).days > 366:
+        _refuse(env, "对账期间须为 stmt_begndate 至 stmt_enddate，且不超过一年")
+    start = timezone.make_aware(dt.datetime.combine(days[0], dt.time.min))
+    return start, timezone.make_aware(dt.datetime.combine(days[1] + dt.timedelta(days=1), dt.time.min))
+
+
+def _code(env: Envelope, data: dict, name: str, length: int) -> str:
+    value = data.get(name)
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > length or not value.isascii() or not value.isalnum():
+        _refuse(env, f"{name} 须为最多{length}位字母或数字代码")
+    return value
+
+
+def _national_rows(env: Envelope, data: dict, *, standing_only: bool):
+    """This institution's settlements in the period, of the settlement
+    agency (setl_optins = the insured region), insutype and clr_type asked."""
+    start, end = _period(env, data)
+    institution = Institution.objects.filter(fixmedins_code=env.fixmedins_code).first()
+    if institution is None:
+        _refuse(env, "定点医药机构不存在")
+    rows = Settlement.objects.filter(fixmedins_code=env.fixmedins_code, settled_at__gte=start, settled_at__lt=end)
+    if standing_only:
+        rows = rows.filter(status=SettlementStatus.SETTLED)
+    setl_optins = _code(env, data, "setl_optins", 6)
+    if setl_optins:
+        rows = rows.filter(insured_region=setl_optins)
+    insutype = _code(env, data, "insutype", 6)
+    if insutype:
+        rows = rows.filter(insutype=insutype)
+    clr_type = _code(env, data, "clr_type", 6)
+    if clr_type and clr_type != CLR_TYPE.get(institution.kind, "41"):
+        rows = rows.none()
+    return setl_optins, rows.order_by("pk")
+
+
+def _compare(pairs: list[tuple[str, int, int]], count_sent: int, count_core: int) -> tuple[str, str]:
+    differing = [f"{label}：机构 {fen_to_amount(sent)} 元 / 中心 {fen_to_amount(core)} 元"
+                 for label, sent, core in pairs if sent != core]
+    if count_sent != count_core:
+        differing.append(f"结算笔数：机构 {count_sent} 笔 / 中心 {count_core} 笔")
+    if not differing:
+        return "0", f"对账一致：{count_core} 笔，医疗费总额 {fen_to_amount(pairs[0][2])} 元"
+    return "1", ("对账不一致：" + "；".join(differing))[:200]
+
+
+def _national_totals(env: Envelope) -> dict:
+    """3201 对总账: the institution's totals against the core's standing
+    settlements of the period."""
+    data = _data(env)
+    sent = {name: _amount(env, data, name) for name in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")}
+    count = _count(env, data, "fixmedins_setl_cnt")
+    setl_optins, rows = _national_rows(env, data, standing_only=True)
+    rows = list(rows)
+    core = {"medfee_sumamt": sum(s.medfee_fen for s in rows), "fund_pay_sumamt": sum(s.fund_fen for s in rows),
+            "acct_pay": sum(s.acct_fen for s in rows)}
+    result, text = _compare([("医疗费总额", sent["medfee_sumamt"], core["medfee_sumamt"]),
+                             ("基金支付总额", sent["fund_pay_sumamt"], core["fund_pay_sumamt"]),
+                             ("个人账户支付", sent["acct_pay"], core["acct_pay"])], count, len(rows))
+    return {"stmtinfo": {"setl_optins": setl_optins, "stmt_rslt": result, "stmt_rslt_dscr": text}}
+
+
+DETAIL_MAX_ROWS = 5000
+
+
+def _national_details(env: Envelope) -> dict:
+    """3202 对明细账: every settlement of the period (standing or since
+    reversed), checked against the institution's rows if it sent them
+    (``input.data.detail``: setl_id, medfee_sumamt, fund_pay_sumamt,
+    acct_pay, refd_setl_flag) and against its totals otherwise."""
+    data = _data(env)
+    if data.get("file_qury_no") and data.get("detail") is None:
+        _refuse(env, "本平台不提供文件上传，请在 input.data.detail 中直接提交明细（或不填 file_qury_no 只对总额）")
+    sent_rows = data.get("detail") or []
+    if not isinstance(sent_rows, list) or len(sent_rows) > DETAIL_MAX_ROWS:
+        _refuse(env, f"input.data.detail 须为最多{DETAIL_MAX_ROWS}条明细")
+    theirs = {}
+    for index, row in enumerate(sent_rows, 1):
+        where = f"第{index}条明细 "
+        if not isinstance(row, dict) or not isinstance(row.get("setl_id"), str) or not row["setl_id"]:
+            _refuse(env, f"{where}须有 setl_id")
+        theirs[row["setl_id"]] = {"medfee": _amount(env, row, "medfee_sumamt", where),
+                                  "fund": _amount(env, row, "fund_pay_sumamt", where),
+                                  "acct": _amount(env, row, "acct_pay", where),
+                                  "refd": "1" if str(row.get("refd_setl_flag", "0")) == "1" else "0"}
+    medfee, fund, cash = (_amount(env, data, name) for name in ("medfee_sumamt", "fund_pay_sumamt", "cash_payamt"))
+    count = _count(env, data, "fixmedins_setl_cnt")
+    _, rows = _national_rows(env, data, standing_only=False)
+    filedata, standing = [], []
+    for s in rows:
+        refd = "1" if s.status == SettlementStatus.REVERSED else "0"
+        if refd == "0":
+            standing.append(s)
+        mine = {"medfee": s.medfee_fen, "fund": s.fund_fen, "acct": s.acct_fen, "refd": refd}
+        other = theirs.pop(s.setl_id, None)
+        if not sent_rows:
+            result, memo = "0", ""
+        elif other is None:
+            result, memo = "1", "机构无此结算记录"
+        elif other != mine:
+            result, memo = "1", "金额或撤销标志不一致"
+        else:
+            result, memo = "0", ""
+        filedata.append({"psn_no": s.psn_no, "mdtrt_id": s.mdtrt_id, "setl_id": s.setl_id, "msgid": s.msgid,
+                         "stmt_rslt": result, "refd_setl_flag": refd, "memo": memo,
+                         "medfee_sumamt": fen_to_amount(s.medfee_fen), "fund_pay_sumamt": fen_to_amount(s.fund_fen),
+                         "acct_pay": fen_to_amount(s.acct_fen)})
+    for setl_id, other in theirs.items():  # the institution has it, the core does not
+        filedata.append({"psn_no": "", "mdtrt_id": "", "setl_id": setl_id, "msgid": "", "stmt_rslt": "1",
+                         "refd_setl_flag": other["refd"], "memo": "中心无此结算记录",
+                         "medfee_sumamt": fen_to_amount(other["medfee"]),
+                         "fund_pay_sumamt": fen_to_amount(other["fund"]), "acct_pay": fen_to_amount(other["acct"])})
+    result, text = _compare([("医疗费总额", medfee, sum(s.medfee_fen for s in standing)),
+                             ("基金支付总额", fund, sum(s.fund_fen for s in standing)),
+                             ("现金支付", cash, sum(s.cash_fen for s in standing))], count, len(standing))
+    if any(row["stmt_rslt"] != "0" for row in filedata):
+        result = "1"
+    now = timezone.localtime()
+    query_no = f"F{now:%Y%m%d%H%M%S}{secrets.token_hex(6).upper()}"
+    return {"fileinfo": {"file_qury_no": query_no, "filename": f"{query_no}.txt",
+                         "dld_endtime": (now + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")},
+            "filedata": filedata, "stmtinfo": {"stmt_rslt": result, "stmt_rslt_dscr": text}}

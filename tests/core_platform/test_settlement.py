@@ -377,3 +377,46 @@ def test_1101_age_and_balance_are_numbers(client, world):
     assert_conforms(output, OUT_1101)
     assert type(output["baseinfo"]["age"]) is D and output["baseinfo"]["age"].as_tuple().exponent == -1
     assert output["insuinfo"][0]["balc"] == D("100.00") and str(output["insuinfo"][0]["balc"]) == "100.00"
+
+
+def test_3201_and_3202_national_forms(client, world):
+    """对总账 / 对明细账 as a national client sends them (numbers as numbers, the
+    count an integer): balanced, then unbalanced with the reason named."""
+    import datetime as dt_
+
+    from tests.support import national_fixtures as fx
+    from tests.support.national_schema import FILE_ROW_3202, OUT_3201, OUT_3202, assert_conforms
+
+    first = send_exact(client, "2102", national_bill(world.psn_no), msgid="REC-0001")["output"]["setlinfo"]
+    second = send_exact(client, "2102", bill(world.psn_no, THREE_ITEMS), msgid="REC-0002")["output"]["setlinfo"]
+    send_exact(client, "2103", {"data": {"psn_no": world.psn_no, "setl_id": second["setl_id"], "mdtrt_id": ""}})
+    day = dt_.date.today()
+    totals = dict(medfee_sumamt=first["medfee_sumamt"], fund_pay_sumamt=first["fund_pay_sumamt"],
+                  acct_pay=first["acct_pay"], fixmedins_setl_cnt=1, setl_optins="110100", day=day)
+    balanced = send_exact(client, "3201", fx.input_3201(**totals))
+    assert balanced["infcode"] == 0, balanced
+    assert_conforms(balanced["output"], OUT_3201)
+    assert balanced["output"]["stmtinfo"]["stmt_rslt"] == "0"  # the reversed one is not standing
+    unbalanced = send_exact(client, "3201", fx.input_3201(**{**totals, "fixmedins_setl_cnt": 2}))
+    info = unbalanced["output"]["stmtinfo"]
+    assert (info["stmt_rslt"], info["setl_optins"]) == ("1", "110100") and "结算笔数：机构 2 笔 / 中心 1 笔" in info[
+        "stmt_rslt_dscr"]
+    bad = send_exact(client, "3201", fx.input_3201(**{**totals, "fixmedins_setl_cnt": D("1.5")}))
+    assert bad["infcode"] == InfCode.INPUT_INVALID and "fixmedins_setl_cnt" in bad["err_msg"]
+
+    detail = fx.input_3202(day=day, medfee_sumamt=first["medfee_sumamt"], fund_pay_sumamt=first["fund_pay_sumamt"],
+                           cash_payamt=first["psn_cash_pay"], fixmedins_setl_cnt=1, setl_optins="110100")
+    detail["data"]["detail"] = [
+        {"setl_id": first["setl_id"], "medfee_sumamt": first["medfee_sumamt"],
+         "fund_pay_sumamt": first["fund_pay_sumamt"], "acct_pay": first["acct_pay"], "refd_setl_flag": "0"},
+        {"setl_id": second["setl_id"], "medfee_sumamt": second["medfee_sumamt"],
+         "fund_pay_sumamt": second["fund_pay_sumamt"], "acct_pay": D("0.01"), "refd_setl_flag": "1"}]
+    answer = send_exact(client, "3202", detail)
+    assert answer["infcode"] == 0, answer
+    assert_conforms(answer["output"], OUT_3202)
+    rows = {r["setl_id"]: r for r in answer["output"]["filedata"]}
+    for row in rows.values():
+        assert_conforms(row, FILE_ROW_3202)
+    assert (rows[first["setl_id"]]["stmt_rslt"], rows[first["setl_id"]]["refd_setl_flag"]) == ("0", "0")
+    assert (rows[second["setl_id"]]["stmt_rslt"], rows[second["setl_id"]]["refd_setl_flag"]) == ("1", "1")
+    assert answer["output"]["stmtinfo"]["stmt_rslt"] == "1"
