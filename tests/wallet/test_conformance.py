@@ -21,7 +21,7 @@ from django.conf import settings
 from common import demodata, signing
 from tests.support import national_fixtures as fx
 from tests.support.app import AppClient
-from tests.support.national_schema import SCHEMAS, errors, load_answer
+from tests.support.national_schema import FILE_ROW_3202, SCHEMAS, errors, load_answer
 from tests.support.pos import A_ITEMS, DECODE, register
 from tests.support.terminal import GATEWAY_PATH
 from wallet.models import Voucher
@@ -253,6 +253,11 @@ def test_reconciliation_totals_and_details_conform(person, counter, core_url):
                                           fund_pay_sumamt=setl["fund_pay_sumamt"], cash_payamt=setl["psn_cash_pay"],
                                           fixmedins_setl_cnt=1, setl_optins=EMPLOYEE.insured_region), core_url)
     assert details["infcode"] == 0, (details["infcode"], details["err_msg"])
+    assert totals["output"]["stmtinfo"]["stmt_rslt"] in ("0", "1")
+    rows = details["output"].get("filedata", [])  # the result file's rows, given inline
+    assert setl["setl_id"] in {row["setl_id"] for row in rows}
+    found = [f"filedata/{n}/{e}" for n, row in enumerate(rows) for e in errors(row, FILE_ROW_3202)]
+    assert not found, "3202 result rows do not conform:\n" + "\n".join(found)
 
 
 # --- refusals ------------------------------------------------------------------------------------
