@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import AuthorizationOutputSerializer, client_ip
+from common import idnumber
 from common.envelope import json_ready
 from common.errors import ApplicationError
 
@@ -117,13 +118,20 @@ def _payment_body(payment, *, detail: bool = False) -> dict:
             items, funds = output.get("setldetail") or [], []
         body.update({
             "setl_id": payment.setl_id,
-            "setlinfo": output.get("setlinfo", {}),
+            "setlinfo": _masked_setlinfo(output.get("setlinfo", {})),
             "items": items,
             "funds": funds,
             "explanation": output.get("explanation", []),
             "err_msg": payment.err_msg,
         })
     return body
+
+
+def _masked_setlinfo(setlinfo: dict) -> dict:
+    """ID numbers are masked in every response, the person's own included."""
+    if setlinfo.get("certno"):
+        setlinfo = {**setlinfo, "certno": idnumber.mask(str(setlinfo["certno"]))}
+    return setlinfo
 
 
 class PaymentPendingApi(APIView):

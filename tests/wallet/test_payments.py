@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from common import demodata
+from common import demodata, idnumber
 from common.envelope import InfCode
 from common.money import yuan_to_fen
 from tests.support.app import AppClient
@@ -74,6 +74,11 @@ def test_pre_settle_then_settle_a_small_bill(person, pos):
     assert detail["institution"] == PHARMACIES[0].name and detail["setl_id"] == setl["setl_id"]
     assert detail["items"][0]["med_list_codg"] == SMALL[0][0] and detail["explanation"]
     assert detail["setlinfo"]["hifp_pay"] == "32.50"
+    # The designated pharmacy is entitled to the full ID number and sees the
+    # certificate type it used (01, the e-voucher), not the wallet's internal one;
+    # the person's own record view masks it like every response.
+    assert idnumber.is_valid(setl["certno"]) and setl["mdtrt_cert_type"] == "01"
+    assert detail["setlinfo"]["certno"] == idnumber.mask(setl["certno"]) != setl["certno"]
 
 
 def test_large_bill_needs_the_pin_on_the_phone(person, pos):

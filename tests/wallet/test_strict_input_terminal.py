@@ -186,7 +186,7 @@ def test_item_amounts_are_checked_too(paying_pos, infno):
     bill["drugdetail"][0]["pric"] = "２5.00"
     answer = paying_pos.call(infno, bill)
     assert answer["infcode"] == InfCode.INPUT_INVALID
-    assert answer["err_msg"] == "第1条 pric 须为最多两位小数的金额（元），只能由数字0-9和小数点组成，如 12.50"
+    assert answer["err_msg"] == "第1条 pric 须为最多6位小数的非负数，只能由数字0-9和小数点组成"  # 数值型 16,6
 
 
 def test_json_numbers_are_amounts_exactly(paying_pos):

@@ -34,7 +34,8 @@ from redis.exceptions import RedisError
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
 from common import idnumber, signing
-from common.envelope import Envelope, EnvelopeError, InfCode, Receipt, answer, error_answer, parse, render_answer
+from common.envelope import (Envelope, EnvelopeError, InfCode, Receipt, answer, error_answer, json_ready, parse,
+                             render_answer)
 from common.fields import is_ascii_digits
 from common.money import output_numbers
 from common.redis import redis_client
@@ -43,6 +44,7 @@ from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreU
 
 from ..enums import GatewayMessageStatus
 from ..models import GatewayMessage, Institution, TerminalSignIn
+from .institutions import institution_certno
 from .payments import NotStored, payment_pre_settle, payment_reverse, payment_reverse_by_msgid, payment_settle
 
 logger = logging.getLogger(__name__)
@@ -231,10 +233,9 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
     forward = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno,
                         "psn_name": str(data.get("psn_name", ""))}}
     output = _forward(env, "1101", forward, institution)
-    if not institution.designated:
-        base = output.get("baseinfo") or {}
-        if base.get("certno"):
-            base["certno"] = idnumber.mask(base["certno"])
+    base = output.get("baseinfo") or {}
+    if base.get("certno"):
+        base["certno"] = institution_certno(institution, base["certno"])
     output.pop("evoucher", None)
     return answer(env.msgid, output_numbers(output))
 
@@ -253,6 +254,22 @@ def _forward(env: Envelope, infno: str, input: dict, institution: Institution) -
                                 err_msg="医保结算平台暂时无法访问，请稍后用相同 msgid 重试"))
 
 
+def _reconcile(institution: Institution, env: Envelope, ip: str) -> dict:
+    """3201 对总账 / 3202 对明细账, as a pharmacy sends them to the platform:
+    forwarded to the core in the national form only (``stmt_begndate`` …),
+    which the core answers for the calling institution alone. The core's
+    own per-day form (any institution, or all) is the wallet's, not a
+    terminal's, so it is refused here."""
+    data = env.input.get("data")
+    if not isinstance(data, dict) or "stmt_begndate" not in data:
+        raise EnvelopeError(InfCode.INPUT_INVALID, f"{env.infno} 需要 input.data（含 stmt_begndate、stmt_enddate）",
+                            msgid=env.msgid)
+    if "fixmedins_code" in data or "setl_date" in data:
+        raise EnvelopeError(InfCode.INPUT_INVALID, "对账只针对本机构：input.data 不接受 fixmedins_code、setl_date",
+                            msgid=env.msgid)
+    return answer(env.msgid, output_numbers(_forward(env, env.infno, {"data": json_ready(data)}, institution)))
+
+
 HANDLERS: dict[str, Callable[[Institution, Envelope, str], dict]] = {
     "9001": _sign_in,
     "9002": _sign_out,
@@ -261,4 +278,6 @@ HANDLERS: dict[str, Callable[[Institution, Envelope, str], dict]] = {
     "2102": lambda institution, env, ip: payment_settle(institution, env),
     "2103": lambda institution, env, ip: payment_reverse(institution, env),
     "2601": lambda institution, env, ip: payment_reverse_by_msgid(institution, env),
+    "3201": _reconcile,
+    "3202": _reconcile,
 }

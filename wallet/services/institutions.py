@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
-from common import crypto
+from common import crypto, idnumber
 
 from ..models import Institution
 
@@ -39,3 +39,11 @@ def institution_register(*, fixmedins_code: str, name: str, kind: str, level: st
     audit_record(action="institution.register", outcome=AuditOutcome.SUCCESS, actor=actor,
                  detail={"fixmedins_code": fixmedins_code})
     return institution, (None if secret else new_secret)
+
+
+def institution_certno(institution: Institution, certno: str) -> str:
+    """An ID number as this institution may see it: in full only where it is
+    entitled (``designated``), masked otherwise (docs/subsystems/identity-data.md)."""
+    if not certno or institution.designated:
+        return certno
+    return idnumber.mask(certno)

@@ -48,6 +48,7 @@ from settlement.errors import CoreError, CoreProtocolError, CoreRefused, CoreTim
 from ..enums import PaymentStatus, VoucherStatus
 from ..models import EcToken, Institution, Payment, Voucher
 from .ectokens import ectoken_resolve
+from .institutions import institution_certno
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +120,20 @@ def _amounts(setlinfo: dict) -> dict:
             "cash_fen": yuan_to_fen(setlinfo["psn_cash_pay"], "psn_cash_pay")}
 
 
-def _terminal_output(output: dict) -> dict:
+def _terminal_output(output: dict, institution: Institution) -> dict:
     """The core's output as the terminal gets it: 数值型 fields as numbers
     (two-place amounts), whichever of the per-item (detlcutinfo) and per-fund
-    (setldetail) nodes the core sent, passed through."""
-    return output_numbers(output)
+    (setldetail) nodes the core sent, passed through; the ID number masked
+    unless the institution is entitled to it, and the certificate type the
+    terminal used (01, the e-voucher) rather than the wallet's internal one."""
+    output = output_numbers(output)
+    setlinfo = output.get("setlinfo")
+    if isinstance(setlinfo, dict):
+        if setlinfo.get("certno"):
+            setlinfo["certno"] = institution_certno(institution, str(setlinfo["certno"]))
+        if "mdtrt_cert_type" in setlinfo:
+            setlinfo["mdtrt_cert_type"] = "01"
+    return output
 
 
 def _needs_confirmation(acct_fen: int) -> bool:
@@ -144,7 +154,7 @@ def payment_pre_settle(institution: Institution, env: Envelope) -> dict:
     except CoreError:
         raise _unavailable(env)
     acct = yuan_to_fen(output["setlinfo"]["acct_pay"], "acct_pay")
-    output = _terminal_output(output)
+    output = _terminal_output(output, institution)
     output["confirm_required"] = "1" if _needs_confirmation(acct) else "0"
     return answer(env.msgid, output)
 
@@ -229,7 +239,7 @@ def _payment_advance(institution: Institution, env: Envelope, payment: Payment) 
             raise NotStored(_unknown_answer(env))
         return _payment_advance(institution, env, payment)
     if status in (PaymentStatus.SETTLED, PaymentStatus.REVERSED):
-        return answer(env.msgid, _terminal_output(payment.core_output or {}))
+        return answer(env.msgid, _terminal_output(payment.core_output or {}, institution))
     if status == PaymentStatus.FAILED:
         raise EnvelopeError(InfCode(payment.infcode) if payment.infcode in InfCode._value2member_map_
                             else InfCode.INTERNAL, payment.err_msg or "结算失败", msgid=env.msgid)
@@ -273,7 +283,7 @@ def _submit(institution: Institution, env: Envelope, payment: Payment) -> dict:
         _payment_fail(payment, refused.infcode, refused.err_msg)
         raise _refusal(env, refused)
     _payment_settled(payment, output)
-    return answer(env.msgid, _terminal_output(output))
+    return answer(env.msgid, _terminal_output(output, institution))
 
 
 def _enqueue_resolve(payment_id: int) -> None:
@@ -458,7 +468,7 @@ def payment_reverse(institution: Institution, env: Envelope) -> dict:
     except CoreError:
         raise NotStored(_unknown_answer(env))
     _payment_reversed(payment, env.msgid, output)
-    return answer(env.msgid, _terminal_output(output))
+    return answer(env.msgid, _terminal_output(output, institution))
 
 
 def payment_reverse_by_msgid(institution: Institution, env: Envelope) -> dict:
@@ -484,7 +494,7 @@ def payment_reverse_by_msgid(institution: Institution, env: Envelope) -> dict:
                                 PaymentStatus.SUBMITTED, PaymentStatus.UNKNOWN):
             Payment.objects.filter(pk=payment.pk, status=payment.status).update(
                 status=PaymentStatus.FAILED, infcode=InfCode.ORIGINAL_REVERSED, err_msg="已由机构冲正")
-    return answer(env.msgid, _terminal_output(output))
+    return answer(env.msgid, _terminal_output(output, institution))
 
 
 def _payment_reversed(payment: Payment, msgid: str, output: dict | None) -> None:
