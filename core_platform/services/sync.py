@@ -90,7 +90,9 @@ def wallet_events(env: Envelope) -> dict:
 
 def _one_event(event: dict) -> dict:
     message_id, psn_no = str(event["message_id"]), str(event["person_key"])
-    sequence, kind, payload = int(event["sequence"]), str(event["kind"]), event.get("payload") or {}
+    sequence, kind, payload = event["sequence"], str(event["kind"]), event.get("payload") or {}
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 < sequence < 2**63:
+        raise ValueError(f"sequence must be a positive integer, not {sequence!r}")
     if WalletEvent.objects.filter(message_id=message_id).exists():
         return {"result": "duplicate"}
     try:
@@ -113,11 +115,16 @@ def _one_event(event: dict) -> dict:
 
 def _cursor(env: Envelope) -> tuple[int, int]:
     data = _data(env)
-    try:
-        cursor, limit = int(data.get("cursor", 0)), min(int(data.get("limit", 500)), MAX_PULL)
-    except (TypeError, ValueError):
-        raise EnvelopeError(InfCode.INPUT_INVALID, "cursor/limit 须为整数", msgid=env.msgid)
-    return max(cursor, 0), max(limit, 1)
+    values = []
+    for name, default in (("cursor", 0), ("limit", 500)):
+        value = data.get(name, default)
+        if isinstance(value, str) and is_ascii_digits(value, max_length=18):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**18:
+            raise EnvelopeError(InfCode.INPUT_INVALID, "cursor/limit 须为非负整数", msgid=env.msgid)
+        values.append(value)
+    cursor, limit = values
+    return cursor, max(min(limit, MAX_PULL), 1)
 
 
 def credits_since(env: Envelope) -> dict:

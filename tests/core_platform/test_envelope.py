@@ -215,3 +215,13 @@ def test_1201_all_and_one(client, core_people):
 def test_full_id_number_never_logged(client, core_people, caplog):
     call(client, envelope("1101", person_input("440524198001010013")))
     assert "440524198001010013" not in caplog.text
+
+
+@pytest.mark.parametrize("cursor", ["１", " 1", "1e3", 10**30, -1, True, "12345678901234567890"])
+def test_pull_cursor_that_is_not_a_plain_integer_is_input_invalid(client, cursor):
+    """9301/9302/9303 take cursor and limit as integers (ASCII digits in a
+    string, or a JSON integer) within what the database holds: anything else
+    is a 1007 refusal, never a 5999 from an overflowing query."""
+    answer = call(client, envelope("9301", {"data": {"cursor": cursor}}))
+    assert answer["infcode"] == InfCode.INPUT_INVALID, answer
+    assert answer["err_msg"] == "cursor/limit 须为非负整数"
