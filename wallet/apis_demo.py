@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common import demodata
+from common import demodata, fields
 from common.errors import ApplicationError
+from common.money import fen_to_yuan
+from common.schema import errors
+from .services.institutions import institution_demo_terminal
+
+NOT_IN_PRODUCTION = errors({404: "NOT_FOUND (production: the demo endpoints do not exist)"})
 
 
 def _refuse_in_production() -> None:
@@ -25,8 +31,8 @@ def _refuse_in_production() -> None:
         raise ApplicationError("NOT_FOUND", "未找到", status=404)
 
 
-def _data() -> demodata.DemoData:
-    return demodata.generate(getattr(settings, "DEMO_SEED", demodata.DEFAULT_SEED))
+def _seed() -> int:
+    return getattr(settings, "DEMO_SEED", demodata.DEFAULT_SEED)
 
 
 class DemoTerminalApi(APIView):
@@ -36,24 +42,23 @@ class DemoTerminalApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        fixmedins_code = serializers.CharField()
+        fixmedins_name = serializers.CharField()
+        region = serializers.CharField()
+        secret = serializers.CharField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("index", int, description="Which demo pharmacy (any other value: the first).")],
+        responses={200: OutputSerializer, **NOT_IN_PRODUCTION},
+    )
     def get(self, request):
         _refuse_in_production()
-        from wallet.services.institutions import institution_register
-
-        data = _data()
-        open_regions = {r.admdvs for r in data.regions if r.evoucher_open}
-        pharmacies = [i for i in data.institutions if i.kind == "pharmacy" and i.designated]
-        preferred = [i for i in pharmacies if i.region in open_regions] or pharmacies
-        try:
-            index = int(request.query_params.get("index", "0"))
-        except ValueError:
-            index = 0
-        inst = preferred[index % len(preferred)]
-        institution_register(fixmedins_code=inst.fixmedins_code, name=inst.name, kind=inst.kind, level=inst.level,
-                             region=inst.region, designated=inst.designated, secret=inst.secret, actor="demo")
-        return Response({"fixmedins_code": inst.fixmedins_code, "fixmedins_name": inst.name,
-                         "region": inst.region, "secret": inst.secret})
+        raw = request.query_params.get("index", "0")
+        index = int(raw) if fields.is_ascii_digits(raw, max_length=6) else 0
+        inst = institution_demo_terminal(seed=_seed(), index=index)
+        return Response(self.OutputSerializer({"fixmedins_code": inst.fixmedins_code, "fixmedins_name": inst.name,
+                                               "region": inst.region, "secret": inst.secret}).data)
 
 
 class DemoCatalogueApi(APIView):
@@ -62,17 +67,25 @@ class DemoCatalogueApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        med_list_codg = serializers.CharField()
+        name = serializers.CharField()
+        kind = serializers.CharField()
+        list_class = serializers.CharField(help_text="A 甲类 / B 乙类 / C 丙类")
+        price_cap = serializers.CharField(allow_null=True, help_text="Yuan as a decimal string; null: no cap.")
+        unit = serializers.CharField()
+        spec = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **NOT_IN_PRODUCTION})
     def get(self, request):
         _refuse_in_production()
-        from common.money import fen_to_yuan
-
-        return Response([
+        items = [
             {"med_list_codg": c.med_list_codg, "name": c.name, "kind": c.kind, "list_class": c.list_class,
              "price_cap": None if c.price_cap_fen is None else fen_to_yuan(c.price_cap_fen), "unit": c.unit,
              "spec": c.spec}
-            for c in _data().catalogue
-        ])
+            for c in demodata.generate(_seed()).catalogue
+        ]
+        return Response(self.OutputSerializer(items, many=True).data)
 
 
 urlpatterns = [

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
-from common import crypto, idnumber
+from common import crypto, demodata, idnumber
 
 from ..models import Institution
 
@@ -47,3 +47,19 @@ def institution_certno(institution: Institution, certno: str) -> str:
     if not certno or institution.designated:
         return certno
     return idnumber.mask(certno)
+
+
+def institution_demo_terminal(*, seed: int, index: int = 0) -> demodata.Institution:
+    """A designated demo pharmacy (preferably in a region that has opened the
+    e-voucher service), registered with the gateway if it is not yet, with
+    its deterministic demo secret. Demo only: the demo API refuses in
+    production, where a real institution's secret is issued once by the
+    operator and never served."""
+    data = demodata.generate(seed)
+    open_regions = {r.admdvs for r in data.regions if r.evoucher_open}
+    pharmacies = [i for i in data.institutions if i.kind == "pharmacy" and i.designated]
+    preferred = [i for i in pharmacies if i.region in open_regions] or pharmacies
+    inst = preferred[index % len(preferred)]
+    institution_register(fixmedins_code=inst.fixmedins_code, name=inst.name, kind=inst.kind, level=inst.level,
+                         region=inst.region, designated=inst.designated, secret=inst.secret, actor="demo")
+    return inst
