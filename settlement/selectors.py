@@ -1,12 +1,15 @@
-"""Reads of the sync state (outbox depth and age, pulls, reconciliation)."""
+"""Reads of the sync state (outbox depth and age, pulls, reconciliation) and
+of what the pulls brought (account credits)."""
 
 from __future__ import annotations
 
 from django.db.models import Min
 from django.utils import timezone
 
+from common.money import fen_to_yuan
+
 from .enums import OutboxStatus
-from .models import OutboxMessage, ReconciliationRun, SyncCursor
+from .models import AccountCredit, OutboxMessage, ReconciliationRun, SyncCursor
 
 
 def outbox_oldest_pending_age() -> float | None:
@@ -36,3 +39,14 @@ def sync_status() -> dict:
             "day": run.day, "finished_at": run.finished_at, "differences": run.differences,
             "settlements": run.settlements, "institutions": run.institutions, "error": run.error},
     }
+
+
+def account_credit_notifications(psn_no: str, *, limit: int = 50) -> list[dict]:
+    """Money that arrived in this person's personal account (pulled from the
+    core), newest first, as the notifications the app lists: ``{kind, title,
+    message, amount (yuan string), at}`` — the list behind the
+    ``account.credited`` push."""
+    credits = AccountCredit.objects.filter(psn_no=psn_no).order_by("-credited_at", "-id")[:limit]
+    return [{"kind": "account.credited", "title": "个人账户到账",
+             "message": f"个人账户到账 {fen_to_yuan(c.amount_fen)} 元",
+             "amount": fen_to_yuan(c.amount_fen), "at": c.credited_at} for c in credits]
