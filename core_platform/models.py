@@ -190,7 +190,7 @@ class CatalogueItem(models.Model):
 
 class PolicyParameters(models.Model):
     """One immutable version of a region's policy for one insutype. The
-    ``params`` schema is documented in services/policy.py."""
+    ``params`` schema and its validator are in engine/params.py."""
 
     region = models.CharField(max_length=6)
     insutype = models.CharField(max_length=3, choices=Insutype.choices)

@@ -8,7 +8,7 @@ One entry point::
     split(params, level, accumulators, balance_fen, use_account, items) -> Settlement
 
 ``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
-dict of a ``PolicyParameters`` version (core_platform/services/policy.py).
+dict of a ``PolicyParameters`` version (schema and validator: engine/params.py).
 The ``Settlement`` carries the national ``setlinfo`` money fields (integer fen),
 one ``ItemSplit`` per line item (which part was self-paid and why), Chinese
 explanation lines, and the ``Deltas`` to apply to the personal account and the
@@ -34,7 +34,7 @@ max, so the parts always sum exactly to the total.
 """
 
 from .errors import EngineError
-from .params import LEVELS, MODELS, Band, PolicyParams, parse_params
+from .params import LEVELS, MODELS, Band, PolicyParams, params_errors, parse_params
 from .rounding import round_half_up
 from .split import (
     FUND_PAY_TYPE_NAMES,
@@ -50,5 +50,5 @@ from .split import (
 
 __all__ = [
     "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "Deltas", "EngineError", "ItemSplit",
-    "LineItem", "PolicyParams", "Settlement", "apply_deltas", "parse_params", "round_half_up", "split",
+    "LineItem", "PolicyParams", "Settlement", "apply_deltas", "params_errors", "parse_params", "round_half_up", "split",
 ]

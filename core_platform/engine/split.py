@@ -33,7 +33,7 @@ from fractions import Fraction
 from common.money import fen_to_amount, fen_to_yuan
 
 from .errors import EngineError
-from .params import LEVEL_NAMES, LEVELS, PolicyParams, parse_params
+from .params import LEVEL_NAMES, LEVELS, PolicyParams, is_int, parse_params
 from .rounding import round_half_up
 
 LIST_CLASSES = ("A", "B", "C")
@@ -290,10 +290,6 @@ def _millifen_yuan(millifen: int) -> str:
     return _exact_text(Decimal(millifen) / 100000)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _refuse(code: str, message: str, **detail) -> EngineError:
     return EngineError(code, message, detail or None)
 
@@ -316,21 +312,21 @@ def _validate_item(item: LineItem) -> None:
     if item.list_class not in LIST_CLASSES:
         raise bad(f"目录类别必须是 A/B/C（甲/乙/丙），实为 {item.list_class!r}")
     ratio = item.self_pay_ratio_permille
-    if not _is_int(ratio) or not 0 <= ratio <= 1000:
+    if not is_int(ratio) or not 0 <= ratio <= 1000:
         raise bad(f"先行自付比例必须是0-1000的整数（千分比），实为 {ratio!r}")
     if item.list_class == "A" and ratio != 0:
         raise bad(f"甲类项目不应有先行自付比例，实为 {ratio}‰")
     cap = item.price_cap_fen
-    if cap is not None and (not _is_int(cap) or cap <= 0):
+    if cap is not None and (not is_int(cap) or cap <= 0):
         raise bad(f"限价必须是正整数（分）或空，实为 {cap!r}")
     pric = item.pric_fen
     if isinstance(pric, Decimal):
         exponent = pric.as_tuple().exponent
         if not pric.is_finite() or pric < 0 or (isinstance(exponent, int) and exponent < -4):
             raise bad(f"单价必须是非负数（分，最多四位小数，即元的六位小数），实为 {pric!r}")
-    elif not _is_int(pric) or pric < 0:
+    elif not is_int(pric) or pric < 0:
         raise bad(f"单价必须是非负整数（分），实为 {pric!r}")
-    if not _is_int(item.amount_fen) or item.amount_fen < 0:
+    if not is_int(item.amount_fen) or item.amount_fen < 0:
         raise bad(f"金额必须是非负整数（分），实为 {item.amount_fen!r}")
     cnt = item.cnt
     if not isinstance(cnt, Decimal):
@@ -351,9 +347,9 @@ def _validate_state(level, accumulators, balance_fen, use_account, items) -> Non
         raise _refuse("INPUT_INVALID", "年度累计必须是 Accumulators")
     for name in ("eligible_cost_fen", "deductible_paid_fen", "fund_paid_fen"):
         value = getattr(accumulators, name)
-        if not _is_int(value) or value < 0:
+        if not is_int(value) or value < 0:
             raise _refuse("INPUT_INVALID", f"年度累计 {name} 必须是非负整数（分），实为 {value!r}")
-    if not _is_int(balance_fen) or balance_fen < 0:
+    if not is_int(balance_fen) or balance_fen < 0:
         raise _refuse("INPUT_INVALID", f"个人账户余额必须是非负整数（分），实为 {balance_fen!r}")
     if not isinstance(use_account, bool):
         raise _refuse("INPUT_INVALID", "是否使用个人账户（acct_used_flag）必须是布尔值")

@@ -24,7 +24,7 @@ from core_platform.engine import (
     round_half_up,
     split,
 )
-from core_platform.services.policy import policy_params_errors
+from core_platform.engine.params import params_errors
 
 SETTINGS = settings(max_examples=300, deadline=None)
 
@@ -232,11 +232,11 @@ def test_parse_params_accepts_exactly_what_the_schema_validator_accepts(params, 
             _MUTATIONS[index](params, value)
         except (KeyError, IndexError, TypeError, AttributeError):
             pass
-    valid = policy_params_errors(params) == []
+    valid = params_errors(params) == []
     try:
         parse_params(params)
         parsed = True
     except EngineError as exc:
         assert exc.code == "POLICY_INVALID"
         parsed = False
-    assert parsed == valid, (params, policy_params_errors(params))
+    assert parsed == valid, (params, params_errors(params))

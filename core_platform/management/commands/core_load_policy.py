@@ -8,7 +8,7 @@ from ..base import refusals_as_command_errors
 
 
 class Command(BaseCommand):
-    help = "Load policy-parameter versions from a JSON file (validated; all or nothing). Schema: services/policy.py."
+    help = "Load policy-parameter versions from a JSON file (validated; all or nothing). Schema: engine/params.py."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
