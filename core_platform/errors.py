@@ -5,40 +5,44 @@ envelope handlers into an ``infcode``."""
 from common.errors import ApplicationError
 
 
-class CoreError(ApplicationError):
-    """Base of the settlement core's refusals."""
+class CoreRefusal(ApplicationError):
+    """Base of the settlement core's refusals: an application error the core
+    explains (a stable code, a Chinese message); over the wire it becomes an
+    ``infcode`` that the wallet raises as ``settlement.errors.CoreRefused``.
+    Not the wallet's ``settlement.errors.CoreError``, which is the base of the
+    wallet's failures to reach the core (transport)."""
 
 
-class LedgerUnbalanced(CoreError):
+class LedgerUnbalanced(CoreRefusal):
     def __init__(self, message: str = "记账分录借贷不平衡"):
         super().__init__("LEDGER_UNBALANCED", message)
 
 
-class InsufficientBalance(CoreError):
+class InsufficientBalance(CoreRefusal):
     def __init__(self, owner: str):
         super().__init__("INSUFFICIENT_BALANCE", "个人账户余额不足", detail={"owner": owner})
 
 
-class PostingDuplicate(CoreError):
+class PostingDuplicate(CoreRefusal):
     def __init__(self, kind: str, reference: str):
         super().__init__("POSTING_DUPLICATE", "该业务流水已记账", detail={"kind": kind, "reference": reference})
 
 
-class ReferenceConflict(CoreError):
+class ReferenceConflict(CoreRefusal):
     def __init__(self, reference: str):
         super().__init__("REFERENCE_CONFLICT", "该流水号已用于一笔不同的记账", detail={"reference": reference})
 
 
-class InvalidInput(CoreError):
+class InvalidInput(CoreRefusal):
     def __init__(self, message: str, detail: dict | None = None):
         super().__init__("INVALID_INPUT", message, detail=detail)
 
 
-class NotFound(CoreError):
+class NotFound(CoreRefusal):
     def __init__(self, message: str, detail: dict | None = None):
         super().__init__("NOT_FOUND", message, status=404, detail=detail)
 
 
-class Conflict(CoreError):
+class Conflict(CoreRefusal):
     def __init__(self, message: str, detail: dict | None = None):
         super().__init__("CONFLICT", message, status=409, detail=detail)

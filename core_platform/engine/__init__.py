@@ -5,11 +5,13 @@ tests/core_platform/test_engine.py enforces that by parsing the imports.
 
 One entry point::
 
-    split(params, level, accumulators, balance_fen, use_account, items) -> Settlement
+    split(params, level, accumulators, balance_fen, use_account, items) -> BillSplit
 
 ``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
 dict of a ``PolicyParameters`` version (schema and validator: engine/params.py).
-The ``Settlement`` carries the national ``setlinfo`` money fields (integer fen),
+The ``BillSplit`` (the engine's result for one bill; not the core's stored
+``core_platform.models.Settlement`` record, which the service layer writes
+from it) carries the national ``setlinfo`` money fields (integer fen),
 one ``ItemSplit`` per line item (which part was self-paid and why), Chinese
 explanation lines, and the ``Deltas`` to apply to the personal account and the
 annual accumulators. docs/subsystems/policy-engine.md describes the model and
@@ -41,14 +43,14 @@ from .split import (
     Accumulators,
     BandSplit,
     Deltas,
+    BillSplit,
     ItemSplit,
     LineItem,
-    Settlement,
     apply_deltas,
     split,
 )
 
 __all__ = [
-    "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "Deltas", "EngineError", "ItemSplit",
-    "LineItem", "PolicyParams", "Settlement", "apply_deltas", "params_errors", "parse_params", "round_half_up", "split",
+    "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit", "Deltas", "EngineError",
+    "ItemSplit", "LineItem", "PolicyParams", "apply_deltas", "params_errors", "parse_params", "round_half_up", "split",
 ]

@@ -141,7 +141,7 @@ class BandSplit:
 
 
 @dataclass(frozen=True)
-class Settlement:
+class BillSplit:
     """setlinfo money fields in integer fen. Identities (always hold):
 
     medfee_sumamt = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt
@@ -415,7 +415,7 @@ def split(
     balance_fen: int,
     use_account: bool,
     items: Sequence[LineItem],
-) -> Settlement:
+) -> BillSplit:
     """Settle one bill. Pure; raises ``EngineError`` on invalid input.
 
     ``level``: institution level '1' '2' '3' '9'; ``accumulators``: the year so
@@ -471,7 +471,7 @@ def split(
         fund_exact_millifen=fund_exact_millifen, fund_by_ratio=fund_by_ratio, ceiling_left=ceiling_left,
         hifp=hifp, over_ceiling=over_ceiling, copay=copay, psn_part=psn_part, acct=acct, cash=cash, balc=balc,
     )
-    settlement = Settlement(
+    result = BillSplit(
         model=params.model, level=level, medfee_sumamt=total, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlimit,
         preselfpay_amt=preselfpay, inscp_scp_amt=eligible, act_pay_dedc=dedc, hifp_pay=hifp,
         pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
@@ -479,11 +479,11 @@ def split(
         band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
         ceiling_left=ceiling_left,
     )
-    _check(settlement, balance_fen, ceiling_left)
-    return settlement
+    _check(result, balance_fen, ceiling_left)
+    return result
 
 
-def _check(s: Settlement, balance: int, ceiling_left: int) -> None:
+def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
     """The invariants, asserted on every result (a failure is a bug here, not bad input)."""
     fields = (s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, s.inscp_scp_amt,
               s.act_pay_dedc, s.hifp_pay, s.pool_prop_selfpay, s.fund_pay_sumamt, s.psn_part_amt, s.acct_pay,

@@ -43,7 +43,7 @@ from common.fields import is_ascii_digits
 from ..db import core_atomic
 from ..enums import MessageStatus
 from ..models import CoreNonce, EnvelopeMessage
-from .settlement import TOMBSTONE_HASH
+from .settle import TOMBSTONE_HASH
 from .transactions import HANDLERS
 
 logger = logging.getLogger(__name__)

@@ -159,17 +159,17 @@ def institution_info(env: Envelope) -> dict:
     }
 
 
-from . import settlement, sync  # noqa: E402  (neither imports anything from here)
+from . import settle, sync  # noqa: E402  (neither imports anything from here)
 
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
     "1201": institution_info,
-    "2001": settlement.benefit_check,
-    "2101": settlement.pre_settle,
-    "2102": settlement.settle,
-    "2103": settlement.reverse,
-    "2601": settlement.reverse_by_msgid,
-    "9101": settlement.message_status,
+    "2001": settle.benefit_check,
+    "2101": settle.pre_settle,
+    "2102": settle.settle,
+    "2103": settle.reverse,
+    "2601": settle.reverse_by_msgid,
+    "9101": settle.message_status,
     "9201": sync.wallet_events,
     "9301": sync.credits_since,
     "9302": sync.registry_changes_since,

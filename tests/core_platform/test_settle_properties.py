@@ -15,7 +15,7 @@ from common.money import yuan_to_fen
 from core_platform.models import AnnualAccumulator, LedgerAccount
 from core_platform.selectors import ledger_discrepancies, personal_balance_fen
 from core_platform.services.ledger import personal_account_credit
-from tests.core_platform.test_settlement import PHARMACY, send, world  # noqa: F401  (fixture)
+from tests.core_platform.test_settle import PHARMACY, send, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(databases=["default", "core"])
 

@@ -1,11 +1,13 @@
-"""Settlement transactions of the core (the book of record):
+"""Settling at the core (the book of record): the transactions that compute a
+bill's split and store it as a ``core_platform.models.Settlement``:
 
 - 2001 benefit check (待遇检查), 2101 pre-settle (the split, nothing posted),
   2102 settle (split + double-entry posting + accumulators, one transaction),
   2103 reverse a settlement, 2601 reverse by original msgid, 9101 status of
   a msgid (our query for resolving unknown outcomes).
 
-The split itself comes from the pure policy engine (core_platform/engine).
+The split itself (``engine.BillSplit``) comes from the pure policy engine
+(core_platform/engine); this module stores it.
 Amounts in an answer are two-place ``Decimal`` yuan (rendered as JSON numbers,
 数值型 16,2); inside, fen. 2101/2102 answer the national nodes setlinfo,
 setldetail (one row per fund that paid) and detlcutinfo (one row per line
