@@ -1,36 +1,37 @@
-"""The app's login and activation APIs. Thin: parse, call a service, render."""
+"""The app's login, session and liveness APIs. Thin: parse, call a service, render.
+
+The activation steps that touch the voucher (real name, PIN) and ``me`` are
+the wallet's: wallet/apis_activation.py."""
 
 from __future__ import annotations
 
-from django.utils import timezone
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wallet.selectors import voucher_get
+from common.http import client_ip
+from common.schema import errors
 
-from .enums import Channel
+from .enums import Channel, PinMode
 from .liveness import get_provider
-from .services.activation import activation_liveness_start, activation_liveness_verify, activation_pin, activation_real_name
-from .services.pin import pin_is_locked, pin_tries_left
+from .services.activation import activation_liveness_start, activation_liveness_verify
 from .services.sessions import login_start, session_end, session_refresh, ws_ticket_issue
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 class SessionOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    """A signed-in session (component ``Session``)."""
+
+    token = serializers.CharField(help_text="Bearer token for the Authorization header.")
     expires_at = serializers.DateTimeField()
-    channel = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
 
 
 def _session_body(session, token) -> dict:
-    return {"token": token, "expires_at": timezone.localtime(session.expires_at).isoformat(),
-            "channel": session.login.channel}
+    return SessionOutputSerializer({"token": token, "expires_at": session.expires_at,
+                                    "channel": session.login.channel}).data
 
 
 class LoginApi(APIView):
@@ -43,7 +44,8 @@ class LoginApi(APIView):
         channel = serializers.ChoiceField(choices=Channel.choices)
         openid = serializers.CharField(min_length=4, max_length=64)
 
-    @extend_schema(request=InputSerializer, responses=SessionOutputSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: SessionOutputSerializer, **errors({400: "CHANNEL_INVALID"})})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -52,81 +54,62 @@ class LoginApi(APIView):
 
 
 class RefreshApi(APIView):
-    @extend_schema(request=None, responses=SessionOutputSerializer)
+    """A new token for the same login; the one sent stops working at once
+    (401 UNAUTHENTICATED when it was already refreshed or ended)."""
+
+    @extend_schema(request=None, responses={200: SessionOutputSerializer})
     def post(self, request):
         session, token = session_refresh(request.auth)
         return Response(_session_body(session, token))
 
 
 class LogoutApi(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request):
         session_end(request.auth)
-        return Response({"ok": True})
+        return Response(self.OutputSerializer({"ok": True}).data)
 
 
 class WsTicketApi(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    """A single-use ticket for one WebSocket connect (the token never goes in a URL)."""
+
+    class OutputSerializer(serializers.Serializer):
+        ticket = serializers.CharField()
+        expires_in = serializers.IntegerField(help_text="Seconds.")
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request):
-        from django.conf import settings
-
-        return Response({"ticket": ws_ticket_issue(request.auth), "expires_in": settings.WS_TICKET_TTL_SECONDS})
-
-
-def person_body(person) -> dict | None:
-    if person is None:
-        return None
-    return {"name": person.name, "id_number_masked": person.id_number_masked, "insutype": person.insutype,
-            "insured_region": person.insured_region}
-
-
-class MeApi(APIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request):
-        login = request.user.login
-        person = login.person
-        voucher = voucher_get(person)
-        active_here = bool(voucher and voucher.authorizations.filter(login=login, status="active").exists())
-        return Response({
-            "channel": login.channel,
-            "channel_name": Channel(login.channel).label,
-            "activated": active_here and voucher.status == "active",
-            "person": person_body(person),
-            "voucher": None if voucher is None else {
-                "status": voucher.status,
-                "pin_locked": pin_is_locked(voucher),
-                "pin_tries_left": pin_tries_left(voucher),
-            },
-        })
-
-
-class RealNameApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=50)
-        id_number = serializers.CharField(max_length=30)
-
-    @extend_schema(request=InputSerializer, responses={200: dict})
-    def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        activation = activation_real_name(login=request.user.login, ip=client_ip(request), **data.validated_data)
-        return Response({"activation_id": activation.public_id, "next": "liveness",
-                         "person": person_body(activation.person), "pin_mode": activation.pin_mode})
+        return Response(self.OutputSerializer({"ticket": ws_ticket_issue(request.auth),
+                                               "expires_in": settings.WS_TICKET_TTL_SECONDS}).data)
 
 
 class LivenessStartApi(APIView):
     class InputSerializer(serializers.Serializer):
         activation_id = serializers.CharField(max_length=64)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        session_id = serializers.IntegerField()
+        nonce = serializers.CharField()
+        actions = serializers.ListField(child=serializers.CharField())
+        expires_at = serializers.DateTimeField()
+        provider = serializers.CharField()
+        provider_url = serializers.CharField(help_text="The provider's base URL (same origin: a path).")
+
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({404: "ACTIVATION_NOT_FOUND", 409: "ACTIVATION_STEP_ORDER", 429: "TOO_MANY_ATTEMPTS"}),
+    })
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         session = activation_liveness_start(login=request.user.login, ip=client_ip(request), **data.validated_data)
         provider = get_provider()
-        return Response({"session_id": session.pk, "nonce": session.nonce, "actions": session.actions,
-                         "expires_at": timezone.localtime(session.expires_at).isoformat(),
-                         "provider": provider.name, "provider_url": provider.url})
+        return Response(self.OutputSerializer({"session_id": session.pk, "nonce": session.nonce,
+                                               "actions": session.actions, "expires_at": session.expires_at,
+                                               "provider": provider.name, "provider_url": provider.url}).data)
 
 
 class LivenessVerifyApi(APIView):
@@ -135,49 +118,18 @@ class LivenessVerifyApi(APIView):
         result = serializers.JSONField()
         signature = serializers.CharField(max_length=200)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        next = serializers.ChoiceField(choices=["pin"])
+        pin_mode = serializers.ChoiceField(choices=PinMode.choices)
+
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({400: "LIVENESS_SIGNATURE_INVALID, LIVENESS_NONCE_UNKNOWN, LIVENESS_REPLAYED, LIVENESS_EXPIRED, "
+                       "LIVENESS_SUBJECT_MISMATCH, LIVENESS_NOT_LIVE, LIVENESS_FACE_MISMATCH",
+                  404: "ACTIVATION_NOT_FOUND", 409: "ACTIVATION_STEP_ORDER"}),
+    })
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         activation = activation_liveness_verify(login=request.user.login, ip=client_ip(request), **data.validated_data)
-        return Response({"next": "pin", "pin_mode": activation.pin_mode})
-
-
-class AuthorizationOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    channel = serializers.CharField()
-    channel_name = serializers.SerializerMethodField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    current = serializers.SerializerMethodField()
-
-    def get_channel_name(self, obj) -> str:
-        return Channel(obj.channel).label
-
-    def get_current(self, obj) -> bool:
-        return obj.login_id == self.context["login"].pk
-
-
-class PinApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        activation_id = serializers.CharField(max_length=64)
-        pin = serializers.CharField(max_length=6, min_length=6, trim_whitespace=False)
-        pin_confirm = serializers.CharField(max_length=6, min_length=6, required=False, trim_whitespace=False)
-
-    @extend_schema(request=InputSerializer, responses={200: dict})
-    def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        if not data.is_valid():
-            from common.errors import ApplicationError
-
-            if "pin" in data.errors or "pin_confirm" in data.errors:
-                raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
-            data.is_valid(raise_exception=True)
-        authorization = activation_pin(login=request.user.login, ip=client_ip(request), **data.validated_data)
-        authorization.voucher.refresh_from_db()
-        return Response({
-            "next": "done",
-            "voucher": {"status": authorization.voucher.status},
-            "authorization": AuthorizationOutputSerializer(authorization, context={"login": request.user.login}).data,
-        })
+        return Response(self.OutputSerializer({"next": "pin", "pin_mode": activation.pin_mode}).data)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", common_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", common_views.SchemaDocsApi.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
+    path("api/", include("wallet.urls_activation")),
     path("api/voucher/", include("wallet.urls_app")),
     path("api/", include("wallet.urls_payments")),
     path("api/demo/", include("wallet.apis_demo")),  # demo-only (404 in production): POS page helpers

@@ -7,11 +7,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.apis import AuthorizationOutputSerializer, client_ip
 from common import idnumber
 from common.envelope import json_ready
 from common.errors import ApplicationError
+from common.http import client_ip
 
+from .apis_activation import AuthorizationOutputSerializer
 from .selectors import authorization_list, voucher_diagnose
 from .services.vouchers import authorization_revoke
 

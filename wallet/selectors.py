@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from accounts.enums import Channel
-from accounts.services.pin import pin_is_locked, pin_lock_advice
 from accounts.services.sessions import session_live_query
 from common.errors import ApplicationError
 from settlement.client import core_client
@@ -13,6 +12,7 @@ from settlement.errors import CoreError, CoreRefused
 
 from .enums import AuthorizationStatus, VoucherStatus
 from .models import ChannelAuthorization, Voucher
+from .services.pin import pin_is_locked, pin_lock_advice
 
 
 def authorization_list(person) -> list[ChannelAuthorization]:

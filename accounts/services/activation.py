@@ -1,9 +1,14 @@
-"""Activation of the e-voucher: real name → liveness → PIN → channel authorized.
+"""Activation steps owned by accounts: real-name verification against the
+registry, liveness, and the ``Activation`` record that carries a login from
+one step to the next.
 
-Each step is a service; each records an audit event (success in the step's
-transaction, failure after it rolled back). Steps move an ``Activation``
-forward by compare-and-swap, so a replayed or out-of-order call cannot skip a
-check. The settlement core is asked through settlement/'s client only."""
+The orchestration that touches the voucher (first step's voucher checks, the
+PIN, the channel authorization) is the wallet's: wallet/services/activation.py
+calls the services here. Each step records an audit event (success in the
+step's transaction, failure after it rolled back). Steps move an
+``Activation`` forward by compare-and-swap, so a replayed or out-of-order call
+cannot skip a check. The settlement core is asked through settlement/'s client
+only."""
 
 from __future__ import annotations
 
@@ -20,35 +25,34 @@ from django.utils import timezone
 from common import crypto, idnumber, ratelimit
 from common.envelope import InfCode
 from common.errors import ApplicationError
-from common.fields import is_ascii_digits
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
-from ..enums import ActivationStep, AuditOutcome, PinMode
+from ..enums import ActivationStep, AuditOutcome
 from ..liveness import get_provider
 from ..liveness.base import ACTIONS, Challenge
 from ..models import Activation, ChannelLogin, LivenessSession, Person
 from . import audit_record
-from .pin import pin_check_strength, pin_hash, pin_verify
 
 logger = logging.getLogger(__name__)
 
 HOUR, DAY = 3600, 86400
 
 
-def _actor(login: ChannelLogin) -> str:
+def login_actor(login: ChannelLogin) -> str:
+    """The audit actor for a channel login."""
     return f"{login.channel}:{login.openid}"
 
 
 @contextlib.contextmanager
-def _audited(action: str, login: ChannelLogin, ip: str | None, person: Person | None = None,
-             detail: dict | None = None):
+def activation_audited(action: str, login: ChannelLogin, ip: str | None, person: Person | None = None,
+                       detail: dict | None = None):
     """Record a failure audit event for an ApplicationError raised inside,
     outside the (rolled back) transaction of the step."""
     try:
         yield
     except ApplicationError as error:
-        audit_record(action=action, outcome=AuditOutcome.FAILURE, actor=_actor(login), person=person,
+        audit_record(action=action, outcome=AuditOutcome.FAILURE, actor=login_actor(login), person=person,
                      channel=login.channel, ip=ip, code=error.code, detail=detail)
         raise
 
@@ -67,55 +71,58 @@ REAL_NAME_NOT_VERIFIED = ("REAL_NAME_NOT_VERIFIED",
                           "姓名与身份证号码未能通过核验，请核对后重新输入；如确认无误，请联系参保地医保经办机构或拨打医保服务热线12393")
 
 
-def activation_real_name(*, login: ChannelLogin, name: str, id_number: str, ip: str | None = None) -> Activation:
-    """Limits (docs/subsystems/activation.md): attempts per login per hour,
+def real_name_verify(*, login: ChannelLogin, name: str, number: str, detail: dict, ip: str | None = None) -> Person:
+    """Check ``name`` and the normalized ID ``number`` against the registry
+    and upsert the person. Call inside ``activation_audited`` with the same
+    ``detail`` (the precise registry code and the psn_no are added to it).
+
+    Limits (docs/subsystems/activation.md): attempts per login per hour,
     failures per client address per hour, attempts per (ID number, login) per
     day. None is counted per ID number alone, so a stranger typing someone's
     number spends only the stranger's own allowance."""
-    number = idnumber.normalize(id_number)
     name = (name or "").strip()
-    detail = {"id_number": idnumber.mask(number)}
-    with _audited("activation.real_name", login, ip, detail=detail):
-        wait = ratelimit.attempt(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR)
+    wait = ratelimit.attempt(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR)
+    if wait:
+        raise _too_many("实名认证尝试次数过多，请1小时后再试", wait)
+    wait = ratelimit.blocked(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP) if ip else 0
+    if wait:
+        raise _too_many("当前网络实名认证失败次数过多，请1小时后再试", wait)
+    try:
+        if not idnumber.is_valid(number):
+            raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
+        if not name or len(name) > 50:
+            raise ApplicationError("VALIDATION_ERROR", "请输入与身份证一致的姓名")
+        id_hash = Person.hash_id_number(number)
+        wait = ratelimit.attempt(f"realname:id:{id_hash}:login:{login.pk}", settings.REALNAME_LIMIT_PER_ID, DAY)
         if wait:
-            raise _too_many("实名认证尝试次数过多，请1小时后再试", wait)
-        wait = ratelimit.blocked(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP) if ip else 0
-        if wait:
-            raise _too_many("当前网络实名认证失败次数过多，请1小时后再试", wait)
-        try:
-            if not idnumber.is_valid(number):
-                raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
-            if not name or len(name) > 50:
-                raise ApplicationError("VALIDATION_ERROR", "请输入与身份证一致的姓名")
-            id_hash = Person.hash_id_number(number)
-            wait = ratelimit.attempt(f"realname:id:{id_hash}:login:{login.pk}", settings.REALNAME_LIMIT_PER_ID, DAY)
-            if wait:
-                raise _too_many("该证件今日实名认证尝试次数过多，请明天再试", wait)
-            registry = _registry_lookup(number, name)
-        except ApplicationError as error:
-            refusal = _real_name_failed(error, login, ip)
-            if refusal is not error:
-                detail["registry_code"] = error.code  # the audit trail keeps the precise reason
-            raise refusal from None
-        person = _person_upsert(registry, number)
-        detail["psn_no"] = person.psn_no
-        with transaction.atomic():
-            if login.person_id and login.person_id != person.pk:
-                raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
-            voucher = _voucher_for(person)
-            if voucher.status in ("frozen", "revoked"):
-                raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证已被冻结或注销，请联系参保地医保经办机构",
-                                       status=403)
-            if voucher.authorizations.filter(channel=login.channel, status="active").exists():
-                raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
-            activation = Activation.objects.create(
-                public_id=secrets.token_hex(16), login=login, person=person,
-                step=ActivationStep.REAL_NAME_PASSED,
-                pin_mode=PinMode.EXISTING if voucher.pin_hash else PinMode.NEW,
-                expires_at=timezone.now() + dt.timedelta(seconds=settings.ACTIVATION_TTL_SECONDS),
-            )
-            audit_record(action="activation.real_name", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
-                         person=person, channel=login.channel, ip=ip, detail=detail)
+            raise _too_many("该证件今日实名认证尝试次数过多，请明天再试", wait)
+        registry = _registry_lookup(number, name)
+    except ApplicationError as error:
+        refusal = _real_name_failed(error, login, ip)
+        if refusal is not error:
+            detail["registry_code"] = error.code  # the audit trail keeps the precise reason
+        raise refusal from None
+    person = _person_upsert(registry, number)
+    detail["psn_no"] = person.psn_no
+    return person
+
+
+def activation_login_check(login: ChannelLogin, person: Person) -> None:
+    """A login activates for one person only."""
+    if login.person_id and login.person_id != person.pk:
+        raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
+
+
+def activation_create(*, login: ChannelLogin, person: Person, pin_mode: str, detail: dict,
+                      ip: str | None = None) -> Activation:
+    """Inside the caller's transaction: the real-name step passed."""
+    activation = Activation.objects.create(
+        public_id=secrets.token_hex(16), login=login, person=person,
+        step=ActivationStep.REAL_NAME_PASSED, pin_mode=pin_mode,
+        expires_at=timezone.now() + dt.timedelta(seconds=settings.ACTIVATION_TTL_SECONDS),
+    )
+    audit_record(action="activation.real_name", outcome=AuditOutcome.SUCCESS, actor=login_actor(login),
+                 person=person, channel=login.channel, ip=ip, detail=detail)
     return activation
 
 
@@ -194,13 +201,7 @@ def _person_upsert(registry: dict, number: str) -> Person:
     return person
 
 
-def _voucher_for(person: Person):
-    from wallet.services.vouchers import voucher_get_or_create
-
-    return voucher_get_or_create(person)
-
-
-def _activation_get(login: ChannelLogin, public_id: str) -> Activation:
+def activation_get(login: ChannelLogin, public_id: str) -> Activation:
     activation = (Activation.objects.select_related("person")
                   .filter(public_id=str(public_id or ""), login=login, expires_at__gt=timezone.now()).first())
     if activation is None:
@@ -211,8 +212,8 @@ def _activation_get(login: ChannelLogin, public_id: str) -> Activation:
 # --- step 2: liveness ---------------------------------------------------------
 
 def activation_liveness_start(*, login: ChannelLogin, activation_id: str, ip: str | None = None) -> LivenessSession:
-    activation = _activation_get(login, activation_id)
-    with _audited("activation.liveness_start", login, ip, person=activation.person):
+    activation = activation_get(login, activation_id)
+    with activation_audited("activation.liveness_start", login, ip, person=activation.person):
         if activation.step != ActivationStep.REAL_NAME_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
         wait = ratelimit.attempt(f"liveness:login:{login.pk}", settings.LIVENESS_LIMIT_PER_LOGIN, HOUR)
@@ -234,7 +235,7 @@ def activation_liveness_start(*, login: ChannelLogin, activation_id: str, ip: st
                 nonce=challenge.nonce, activation=activation, subject=challenge.subject, actions=actions,
                 provider=provider.name, expires_at=challenge.expires_at,
             )
-            audit_record(action="activation.liveness_start", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+            audit_record(action="activation.liveness_start", outcome=AuditOutcome.SUCCESS, actor=login_actor(login),
                          person=activation.person, channel=login.channel, ip=ip, detail={"actions": actions})
         provider.open(challenge)
     return session
@@ -245,9 +246,9 @@ _RESULT_FIELDS = {"nonce": str, "subject": str, "score": int, "passed": bool, "i
 
 def activation_liveness_verify(*, login: ChannelLogin, activation_id: str, result, signature, ip: str | None = None,
                                now: dt.datetime | None = None) -> Activation:
-    activation = _activation_get(login, activation_id)
+    activation = activation_get(login, activation_id)
     now = now or timezone.now()
-    with _audited("activation.liveness_verify", login, ip, person=activation.person):
+    with activation_audited("activation.liveness_verify", login, ip, person=activation.person):
         if activation.step != ActivationStep.REAL_NAME_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
         if not isinstance(result, dict) or not isinstance(signature, str) or any(
@@ -285,46 +286,21 @@ def activation_liveness_verify(*, login: ChannelLogin, activation_id: str, resul
                 step=ActivationStep.LIVENESS_PASSED)
             if not moved:
                 raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
-            audit_record(action="activation.liveness_verify", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
+            audit_record(action="activation.liveness_verify", outcome=AuditOutcome.SUCCESS, actor=login_actor(login),
                          person=activation.person, channel=login.channel, ip=ip, detail={"score": result["score"]})
     activation.refresh_from_db()
     return activation
 
 
-# --- step 3: PIN, and the channel is authorized -------------------------------
+# --- step 3 (the wallet sets or checks the PIN, then completes) ---------------
 
-def activation_pin(*, login: ChannelLogin, activation_id: str, pin, pin_confirm=None, ip: str | None = None):
-    from wallet.services.vouchers import voucher_authorize_channel
-
-    activation = _activation_get(login, activation_id)
-    person = activation.person
-    with _audited("activation.pin", login, ip, person=person):
-        if activation.step != ActivationStep.LIVENESS_PASSED:
-            raise ApplicationError("ACTIVATION_STEP_ORDER", "请先完成人脸识别", status=409)
-        voucher = _voucher_for(person)
-        if not is_ascii_digits(pin, 6):  # ASCII 0-9 only: isdigit() also takes "１" and "²"
-            raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
-        new_hash = None
-        if voucher.pin_hash:
-            pin_verify(voucher_id=voucher.pk, pin=pin, actor=_actor(login), channel=login.channel, ip=ip,
-                       purpose="activation")
-        else:
-            if pin_confirm != pin:
-                raise ApplicationError("PIN_CONFIRM_MISMATCH", "两次输入的支付密码不一致，请重新设置")
-            pin_check_strength(pin, id_number=person.id_number)
-            new_hash = pin_hash(pin)
-        with transaction.atomic():
-            moved = Activation.objects.filter(pk=activation.pk, step=ActivationStep.LIVENESS_PASSED).update(
-                step=ActivationStep.COMPLETED, completed_at=timezone.now())
-            if not moved:
-                raise ApplicationError("ACTIVATION_STEP_ORDER", "该激活流程已完成", status=409)
-            bound = ChannelLogin.objects.filter(pk=login.pk, person__isnull=True).update(person=person)
-            if not bound and ChannelLogin.objects.filter(pk=login.pk).exclude(person=person).exists():
-                raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
-            authorization = voucher_authorize_channel(voucher_id=voucher.pk, login=login, new_pin_hash=new_hash)
-            audit_record(action="activation.complete", outcome=AuditOutcome.SUCCESS, actor=_actor(login),
-                         person=person, channel=login.channel, ip=ip,
-                         detail={"authorization_id": authorization.pk, "pin_mode": activation.pin_mode})
-    login.refresh_from_db()
-    return authorization
-
+def activation_complete(*, activation: Activation, login: ChannelLogin, person: Person) -> None:
+    """Inside the caller's transaction: the activation is completed (once)
+    and the login is bound to the person."""
+    moved = Activation.objects.filter(pk=activation.pk, step=ActivationStep.LIVENESS_PASSED).update(
+        step=ActivationStep.COMPLETED, completed_at=timezone.now())
+    if not moved:
+        raise ApplicationError("ACTIVATION_STEP_ORDER", "该激活流程已完成", status=409)
+    bound = ChannelLogin.objects.filter(pk=login.pk, person__isnull=True).update(person=person)
+    if not bound and ChannelLogin.objects.filter(pk=login.pk).exclude(person=person).exists():
+        raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)

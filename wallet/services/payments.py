@@ -37,7 +37,6 @@ from django.utils import timezone
 
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
-from accounts.services.pin import pin_is_locked, pin_locked_error, pin_verify
 from common.envelope import Envelope, EnvelopeError, InfCode, answer, json_ready
 from common.errors import ApplicationError
 from common.fields import FieldError, amount_fen
@@ -49,6 +48,7 @@ from ..enums import PaymentStatus, VoucherStatus
 from ..models import EcToken, Institution, Payment, Voucher
 from .ectokens import ectoken_resolve
 from .institutions import institution_certno
+from .pin import pin_is_locked, pin_locked_error, pin_verify
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Payment PIN: strength rules, Argon2id hashing, verification with lockout.
 
-The PIN is per voucher. Five consecutive wrong PINs lock it for
+The PIN is per voucher: its state (hash, failure count, lock) lives in the
+Voucher's columns, and its rules live here, next to them. Five consecutive wrong PINs lock it for
 PIN_LOCK_SECONDS (24 h) or until an operator unlocks it. The refusal says
 when the lock ends and gives the support hotline (no self-service reset yet)."""
 
@@ -14,11 +15,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.enums import AuditOutcome
+from accounts.services import audit_record
 from common.errors import ApplicationError
 from common.fields import is_ascii_digits
+from settlement.enums import OutboxKind
+from settlement.services.outbox import outbox_enqueue
 
-from ..enums import AuditOutcome
-from . import audit_record
+from ..models import Voucher
 
 _hasher = PasswordHasher(type=Type.ID)  # argon2-cffi defaults: RFC 9106 low-memory profile
 SUPPORT_HOTLINE = "12393"  # 全国医疗保障服务热线
@@ -48,8 +52,6 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
                purpose: str = "verify") -> None:
     """Check ``pin`` against the voucher's hash, counting failures under a row
     lock. Raises PIN_LOCKED / PIN_INCORRECT (with ``tries_left``)."""
-    from wallet.models import Voucher  # the voucher is the wallet's; the PIN rules are ours
-
     failure: ApplicationError | None = None
     with transaction.atomic():
         voucher = Voucher.objects.select_for_update().select_related("person").get(pk=voucher_id)
@@ -70,9 +72,6 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
                 tries_left = max(0, settings.PIN_MAX_FAILURES - voucher.pin_failures)
                 if tries_left == 0:
                     voucher.pin_locked_until = now + dt.timedelta(seconds=settings.PIN_LOCK_SECONDS)
-                    from settlement.enums import OutboxKind
-                    from settlement.services.outbox import outbox_enqueue
-
                     outbox_enqueue(kind=OutboxKind.PIN_LOCKED, person_key=voucher.person.psn_no,
                                    payload={"locked_until": voucher.pin_locked_until.isoformat()})
                     failure = pin_locked_error(voucher.pin_locked_until, tries_left=0)
@@ -126,3 +125,22 @@ def pin_tries_left(voucher) -> int:
 
 def pin_is_locked(voucher) -> bool:
     return bool(voucher.pin_locked_until and voucher.pin_locked_until > timezone.now())
+
+
+@transaction.atomic
+def pin_unlock(*, psn_no: str, operator: str, reason: str) -> bool | None:
+    """Operator: clear the lock and the failure count of the person's voucher
+    (audited; the core learns it through the outbox if it was locked).
+    Returns whether it was locked, or None when the person has no voucher."""
+    voucher = Voucher.objects.select_for_update().select_related("person").filter(person__psn_no=psn_no).first()
+    if voucher is None:
+        return None
+    was_locked = voucher.pin_locked_until is not None
+    voucher.pin_locked_until = None
+    voucher.pin_failures = 0
+    voucher.save(update_fields=["pin_locked_until", "pin_failures", "updated_at"])
+    audit_record(action="pin.unlock", outcome=AuditOutcome.SUCCESS, actor=f"operator:{operator}",
+                 person=voucher.person, detail={"reason": reason, "was_locked": was_locked})
+    if was_locked:
+        outbox_enqueue(kind=OutboxKind.PIN_UNLOCKED, person_key=psn_no, payload={"reason": reason})
+    return was_locked

@@ -12,8 +12,10 @@ from django.utils import timezone
 from accounts.liveness.simulator import sign
 from accounts.models import Activation, AuditEvent, LivenessSession, Person
 from common import demodata, idnumber
+from common.errors import ApplicationError
 from tests.support.app import AppClient
 from wallet.models import ChannelAuthorization, Voucher
+from wallet.services.pin import pin_check_strength
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 
@@ -368,9 +370,6 @@ def test_weak_pins_are_refused(app, pin, code):
 
 
 def test_id_suffix_rule(app):
-    from accounts.services.pin import pin_check_strength
-    from common.errors import ApplicationError
-
     number = idnumber.make("110105", dt.date(1980, 3, 9), 583)  # ends in digits
     with pytest.raises(ApplicationError) as error:
         pin_check_strength(number[-6:], id_number=number)
