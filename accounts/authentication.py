@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import authentication, permissions
+from rest_framework.exceptions import AuthenticationFailed
 
 from .services.sessions import session_get
 
@@ -34,8 +35,6 @@ class BearerAuthentication(authentication.BaseAuthentication):
             return None
         session = session_get(parts[1])
         if session is None:
-            from rest_framework.exceptions import AuthenticationFailed
-
             raise AuthenticationFailed()
         return AppUser(session), session
 

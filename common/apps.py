@@ -6,4 +6,6 @@ class CommonConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # function-level import: AppConfig.ready() runs once the app registry is loaded; the
+        # schema module registers the OpenAPI auth extension and imports DRF settings.
+        from . import schema  # noqa: F401

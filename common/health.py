@@ -1,14 +1,18 @@
-"""Dependency checks for /readyz and the operator commands."""
+"""Dependency checks for /readyz and the operator commands: the ones common
+owns (database, Redis) and ``timed_check`` for the apps' own (settlement/health.py:
+the core and the outbox). The readiness view composes them: config/views.py."""
 
 from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.db import connections
 
+from .redis import redis_client
 
-def _timed(fn) -> dict:
+
+def timed_check(fn) -> dict:
+    """Run a probe; its outcome, its time and its detail as a dict. Never raises."""
     started = time.perf_counter()
     try:
         detail = fn() or {}
@@ -31,44 +35,16 @@ def check_database(alias: str = "default") -> dict:
             cursor.execute("SELECT 1")
             cursor.fetchone()
 
-    return _timed(probe)
+    return timed_check(probe)
 
 
 def check_redis() -> dict:
     def probe():
-        from common.redis import redis_client
-
         redis_client().ping()
 
-    return _timed(probe)
-
-
-def check_core() -> dict:
-    if settings.YIBAO_SERVICE == "core":
-        return _timed(lambda: check_database_or_raise("core"))
-
-    def probe():
-        from settlement.client import core_client
-
-        core_client().health()
-
-    return _timed(probe)
+    return timed_check(probe)
 
 
 def check_database_or_raise(alias: str):
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT 1")
-
-
-def check_outbox() -> dict:
-    """Oldest pending outbox row younger than READYZ_OUTBOX_MAX_AGE_SECONDS."""
-
-    def probe():
-        from settlement.selectors import outbox_oldest_pending_age
-
-        age = outbox_oldest_pending_age()
-        if age is not None and age > settings.READYZ_OUTBOX_MAX_AGE_SECONDS:
-            raise RuntimeError(f"oldest pending outbox message is {int(age)} s old")
-        return {"oldest_pending_age_s": None if age is None else int(age)}
-
-    return _timed(probe)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
@@ -14,7 +15,12 @@ def _pool(url: str) -> redis.ConnectionPool:
     return redis.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
 
 
-def redis_client() -> redis.Redis:
-    from config.settings.redis import redis_db_url  # same derivation as the cache
+def redis_db_url(url: str, db: int) -> str:
+    """``url`` with database ``db`` (the derivation config/settings/redis.py
+    uses for the cache, the broker and the channel layer)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
-    return redis.Redis(connection_pool=_pool(redis_db_url(0)), decode_responses=False)
+
+def redis_client() -> redis.Redis:
+    return redis.Redis(connection_pool=_pool(redis_db_url(settings.REDIS_URL, 0)), decode_responses=False)

@@ -1,46 +1,23 @@
-"""Liveness/readiness probes and the built H5 app."""
+"""The liveness probe and the built H5 app. (The readiness probe composes
+checks of several apps: config/views.py.)"""
 
 from __future__ import annotations
 
 import mimetypes
-import time
 from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, JsonResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
 
 from .errors import allow_methods, json_error
-from .health import check_core, check_database, check_outbox, check_redis
 
 
 @allow_methods("GET")
 def healthz(request):
     """The process is up. No dependencies are touched."""
     return JsonResponse({"status": "ok", "service": settings.YIBAO_SERVICE})
-
-
-@allow_methods("GET")
-def readyz(request):
-    """Can this process serve traffic? ``ok`` / ``degraded`` (200) or ``down`` (503).
-
-    Database and Redis are required; the settlement core and the outbox age
-    only degrade the service (codes still rotate, records still read)."""
-    checks = {
-        "database": check_database(),
-        "redis": check_redis(),
-        "core": check_core(),
-        "outbox": check_outbox(),
-    }
-    required_ok = checks["database"]["ok"] and checks["redis"]["ok"]
-    if not required_ok:
-        status = "down"
-    elif all(check["ok"] for check in checks.values()):
-        status = "ok"
-    else:
-        status = "degraded"
-    body = {"status": status, "service": settings.YIBAO_SERVICE, "checks": checks, "time": int(time.time())}
-    return JsonResponse(body, status=200 if required_ok else 503, json_dumps_params={"ensure_ascii": False})
 
 
 @allow_methods("GET")
@@ -63,7 +40,7 @@ def frontend_app(request, path: str = ""):
     return response
 
 
-__all__ = ["healthz", "readyz", "frontend_app", "SchemaApi", "SchemaDocsApi"]
+__all__ = ["healthz", "frontend_app", "SchemaApi", "SchemaDocsApi"]
 
 
 class _JsonErrors:
@@ -71,8 +48,6 @@ class _JsonErrors:
     refusals (405, 415, ...) still use the one JSON error shape."""
 
     def finalize_response(self, request, response, *args, **kwargs):
-        from rest_framework.renderers import JSONRenderer
-
         if response.status_code >= 400:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = "application/json"

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from accounts.liveness import simulator_apis as liveness_sim
 from common import views as common_views
+from config import views as config_views
 from settlement import views as sync_views
 
 handler400 = "common.errors.handler400"
@@ -12,7 +13,7 @@ handler500 = "common.errors.handler500"
 
 urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
-    path("readyz", common_views.readyz, name="readyz"),
+    path("readyz", config_views.readyz, name="readyz"),
     path("api/schema/", common_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", common_views.SchemaDocsApi.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),

@@ -28,6 +28,7 @@ one, and the block is marked used in Redis with SET NX. See docs/subsystems/code
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -65,8 +66,6 @@ def check_digits(digits: str) -> str:
 
 @lru_cache(maxsize=4)
 def _cipher_key(field_key: str) -> bytes:
-    import base64
-
     raw = base64.urlsafe_b64decode(field_key)
     return hmac.new(raw, b"yibao/voucher-code-block/v1", hashlib.sha256).digest()
 

@@ -13,13 +13,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import LivenessProvider
+from .simulator import SimulatorProvider
 
 
 @lru_cache(maxsize=2)
 def _provider(name: str) -> LivenessProvider:
     if name == "simulator":
-        from .simulator import SimulatorProvider
-
         return SimulatorProvider()
     raise ImproperlyConfigured(f"LIVENESS_PROVIDER={name!r} is not a known provider")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -13,8 +14,6 @@ from .simulator import OUTCOMES, simulator_result
 
 @csrf_exempt
 def session_result(request, nonce: str):
-    from django.conf import settings
-
     if settings.LIVENESS_PROVIDER != "simulator":  # a real vendor is configured: no simulator here
         return json_error("NOT_FOUND", "请求的资源不存在", 404)
     if request.method != "POST":

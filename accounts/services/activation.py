@@ -27,6 +27,7 @@ from common.envelope import InfCode
 from common.errors import ApplicationError
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
+from settlement.services.housekeeping import batch_delete
 
 from ..enums import ActivationStep, AuditOutcome
 from ..liveness import get_provider
@@ -304,3 +305,17 @@ def activation_complete(*, activation: Activation, login: ChannelLogin, person: 
     bound = ChannelLogin.objects.filter(pk=login.pk, person__isnull=True).update(person=person)
     if not bound and ChannelLogin.objects.filter(pk=login.pk).exclude(person=person).exists():
         raise ApplicationError("LOGIN_BOUND_TO_OTHER_PERSON", "该账号已绑定其他参保人的医保电子凭证", status=409)
+
+
+# --- housekeeping (registered with settlement's sweep hook in accounts/apps.py) ---
+
+def liveness_session_expired_delete(before: dt.datetime, batch: int) -> int:
+    """Delete up to ``batch`` liveness sessions that expired before ``before``."""
+    return batch_delete(LivenessSession.objects.filter(expires_at__lt=before), batch)
+
+
+def activation_expired_delete(before: dt.datetime, batch: int) -> int:
+    """Delete up to ``batch`` abandoned activations (expired before ``before``,
+    never completed, no liveness session left)."""
+    return batch_delete(Activation.objects.filter(expires_at__lt=before, completed_at__isnull=True,
+                                                  liveness_sessions__isnull=True), batch)

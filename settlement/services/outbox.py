@@ -23,6 +23,7 @@ import random
 import time
 import uuid
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
@@ -36,6 +37,7 @@ from ..models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 CORE_EVENTS_INFNO = "9201"
+OUTBOX_RELAY_TASK = "settlement.outbox_relay"  # settlement/tasks.py outbox_relay_task
 
 
 def outbox_enqueue(*, kind: str, person_key: str, payload: dict | None = None) -> OutboxMessage:
@@ -53,9 +55,8 @@ def outbox_enqueue(*, kind: str, person_key: str, payload: dict | None = None) -
 def _nudge() -> None:
     """Ask a worker to relay soon. Losing this is harmless: beat relays too."""
     try:
-        from settlement.tasks import outbox_relay_task
-
-        outbox_relay_task.apply_async(expires=60)
+        # By name, not by importing settlement.tasks (which imports this module).
+        current_app.send_task(OUTBOX_RELAY_TASK, expires=60)
     except Exception:  # broker down: the row is safe in the database; beat will pick it up
         logger.info("outbox nudge not sent (broker unavailable)")
 

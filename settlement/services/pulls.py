@@ -9,17 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Person
 from common.money import yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError
 
+from ..hooks import hook
 from ..models import AccountCredit, PolicyVersion, SyncCursor
 
 logger = logging.getLogger(__name__)
@@ -54,47 +52,29 @@ def _pull(name: str, infno: str, apply_item, *, max_pages: int = 20) -> int:
 
 
 def _apply_credit(item: dict) -> None:
-    person = Person.objects.filter(psn_no=item["psn_no"]).first()
+    person_id = hook("person_id_for")(item["psn_no"])
     credit, created = AccountCredit.objects.get_or_create(
         core_posting_id=int(item["posting_id"]),
-        defaults={"person": person, "psn_no": item["psn_no"], "amount_fen": yuan_to_fen(item["amount"]),
+        defaults={"person_id": person_id, "psn_no": item["psn_no"], "amount_fen": yuan_to_fen(item["amount"]),
                   "balance_fen": yuan_to_fen(item["balc"]) if item.get("balc") else None,
                   "credited_at": dt.datetime.fromisoformat(item["credited_at"])},
     )
-    if created and person is not None:
+    if created and person_id is not None:
         transaction.on_commit(lambda: _notify_credit(credit.pk))
 
 
 def _notify_credit(credit_id: int) -> None:
     """Tell the person money arrived: a push to their open pages (the
-    record also shows in GET /api/notifications)."""
-    credit = AccountCredit.objects.select_related("person").get(pk=credit_id)
-    voucher = getattr(credit.person, "voucher", None)
-    layer = get_channel_layer()
-    if voucher is not None and layer is not None:
-        try:
-            from common.money import fen_to_yuan
-
-            async_to_sync(layer.group_send)(f"voucher.{voucher.pk}", {"type": "account.credited", "body": {
-                "amount": fen_to_yuan(credit.amount_fen), "at": credit.credited_at.isoformat()}})
-        except Exception:
-            logger.exception("could not push credit %s", credit_id)
+    record also shows in GET /api/notifications). The push is the wallet's
+    (hook ``credit_notify``); it never raises."""
+    credit = AccountCredit.objects.get(pk=credit_id)
+    if credit.person_id is not None:
+        hook("credit_notify")(credit.person_id, credit.amount_fen, credit.credited_at)
     AccountCredit.objects.filter(pk=credit_id).update(notified=True)
 
 
 def _apply_registry_change(item: dict) -> None:
-    person = Person.objects.filter(psn_no=item["psn_no"]).first()
-    if person is None:
-        return  # not a wallet user (yet): nothing to update
-    data = item.get("data") or {}
-    if item["kind"] == "enrolment_status":
-        person.enrolment_status = data.get("to", person.enrolment_status)
-    elif item["kind"] == "moved":
-        if "insured_region" in data:
-            person.insured_region = data["insured_region"]["to"]
-        if "insutype" in data:
-            person.insutype = data["insutype"]["to"]
-    person.save(update_fields=["enrolment_status", "insured_region", "insutype", "updated_at"])
+    hook("registry_change_apply")(item["psn_no"], item["kind"], item.get("data") or {})
 
 
 def _apply_policy(item: dict) -> None:

@@ -12,32 +12,18 @@ from django.utils import timezone
 
 from common.money import fen_to_yuan, yuan_to_fen
 from settlement.client import core_client
-from wallet.enums import PaymentStatus
-from wallet.models import Payment
 
 from ..enums import DiscrepancyKind
+from ..hooks import hook
 from ..models import Discrepancy, ReconciliationRun
 
-WALLET_STATUS = {PaymentStatus.SETTLED: "1", PaymentStatus.REVERSED: "2"}
 STATUS_NAME = {"1": "已结算", "2": "已撤销"}
 
 
-def _day_range(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return start, start + dt.timedelta(days=1)
-
-
 def _wallet_side(day: dt.date, institutions: list[str] | None) -> dict[str, dict]:
-    """The wallet's settled (or since reversed) payments of the day, by setl_id."""
-    start, end = _day_range(day)
-    rows = (Payment.objects.select_related("institution")
-            .filter(settled_at__gte=start, settled_at__lt=end, status__in=list(WALLET_STATUS))
-            .exclude(setl_id=""))
-    if institutions is not None:
-        rows = rows.filter(institution__fixmedins_code__in=institutions)
-    return {p.setl_id: {"fixmedins_code": p.institution.fixmedins_code, "msgid": p.msgid, "medfee": p.medfee_fen,
-                        "fund": p.fund_fen, "acct": p.acct_fen, "cash": p.cash_fen,
-                        "status": WALLET_STATUS[p.status]} for p in rows}
+    """The wallet's settled (or since reversed) payments of the day, by setl_id
+    (the wallet's journal, read by the wallet: hook ``payments_settled``)."""
+    return hook("payments_settled")(day, institutions)
 
 
 def _core_side(day: dt.date, institutions: list[str] | None) -> tuple[dict[str, dict], dict[str, dict]]:

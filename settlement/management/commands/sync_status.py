@@ -12,14 +12,12 @@ class Command(BaseCommand):
     help = "Show the wallet↔core sync state (outbox, dead letters, pulls, last reconciliation)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--json", action="store_true", dest="as_json")
 
-    def handle(self, *args, json=False, **options):
+    def handle(self, *args, as_json=False, **options):
         status = sync_status()
-        if json:
-            import json as jsonlib
-
-            self.stdout.write(jsonlib.dumps(status, default=str, ensure_ascii=False, indent=2))
+        if as_json:
+            self.stdout.write(json.dumps(status, default=str, ensure_ascii=False, indent=2))
             return
         o = status["outbox"]
         self.stdout.write(f"outbox: pending={o['pending']} sending={o['sending']} sent={o['sent']} dead={o['dead']} "
