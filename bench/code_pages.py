@@ -28,32 +28,24 @@ import math
 import multiprocessing as mp
 import multiprocessing.connection
 import os
-import platform
 import resource
 import shlex
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
 
-from services import PostgresServer, RedisServer, free_port, wait_port  # noqa: E402
+from harness import (PERFORMANCE_DOC, PYTHON, Process, ServiceStack, doc_section_write, free_port, log,
+                     machine_facts, run_main)  # noqa: E402  (scripts/harness.py)
 
-PYTHON = sys.executable
 SERVER_CPU = 0  # with pinning: the server on CPU 0, the load generators on CPU 1
 CLIENT_CPU = 1
 ORIGIN = "http://127.0.0.1"
 DOC_BEGIN = "<!-- bench/code_pages.py: begin (generated, replaced on every full run) -->"
 DOC_END = "<!-- bench/code_pages.py: end -->"
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def raise_nofile() -> tuple[int, int]:
@@ -69,101 +61,18 @@ def pin(pid: int, cpus: set[int] | None) -> None:
             os.sched_setaffinity(pid, cpus)
 
 
-# --------------------------------------------------------------------------- processes
+class Stack(ServiceStack):
+    """Redis, a database, the settlement core (scripts/harness.py), and one
+    activated person whose bearer token every connection uses."""
 
-
-class Proc:
-    """A child in its own session (so a terminal's Ctrl-C reaches us, not it);
-    stopped by process group: SIGTERM, then SIGKILL."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path, port: int | None = None):
-        self.name, self.cmd, self.env, self.port = name, cmd, env, port
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, wait: float = 60.0) -> "Proc":
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        if self.port:
-            try:
-                wait_port(self.port, timeout=wait, proc=self.proc)
-            except RuntimeError as exc:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not start: {exc}\n{self.log_tail()}") from exc
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if not self.proc:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
-
-
-def run_manage(env: dict, *args: str) -> str:
-    out = subprocess.run([PYTHON, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
-
-
-class Stack:
-    """Redis, a database, the settlement core, and one activated person."""
-
-    def __init__(self, args, stack: contextlib.ExitStack):
+    def __init__(self, args, exit: contextlib.ExitStack):
+        super().__init__(exit, db=args.db, CODE_STEP_SECONDS=str(args.step_seconds))
         self.args = args
-        self.exit = stack
-        self.log_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
-        self.pg: PostgresServer | None = None
         self.token = ""
 
     def start(self) -> "Stack":
-        args = self.args
-        redis = RedisServer()
-        self.exit.callback(redis.stop)
-        self.redis = redis.start()
-        if args.db == "postgres":
-            self.pg = PostgresServer()
-            self.exit.callback(self.pg.stop)
-            self.pg.start()
-            wallet_db, core_db = self.pg.create_database("bench_wallet"), self.pg.create_database("bench_core")
-        else:
-            wallet_db = f"sqlite:///{self.log_dir / 'wallet.sqlite3'}"
-            core_db = f"sqlite:///{self.log_dir / 'core.sqlite3'}"
-        self.wallet_db = wallet_db
-        env = dict(os.environ)
-        env.update(YIBAO_ENV="test", LOG_FORMAT="text", REDIS_URL=self.redis.url, DATABASE_URL=wallet_db,
-                   CORE_DATABASE_URL=core_db, CODE_STEP_SECONDS=str(args.step_seconds))
-        log(f"migrating ({args.db}) ...")
-        run_manage(env, "migrate", "--noinput", "-v", "0")
-        run_manage(env, "migrate", "--database", "core", "--noinput", "-v", "0")
-        core_env = dict(env, YIBAO_SERVICE="core")
-        run_manage(core_env, "core_seed_demo")
-        port = free_port()
-        core = Proc("core", [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], core_env, self.log_dir, port=port)
-        self.exit.callback(core.stop)
-        core.start()
-        self.env = dict(env, SETTLEMENT_CORE_URL=f"http://127.0.0.1:{port}/core")
+        super().start()
+        self.start_core()
         self.token = self._activate()
         return self
 
@@ -184,21 +93,14 @@ class Stack:
         finally:
             wallet.stop()
 
-    def start_wallet(self, name: str) -> Proc:
-        port = free_port()
-        cmd = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--ws", self.args.ws, "--backlog", "2048"]
-        proc = Proc(name, cmd, self.env, self.log_dir, port=port)
-        self.exit.callback(proc.stop)
-        return proc.start()
+    def start_wallet(self, name: str) -> Process:
+        return super().start_wallet(name, extra=("--ws", self.args.ws, "--backlog", "2048"))
 
-    def start_reference(self, name: str) -> Proc:
+    def start_reference(self, name: str) -> Process:
         port = free_port()
         cmd = [PYTHON, str(ROOT / "bench" / "ref_ws_server.py"), "--port", str(port), "--step-seconds",
                str(self.args.step_seconds)]
-        proc = Proc(name, cmd, self.env, self.log_dir, port=port)
-        self.exit.callback(proc.stop)
-        return proc.start()
+        return self.spawn(name, cmd, port=port)
 
     # Server-side work per connect, as seen from the outside.
     def db_transactions(self) -> int | None:
@@ -529,28 +431,6 @@ def error_summary(path: Path) -> dict:
     return dict(counts.most_common(8))
 
 
-def machine() -> dict:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    versions = {}
-    from importlib import metadata
-
-    for pkg in ("django", "channels", "channels-redis", "uvicorn", "websockets", "uvloop"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[pkg] = metadata.version(pkg)
-    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": mem_kib / 2**20, "python": platform.python_version(),
-            "kernel": platform.release(), "loadavg": os.getloadavg(), "nofile": resource.getrlimit(resource.RLIMIT_NOFILE), "versions": versions}
-
-
 def ms(value) -> str:
     return "—" if value is None or value != value else f"{value * 1000:.0f} ms"
 
@@ -654,7 +534,7 @@ def notes_for(r: dict) -> list[str]:
 
 def render(results: list[dict], args, command: str, info: dict, started: str) -> str:
     v = info["versions"]
-    out = [DOC_BEGIN, "", "## Code pages per ASGI process (bench/code_pages.py)", "",
+    out = ["## Code pages per ASGI process (bench/code_pages.py)", "",
            f"- date: {started} (local time {time.strftime('%Z')})" + (f"; code: {args.label}" if args.label else ""),
            f"- command: `{command}`",
            f"- machine: {info['nproc']} CPUs ({info['cpu']}), {info['mem_gib']:.1f} GiB RAM, Linux {info['kernel']}, "
@@ -687,23 +567,7 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
         notes += notes_for(wallet) + notes_for(ref)
     if notes:
         out += ["Failures and losses (a result, not a benchmark error):", ""] + notes + [""]
-    out.append(DOC_END)
     return "\n".join(out) + "\n"
-
-
-def write_doc(path: Path, section: str) -> None:
-    if path.exists():
-        text = path.read_text()
-        if DOC_BEGIN in text and DOC_END in text:
-            head, rest = text.split(DOC_BEGIN, 1)
-            _, tail = rest.split(DOC_END, 1)
-            path.write_text(head + section.rstrip("\n") + tail)
-            return
-        path.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    path.write_text("# Performance\n\nSpeed targets are measured by the benchmarks in bench/ (not part of the test "
-                    "suite); each section gives the machine, the command and the figures, beside a reference "
-                    "measured in the same run.\n\n" + section)
 
 
 # --------------------------------------------------------------------------- main
@@ -722,7 +586,7 @@ def main() -> int:
     parser.add_argument("--ramp-timeout", type=float, default=0, help="seconds (default 60 + N/50)")
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server/clients to CPUs")
-    parser.add_argument("--doc", default=str(ROOT / "docs" / "performance.md"), help="'-' to not write")
+    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="'-' to not write")
     parser.add_argument("--json", default="", help="also write raw results here")
     parser.add_argument("--label", default="", help="free text for the report, e.g. the commit measured")
     args = parser.parse_args()
@@ -731,16 +595,12 @@ def main() -> int:
     if not 1 <= args.steps <= 20 or not 1 <= args.step_seconds <= 120:
         parser.error("--steps 1..20, --step-seconds 1..120")
 
-    def terminate(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
     nofile = raise_nofile()
     if max(args.connections) + 100 > nofile[0]:
         log(f"warning: RLIMIT_NOFILE is {nofile[0]}; the server may run out of descriptors")
     command = ".venv/bin/python bench/code_pages.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    info = machine()
+    info = machine_facts(("django", "channels", "channels-redis", "uvicorn", "websockets", "uvloop"))
     results: list[dict] = []
     with contextlib.ExitStack() as exit_stack:
         stack = Stack(args, exit_stack).start()
@@ -755,10 +615,10 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     if args.doc != "-":
-        write_doc(Path(args.doc), section)
+        doc_section_write(Path(args.doc), section, begin=DOC_BEGIN, end=DOC_END)
         log(f"wrote {args.doc}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

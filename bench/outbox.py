@@ -41,9 +41,8 @@ On its own it:
 6. prints a table and writes its section of docs/performance.md (``--doc -``
    to skip).
 
-Everything listens on and talks to 127.0.0.1; every loop is bounded in count
-and time; every process it starts is stopped at the end, also on error or
-Ctrl-C.
+Its servers and processes are started and stopped by scripts/harness.py, the
+harness the tests use too (bench/README.md).
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ import contextvars
 import datetime as dt
 import json
 import os
-import platform
 import re
 import resource
 import shlex
@@ -68,24 +66,15 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
 
-PYTHON = sys.executable
-CORE_CLIENT_ID = "yibao-wallet"
-CORE_SECRET = "bench-core-api-secret"
-DOC_PATH = ROOT / "docs" / "performance.md"
-DOC_HEADING = "## Outbox relay (issue 6)"
-DOC_BEGIN = "<!-- bench/outbox.py: begin (generated, replaced on every run) -->"
-DOC_END = "<!-- bench/outbox.py: end -->"
+from harness import (PERFORMANCE_DOC, PYTHON, Process, ServiceStack, celery_worker_cmd, doc_section_write, log,
+                     machine_busy, machine_facts, run_main, run_manage, tree_cpu)  # noqa: E402  (scripts/harness.py)
+
 OUTBOX_TABLE = "settlement_outboxmessage"
 EVENT_TABLE = "core_platform_walletevent"
 STATE_TABLE = "core_platform_voucherstate"
 RELAY_BUDGET = 20.0  # seconds per outbox_relay() call, as OUTBOX_RELAY_BUDGET_SECONDS
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # =========================================================================== relay worker (child)
@@ -225,114 +214,6 @@ def relay_worker(args) -> int:
 # =========================================================================== orchestration (parent)
 
 
-class Proc:
-    """A child in its own session, stopped by process group (TERM, then KILL)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path, port: int | None = None):
-        self.name, self.cmd, self.env, self.port = name, cmd, env, port
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-        self._log = None
-
-    def start(self, wait: float = 90.0) -> "Proc":
-        from services import wait_port
-
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        if self.port:
-            try:
-                wait_port(self.port, timeout=wait, proc=self.proc)
-            except RuntimeError as exc:
-                raise RuntimeError(f"{self.name} did not start: {exc}\n{self.log_tail()}") from exc
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if not self.proc:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self._log:
-            self._log.close()
-            self._log = None
-
-
-def run_manage(env: dict, *args: str, timeout: float = 600) -> str:
-    out = subprocess.run([PYTHON, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=timeout)
-    if out.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
-
-
-def tree_cpu(pid: int) -> dict[int, float]:
-    import psutil
-
-    out = {}
-    try:
-        root = psutil.Process(pid)
-        procs = [root] + root.children(recursive=True)
-    except psutil.Error:
-        return out
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            t = proc.cpu_times()
-            out[proc.pid] = t.user + t.system
-    return out
-
-
-def machine_busy() -> float:
-    import psutil
-
-    t = psutil.cpu_times()
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
-
-
-def machine() -> dict:
-    import psutil
-
-    from services import pg_bindir
-
-    model = platform.processor() or "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    postgres = subprocess.run([str(pg_bindir() / "postgres"), "--version"], capture_output=True, text=True).stdout
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    versions = {}
-    for mod in ("django", "celery", "uvicorn", "httpx", "psycopg"):
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version
-
-            versions[mod] = version(mod)
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "mem_gib": psutil.virtual_memory().total / 2**30,
-            "python": platform.python_version(), "kernel": platform.release(), "postgres": postgres.strip(),
-            "commit": commit.strip() or "?", "versions": versions,
-            "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "loadavg": os.getloadavg()}
-
-
 # --------------------------------------------------------------------------- the backlog
 
 
@@ -461,7 +342,7 @@ def one_run(ctx: dict, *, label: str, mode: str, batch: int | None, messages: in
         f"inserted in {fill_s:.1f} s; relaying ({mode}, batch {batch or 'default'}, {workers} process(es), "
         f"≤ {seconds:.0f} s) ...")
     work = Path(tempfile.mkdtemp(prefix=f"relay-{label.replace(' ', '_')}-", dir=log_dir))
-    procs: list[Proc] = []
+    procs: list[Process] = []
     result = {"label": label, "mode": mode, "batch": batch, "messages": messages, "persons": persons,
               "workers": workers, "limit_s": seconds, "fill_s": fill_s}
     time.sleep(11)  # PostgreSQL flushes backend statistics at most every 10 s
@@ -478,7 +359,7 @@ def one_run(ctx: dict, *, label: str, mode: str, batch: int | None, messages: in
                     cmd += ["--batch-size", str(batch)]
                 if explain and i == 0:
                     cmd.append("--explain")
-                procs.append(Proc(f"relay-{label.replace(' ', '_')}-{i}", cmd, run_env, work).start())
+                procs.append(Process(f"relay-{label.replace(' ', '_')}-{i}", cmd, run_env, log_dir=work).start())
             ctx["cleanup"].extend(procs)
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and not all((work / f"ready-{i}").exists() for i in range(workers)):
@@ -489,10 +370,8 @@ def one_run(ctx: dict, *, label: str, mode: str, batch: int | None, messages: in
             if not all((work / f"ready-{i}").exists() for i in range(workers)):
                 raise RuntimeError("relay workers not ready within 180 s")
         else:  # celery: the real task chain on the money queue
-            cmd = [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "money", "--concurrency", str(workers),
-                   "--loglevel", "INFO", "-n", f"bench-outbox-{os.getpid()}@%h", "--without-gossip",
-                   "--without-mingle", "--without-heartbeat"]
-            worker = Proc("celery-worker", cmd, run_env, work).start()
+            cmd = celery_worker_cmd("money", workers, "bench-outbox", "--without-heartbeat")
+            worker = Process("celery-worker", cmd, run_env, log_dir=work).start()
             procs.append(worker)
             ctx["cleanup"].append(worker)
             deadline = time.monotonic() + 120
@@ -510,7 +389,8 @@ def one_run(ctx: dict, *, label: str, mode: str, batch: int | None, messages: in
         busy0, load0 = machine_busy(), os.getloadavg()
         t_go = time.time()
         if mode == "plain":
-            (work / "go").write_text(repr(t_go))
+            (work / "go.tmp").write_text(repr(t_go))  # then renamed: a worker never reads it half-written
+            os.replace(work / "go.tmp", work / "go")
         else:
             script = ("from settlement.tasks import outbox_relay_task\n"
                       f"for _ in range({workers}):\n    outbox_relay_task.apply_async(expires=120)\n")
@@ -626,6 +506,11 @@ def breakdown_line(r: dict) -> str:
             f"{b['claimed'] / max(1, b['rounds'] - b['empty_rounds']):.1f} messages per non-empty round")
 
 
+DOC_HEADING = "## Outbox relay (issue 6)"
+DOC_BEGIN = "<!-- bench/outbox.py: begin (generated, replaced on every run) -->"
+DOC_END = "<!-- bench/outbox.py: end -->"
+
+
 def render(res: dict) -> str:
     a, m = res["args"], res["machine"]
     v = m["versions"]
@@ -726,28 +611,6 @@ def render(res: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
-def doc_write(path: Path, generated: str) -> None:
-    """Replace only this section's generated block (hand-written notes in the
-    section survive). Re-read right before writing: others write other
-    sections of the same file."""
-    block = f"{DOC_BEGIN}\n\n{generated}\n\n{DOC_END}"
-    text = path.read_text() if path.exists() else "# Performance\n"
-    if DOC_HEADING in text:
-        head, rest = text.split(DOC_HEADING, 1)
-        nxt = re.search(r"^## ", rest, flags=re.M)
-        body, tail = (rest[:nxt.start()], rest[nxt.start():]) if nxt else (rest, "")
-        if DOC_BEGIN in body and DOC_END in body:
-            before, after = body.split(DOC_BEGIN, 1)
-            after = after.split(DOC_END, 1)[1]
-            body = before + block + after
-        else:
-            body = "\n\n" + block + "\n\n"
-        text = head + DOC_HEADING + body + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + DOC_HEADING + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -764,7 +627,7 @@ def main() -> int:
     parser.add_argument("--drain-seconds", type=float, default=600, help="time limit of the drain run")
     parser.add_argument("--celery", choices=["yes", "no"], default="yes", help="also a run with Celery workers")
     parser.add_argument("--core-workers", type=int, default=1, help="uvicorn workers of the core")
-    parser.add_argument("--doc", default=str(DOC_PATH), help="docs file to write its section to, '-' for none")
+    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="docs file to write its section to, '-' for none")
     parser.add_argument("--json", default="", help="write the raw results here")
     # internal: one relay process
     parser.add_argument("--relay-worker", default="", help=argparse.SUPPRESS)
@@ -783,48 +646,23 @@ def main() -> int:
                      "run-seconds 5..1800, drain-seconds 5..3600")
     command = ".venv/bin/python bench/outbox.py " + shlex.join(sys.argv[1:])
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, on_term)
-    from services import PostgresServer, RedisServer, free_port
-
-    info = machine()
+    info = machine_facts()
     log(f"machine: nproc {info['nproc']}, {info['cpu']}, {info['mem_gib']:.1f} GiB, load {info['loadavg']}")
     runs: list[dict] = []
     with contextlib.ExitStack() as stack:
-        cleanup: list[Proc] = []
-        stack.callback(lambda: [p.stop() for p in reversed(cleanup)])
-        log_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-outbox-"))
+        services = ServiceStack(stack, log_prefix="yibao-bench-outbox-", strip_env=("YIBAO_", "DJANGO_", "OUTBOX_"))
+        log_dir = services.log_dir
         log(f"logs in {log_dir}")
-        redis = RedisServer()
-        stack.callback(redis.stop)
-        redis.start()
-        pg = PostgresServer()
-        stack.callback(pg.stop)
-        pg.start()
-        wallet_url = pg.create_database("bench_wallet")
-        core_url = pg.create_database("bench_core")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "DJANGO_", "OUTBOX_"))}
-        env.update(YIBAO_ENV="test", DEBUG="false", LOG_LEVEL="WARNING", LOG_FORMAT="text", REDIS_URL=redis.url,
-                   DATABASE_URL=wallet_url, CORE_DATABASE_URL=core_url, CORE_API_CLIENT_ID=CORE_CLIENT_ID,
-                   CORE_API_SECRET=CORE_SECRET, PYTHONUNBUFFERED="1")
-        core_env = dict(env, YIBAO_SERVICE="core")
-        log("migrating the wallet and the core, seeding the core ...")
-        run_manage(env, "migrate", "--noinput", "-v", "0")
-        run_manage(core_env, "migrate", "--database", "core", "--noinput", "-v", "0")
-        run_manage(core_env, "core_seed_demo")
-        core_port = free_port()
-        core = Proc("core", [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-                             str(core_port), "--workers", str(args.core_workers), "--log-level", "warning",
-                             "--no-access-log"], core_env, log_dir, port=core_port)
-        cleanup.append(core)
-        core.start()
+        services.start()
+        core = services.start_core(workers=args.core_workers)
+        cleanup: list[Process] = []  # relay processes and Celery workers: stopped before the services
+        stack.callback(lambda: [p.stop() for p in reversed(cleanup)])
         time.sleep(2)
-        log(f"core on :{core_port} ({args.core_workers} worker)")
-        ctx = {"wallet_url": wallet_url, "core_url": core_url, "admin_url": pg.url("postgres"), "log_dir": log_dir,
-               "relay_env": dict(env, SETTLEMENT_CORE_URL=f"http://127.0.0.1:{core_port}/core"), "core": core,
-               "pg": pg, "redis": redis, "cleanup": cleanup}
+        log(f"core on :{core.port} ({args.core_workers} worker)")
+        ctx = {"wallet_url": services.wallet_db, "core_url": services.core_db, "admin_url": services.admin_url,
+               "log_dir": log_dir, "relay_env": dict(services.env), "core": core, "pg": services.pg,
+               "redis": services.redis, "cleanup": cleanup}
         _, real_persons = person_keys(args.persons)
 
         plan = []
@@ -846,7 +684,7 @@ def main() -> int:
             drain["drain"] = True
             runs.append(drain)
             explain = drain.get("explain")
-        for p in cleanup:
+        for p in [core, *cleanup]:
             tail = [ln for ln in p.log_tail(300).splitlines() if "ERROR" in ln or "Traceback" in ln]
             if tail:
                 log(f"{p.name} log has {len(tail)} error line(s), e.g. {tail[0][:200]}")
@@ -874,14 +712,10 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     if args.doc != "-":
-        doc_write(Path(args.doc), render(result))
+        doc_section_write(Path(args.doc), render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
         log(f"wrote the section '{DOC_HEADING}' of {args.doc}")
     return 0 if all(not r["check"]["problems"] for r in runs) else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; every process started here has been stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

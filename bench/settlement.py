@@ -38,9 +38,9 @@ On its own it:
    with C clients). Writes its section of docs/performance.md (``--doc -``
    to skip).
 
-Everything listens on and talks to 127.0.0.1; every loop is bounded in count
-and time; every process it starts is stopped at the end, also on error or
-Ctrl-C.
+Processes, servers, machine facts and the docs section come from the shared
+harness (scripts/harness.py); bench/README.md says what every benchmark
+guarantees (127.0.0.1 only, bounded loops, every process stopped).
 """
 
 from __future__ import annotations
@@ -50,14 +50,11 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
+
 import re
 import shlex
-import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -65,19 +62,17 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
 
-from services import PostgresServer, RedisServer, free_port, pg_bindir, wait_port  # noqa: E402
+from harness import (PERFORMANCE_DOC, PYTHON, PostgresServer, ServiceStack, doc_section_write, log, machine_busy,
+                     machine_facts, run_main, pg_bindir, run_manage, tree_cpu)  # noqa: E402  (scripts/harness.py)
 
 from common import demodata, signing  # noqa: E402  (pure: no Django)
 
-PYTHON = sys.executable
 GATEWAY = "/fsi/api/rsfComIfsService/callService"
 DECODE = "/localcfc/api/hsecfc/localQrCodeQuery"
-CORE_CLIENT_ID = "yibao-wallet"
-CORE_SECRET = "bench-core-api-secret"
-DOC_PATH = ROOT / "docs" / "performance.md"
+CORE_CLIENT_ID = ServiceStack.CORE_CLIENT_ID
+CORE_SECRET = ServiceStack.CORE_SECRET
 DOC_HEADING = "## Settlement throughput (issue 5)"
 DOC_BEGIN = "<!-- bench/settlement.py: begin (generated, replaced on every run) -->"
 DOC_END = "<!-- bench/settlement.py: end -->"
@@ -89,72 +84,6 @@ BILL_ITEMS = [("X00000001", "12.50", "2"),   # 阿莫西林片, A
               ("X00000011", "18.60", "1"),   # 头孢呋辛酯胶囊, B, 20 % self-pay first
               ("X00000004", "9.90", "1")]    # 阿莫西林缓释片, C (fully self-paid)
 BILL_TOTAL = "53.50"
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-class Proc:
-    """A child in its own session, stopped by process group (TERM, then KILL)."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path, port: int | None = None):
-        self.name, self.cmd, self.env, self.port = name, cmd, env, port
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-        self._log = None
-
-    def start(self, wait: float = 90.0) -> "Proc":
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        if self.port:
-            try:
-                wait_port(self.port, timeout=wait, proc=self.proc)
-            except RuntimeError as exc:
-                raise RuntimeError(f"{self.name} did not start: {exc}\n{self.log_tail()}") from exc
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if not self.proc:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self._log:
-            self._log.close()
-
-
-def run_manage(env: dict, *args: str, timeout: float = 600) -> str:
-    out = subprocess.run([PYTHON, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=timeout)
-    if out.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
-
-
-def uvicorn_cmd(port: int, workers: int) -> list[str]:
-    return [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "2048"]
 
 
 # --------------------------------------------------------------------------- CPU accounting
@@ -169,48 +98,22 @@ class CpuMeter:
         self.groups = groups  # name -> root pid (the root and all its descendants)
         self.start: dict[str, dict[int, float]] = {}
 
-    @staticmethod
-    def _tree(pid: int) -> dict[int, float]:
-        import psutil
-
-        out = {}
-        try:
-            root = psutil.Process(pid)
-            procs = [root] + root.children(recursive=True)
-        except psutil.Error:
-            return out
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):
-                t = proc.cpu_times()
-                out[proc.pid] = t.user + t.system
-        return out
-
-    def _self(self) -> dict[int, float]:
-        t = os.times()
-        return {os.getpid(): t.user + t.system}
-
     def snap(self) -> dict[str, dict[int, float]]:
-        snap = {name: self._tree(pid) for name, pid in self.groups.items()}
-        snap["load generator (this process)"] = self._self()
+        snap = {name: tree_cpu(pid) for name, pid in self.groups.items()}
+        t = os.times()
+        snap["load generator (this process)"] = {os.getpid(): t.user + t.system}
         return snap
-
-    @staticmethod
-    def _busy() -> float:
-        import psutil
-
-        t = psutil.cpu_times()
-        return sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
     def begin(self) -> None:
         self.start = self.snap()
-        self.busy0 = self._busy()
+        self.busy0 = machine_busy()
         self.load0 = os.getloadavg()[0]
 
     def end(self) -> dict[str, float]:
         now = self.snap()
         out = {name: sum(v - self.start.get(name, {}).get(pid, 0.0) for pid, v in procs.items())
                for name, procs in now.items()}
-        out["other processes on the machine (not this benchmark)"] = max(0.0, self._busy() - self.busy0
+        out["other processes on the machine (not this benchmark)"] = max(0.0, machine_busy() - self.busy0
                                                                           - sum(out.values()))
         self.loads = (self.load0, os.getloadavg()[0])
         return out
@@ -236,7 +139,8 @@ def table_deltas(before: dict, after: dict, per: int) -> list[tuple[str, float, 
     return sorted(out, key=lambda r: -(r[1] + r[2] + r[3] + r[4]))
 
 
-def pg_xacts(admin_url: str) -> dict[str, int]:
+def pg_xacts(admin_url: str) -> dict[str, tuple[int, int]]:
+    """Per bench database: (transactions committed + rolled back, sessions opened)."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -561,22 +465,6 @@ def pyspy_summary(path: Path, handler: str, top: int = 18) -> dict:
 # --------------------------------------------------------------------------- machine and report
 
 
-def machine() -> dict:
-    import psutil
-
-    model = platform.processor() or "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    postgres = subprocess.run([str(pg_bindir() / "postgres"), "--version"], capture_output=True, text=True).stdout
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "mem_gib": psutil.virtual_memory().total / 2**30,
-            "python": platform.python_version(), "kernel": platform.release(), "postgres": postgres.strip(),
-            "commit": commit.strip() or "?", "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -665,28 +553,6 @@ def render(r: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
-def doc_write(path: Path, generated: str) -> None:
-    """Replace only this benchmark's section (or only its generated block, so
-    hand-written notes inside the section survive). Re-read right before
-    writing: others write other sections of the same file."""
-    block = f"{DOC_BEGIN}\n\n{generated}\n\n{DOC_END}"
-    text = path.read_text() if path.exists() else "# Performance\n"
-    if DOC_HEADING in text:
-        head, rest = text.split(DOC_HEADING, 1)
-        nxt = re.search(r"^## ", rest, flags=re.M)
-        body, tail = (rest[:nxt.start()], rest[nxt.start():]) if nxt else (rest, "")
-        if DOC_BEGIN in body and DOC_END in body:
-            before, after = body.split(DOC_BEGIN, 1)
-            after = after.split(DOC_END, 1)[1]
-            body = before + block + after
-        else:
-            body = "\n\n" + block + "\n\n"
-        text = head + DOC_HEADING + body + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + DOC_HEADING + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -706,7 +572,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="then a separate wallet run under py-spy (not counted): where request time goes")
     parser.add_argument("--py-spy", default="", help="py-spy binary (else PATH / the venv)")
-    parser.add_argument("--doc", default=str(DOC_PATH), help="docs file to write its section to, '-' for none")
+    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="docs file to write its section to, '-' for none")
     parser.add_argument("--json", default="", help="write the raw results here")
     args = parser.parse_args()
     if not 1 <= args.clients <= 64 or not 5 <= args.duration <= 480 or not 1 <= args.wallet_workers <= 16 \
@@ -715,59 +581,31 @@ def main() -> int:
     slots = pick_slots(args.clients)
     command = ".venv/bin/python bench/settlement.py " + shlex.join(sys.argv[1:])
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
     stop = threading.Event()
-    info = machine()
+    info = machine_facts()
     log(f"machine: nproc {info['nproc']}, {info['cpu']}, {info['mem_gib']:.1f} GiB, Python {info['python']}")
     with contextlib.ExitStack() as stack:
         stack.callback(stop.set)
-        log_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-settle-"))
+        services = ServiceStack(stack, log_prefix="yibao-bench-settle-")
+        log_dir = services.log_dir
         log(f"logs in {log_dir}")
-        redis = RedisServer()
-        stack.callback(redis.stop)
-        redis.start()
-        pg = PostgresServer()
-        stack.callback(pg.stop)
-        pg.start()
-        wallet_db = pg.create_database("bench_wallet")
-        core_db = pg.create_database("bench_core")
-        pg.create_database("bench_pgbench")
-        admin_url = pg.url("postgres")
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "DJANGO_"))}
-        env.update(YIBAO_ENV="test", DEBUG="false", LOG_LEVEL="WARNING", LOG_FORMAT="text", REDIS_URL=redis.url,
-                   DATABASE_URL=wallet_db, CORE_DATABASE_URL=core_db, CORE_API_CLIENT_ID=CORE_CLIENT_ID,
-                   CORE_API_SECRET=CORE_SECRET, PYTHONUNBUFFERED="1")
-        core_env = dict(env, YIBAO_SERVICE="core")
-        log("migrating the wallet and the core, seeding ...")
-        run_manage(env, "migrate", "--noinput", "-v", "0")
-        run_manage(core_env, "migrate", "--database", "core", "--noinput", "-v", "0")
-        run_manage(core_env, "core_seed_demo")
-        run_manage(env, "seed_demo")
+        services.start(extra_databases=("bench_pgbench",), seed_wallet=True)
+        pg, redis, admin_url = services.pg, services.redis, services.admin_url
+        wallet_db, core_db = services.wallet_db, services.core_db
         # Top up the employees' personal accounts (the core's contribution posting) so that
         # even 100 settlements/s per client for the whole run leave money in the account.
         topup = int(100 * args.duration * 5350 * 1.2) + 100_000
         script = ("from core_platform.services.ledger import personal_account_credit\n"
                   f"for psn in {[p.psn_no for _, p in slots]!r}:\n"
                   f"    personal_account_credit(psn, {topup}, 'bench-topup-' + psn, memo='bench/settlement.py')\n")
-        run_manage(core_env, "shell", "-c", script)
+        run_manage(services.core_env, "shell", "-c", script)
 
-        core_port = free_port()
-        core = Proc("core", uvicorn_cmd(core_port, args.core_workers), core_env, log_dir, port=core_port)
-        stack.callback(core.stop)
-        core.start()
-        core_url = f"http://127.0.0.1:{core_port}/core"
-        wallet_port = free_port()
-        wallet_env = dict(env, SETTLEMENT_CORE_URL=core_url)
-        wallet = Proc("wallet", uvicorn_cmd(wallet_port, args.wallet_workers), wallet_env, log_dir, port=wallet_port)
-        stack.callback(wallet.stop)
-        wallet.start()
-        wallet_url = f"http://127.0.0.1:{wallet_port}"
+        core = services.start_core(workers=args.core_workers, extra=("--backlog", "2048"))
+        core_url = core.url
+        wallet = services.start_wallet(workers=args.wallet_workers, extra=("--backlog", "2048"))
+        wallet_url = wallet.url
         time.sleep(2)  # let every worker finish importing before the first requests
-        log(f"core on :{core_port} ({args.core_workers} worker), wallet on :{wallet_port} "
+        log(f"core on :{core.port} ({args.core_workers} worker), wallet on :{wallet.port} "
             f"({args.wallet_workers} workers)")
 
         # --- persons, terminals, ecTokens ------------------------------------------------
@@ -922,14 +760,10 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     if args.doc != "-":
-        doc_write(Path(args.doc), render(result))
+        doc_section_write(Path(args.doc), render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
         log(f"wrote the section '{DOC_HEADING}' of {args.doc}")
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; every process started here has been stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

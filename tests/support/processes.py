@@ -1,13 +1,14 @@
 """Real processes for integration tests: the settlement core as its own HTTP
 service, the wallet's ASGI server, Celery workers. Each is started with the
 same environment the test run has (throwaway Redis/PostgreSQL from
-scripts/testenv.py) and stopped at the end, whatever happens."""
+scripts/testenv.py) and stopped at the end, whatever happens.
+
+The process machinery itself (``Process``, ports, logs, process-group stop,
+the core's uvicorn command) is scripts/harness.py, shared with bench/."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -15,53 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from services import free_port, wait_port  # noqa: E402
-
-PYTHON = sys.executable
-
-
-class Process:
-    def __init__(self, name: str, cmd: list[str], env: dict, port: int | None = None, log_dir: Path | None = None):
-        self.name = name
-        self.cmd = cmd
-        self.env = env
-        self.port = port
-        log_dir = log_dir or Path(tempfile.mkdtemp(prefix="yibao-proc-"))
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, wait: float = 60.0) -> "Process":
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        if self.port:
-            try:
-                wait_port(self.port, timeout=wait, proc=self.proc)
-            except RuntimeError as exc:
-                raise RuntimeError(f"{self.name} did not start: {exc}\n{self.log_tail()}") from exc
-        return self
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def signal(self, sig: int) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if not self.proc:
-            return
-        if self.proc.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
+from harness import PYTHON, Process, celery_worker_cmd, core_start, free_port, run_manage, wait_port  # noqa: E402,F401
 
 
 def base_env(**overrides: str) -> dict:
@@ -70,13 +25,6 @@ def base_env(**overrides: str) -> dict:
     env["LOG_FORMAT"] = "text"
     env.update({k: v for k, v in overrides.items() if v is not None})
     return env
-
-
-def run_manage(env: dict, *args: str) -> str:
-    out = subprocess.run([PYTHON, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-    return out.stdout
 
 
 def core_database_url(name: str) -> str:
@@ -95,25 +43,17 @@ def core_database_url(name: str) -> str:
 
 
 def start_core(db_name: str = "yibao_core_live", seed: bool = True, port: int | None = None) -> Process:
-    """The settlement core reference service as its own uvicorn process."""
-    port = port or free_port()
-    env = base_env(YIBAO_SERVICE="core", CORE_DATABASE_URL=core_database_url(db_name))
-    run_manage(env, "migrate", "--database", "core", "--noinput", "-v", "0")
-    if seed:
-        run_manage(env, "core_seed_demo")
-    proc = Process("core", [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                            "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"], env, port=port)
-    proc.url = f"http://127.0.0.1:{port}/core"
+    """The settlement core reference service as its own uvicorn process;
+    ``.url`` its base URL, ``.db_url`` its database."""
+    env = base_env(CORE_DATABASE_URL=core_database_url(db_name))
+    proc = core_start(env, port=port, seed=seed, extra=("--timeout-graceful-shutdown", "2"))
     proc.db_url = env["CORE_DATABASE_URL"]
-    return proc.start()
+    return proc
 
 
 def start_worker(queues: str = "money,housekeeping", concurrency: int = 1, name: str = "worker",
                  **env_overrides: str) -> Process:
-    env = base_env(**env_overrides)
-    return Process(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queues, "--concurrency",
-                          str(concurrency), "--loglevel", "INFO", "-n", f"{name}-{os.getpid()}@%h",
-                          "--without-gossip", "--without-mingle"], env).start()
+    return Process(name, celery_worker_cmd(queues, concurrency, name), base_env(**env_overrides)).start()
 
 
 def start_beat(name: str = "beat", **env_overrides: str) -> Process:
