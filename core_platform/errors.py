@@ -9,8 +9,8 @@ class CoreRefusal(ApplicationError):
     """Base of the settlement core's refusals: an application error the core
     explains (a stable code, a Chinese message); over the wire it becomes an
     ``infcode`` that the wallet raises as ``settlement.errors.CoreRefused``.
-    Not the wallet's ``settlement.errors.CoreError``, which is the base of the
-    wallet's failures to reach the core (transport)."""
+    Not the wallet's ``settlement.errors.CoreError``, the base of a failed
+    call from the wallet to the core (not reached, no answer, or refused)."""
 
 
 class LedgerUnbalanced(CoreRefusal):
