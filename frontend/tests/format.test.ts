@@ -5,6 +5,7 @@ import {
   formatDateTime,
   inputValue,
   insutypeLabel,
+  maskName,
   voucherStatusLabel,
 } from '@/utils/format'
 
@@ -38,5 +39,14 @@ describe('format', () => {
     expect(inputValue({ detail: { value: 'x' } })).toBe('x')
     expect(inputValue({ target: { value: 'y' } })).toBe('y')
     expect(inputValue(null)).toBe('')
+  })
+
+  it('masks every character of a name but the last', () => {
+    expect(maskName('张三')).toBe('*三')
+    expect(maskName('欧阳娜娜')).toBe('***娜')
+    expect(maskName('李')).toBe('李')
+    expect(maskName('')).toBe('')
+    expect(maskName(null)).toBe('')
+    expect(maskName(' 王小明 ')).toBe('**明')
   })
 })

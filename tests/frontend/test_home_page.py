@@ -1,21 +1,35 @@
-"""The H5 home page, as a person on a phone sees it, served by Django at /app/."""
+"""The H5 home page, as a person on a phone sees it, served by Django at /app/:
+what the national app shows (the voucher card with the masked name and the
+status, 出示医保码, the balance, the records, and 亲情账户 / 异地就医备案 /
+支付密码 as 即将开放 until those services land), in both skins. The
+operators' readiness checks are not on it (they are on /staff/sync/)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
 
+from common.demodata import DEMO_PERSONAS
+from tests.frontend.ui import app_url, sign_in
+
 pytestmark = [pytest.mark.browser]
 
-STATUS_TEXTS = re.compile(r"^(正常|部分降级|不可用)$")
 SKINS = {
     # channel: (Chinese name, root class, --c-brand, brand colour as computed)
     "wechat": ("微信", "skin-wechat", "#07c160", "rgb(7, 193, 96)"),
     "alipay": ("支付宝", "skin-alipay", "#1677ff", "rgb(22, 119, 255)"),
     "nhsa": ("国家医保APP", "skin-wechat", "#07c160", "rgb(7, 193, 96)"),
 }
+BUTTONS = {
+    # channel: (height, border-radius) — WeUI 48px/8px, Ant Design Mini pill
+    "wechat": ("48px", "8px"),
+    "alipay": ("44px", "999px"),
+}
+READINESS_HOOKS = ["service-status", "check-list", "check-database", "status-error", "retry"]
+SOON = {"entry-family": "亲情账户", "entry-filing": "异地就医备案", "entry-pin": "支付密码"}
 
 
 def by_testid(page, testid: str):
@@ -43,31 +57,33 @@ def open_home(page, live_server, channel: str | None):
     expect(by_testid(page, "brand-banner")).to_be_visible()
 
 
+def expect_no_readiness(page) -> None:
+    for testid in READINESS_HOOKS:
+        expect(by_testid(page, testid)).to_have_count(0)
+    expect(page.get_by_text("服务状态")).to_have_count(0)
+    expect(page.get_by_text("各项检查")).to_have_count(0)
+
+
 @pytest.mark.parametrize("channel", ["alipay", "wechat", "nhsa"])
-def test_home_shows_channel_skin_and_service_status(page, live_server, screenshot, channel):
+def test_signed_out_home_shows_channel_and_skin_without_readiness(page, live_server, screenshot, channel):
     label, root_class, brand, brand_rgb = SKINS[channel]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     open_home(page, live_server, channel)
 
     expect(page).to_have_title(re.compile("医保电子凭证"))
     expect(by_testid(page, "channel-name")).to_have_text(label)
+    expect(by_testid(page, "voucher-signed-out")).to_contain_text("登录后即可激活和使用医保电子凭证")
 
     skin = root_skin(page)
     assert root_class in skin["classes"], skin
     assert skin["brand"] == brand, skin
     assert skin["bannerBg"] == brand_rgb, skin
 
-    # /readyz answers (200 or 503 depending on which services run here); the
-    # status is shown in Chinese either way, with one row per check.
-    status = by_testid(page, "service-status")
-    expect(status).to_have_text(STATUS_TEXTS)
-    expect(by_testid(page, "check-database")).to_contain_text("数据库")
-    expect(by_testid(page, "check-database-state")).to_have_text("正常")
-    for testid, name in [("check-redis", "缓存"), ("check-core", "结算核心"), ("check-outbox", "同步队列")]:
-        expect(by_testid(page, testid)).to_contain_text(name)
-        expect(by_testid(page, f"{testid}-state")).to_have_text(re.compile(r"^(正常|异常)$"))
-    expect(by_testid(page, "retry")).to_have_count(0)
+    expect_no_readiness(page)
+    assert not [url for url in requests if "/readyz" in url], requests
 
-    shot = screenshot(page, f"home-{channel}")
+    shot = screenshot(page, f"home-signed-out-{channel}")
     assert shot.stat().st_size > 10_000
     assert page.js_errors == []
 
@@ -86,38 +102,69 @@ def test_default_channel_is_wechat(page, live_server):
     assert "skin-wechat" in root_skin(page)["classes"]
 
 
-BUTTONS = {
-    # channel: (height, border-radius) — WeUI 48px/8px, Ant Design Mini pill
-    "wechat": ("48px", "8px"),
-    "alipay": ("44px", "999px"),
-}
-
-
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("core_url")
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])
-def test_network_failure_shows_error_and_retry_recovers(page, live_server, screenshot, channel):
-    page.route("**/readyz", lambda route: route.abort("internetdisconnected"))
-    open_home(page, live_server, channel)
+def test_activated_home_shows_what_the_national_app_shows(page, live_server, screenshot, channel):
+    from tests.support.app import AppClient
+    from tests.support.http import LiveClient
 
-    error = by_testid(page, "status-error")
-    expect(error).to_be_visible()
-    expect(error).to_contain_text("网络连接失败")
-    expect(error).to_have_attribute("role", "alert")
-    expect(by_testid(page, "service-status")).to_have_text("无法获取")
-    retry = by_testid(page, "retry")
-    expect(retry).to_be_visible()
-    expect(retry).to_have_text("重试")
-    expect(retry).to_have_attribute("aria-label", "重试获取服务状态")
+    person = DEMO_PERSONAS["employee"]
+    openid = f"demo-home-{uuid.uuid4().hex[:10]}"
+    sign_in(page, live_server.url, channel, openid)
+    AppClient(LiveClient(live_server.url), channel, openid).login().activate(person, pin="258036")
+    page.goto(app_url(live_server.url, channel, "pages/home/index"))
+
+    card = by_testid(page, "voucher-card")
+    expect(card).to_be_visible()
+    # The voucher card: the name masked but for its last character, the masked ID, the status.
+    expect(by_testid(page, "person-name")).to_have_text("*" * (len(person.name) - 1) + person.name[-1])
+    expect(card).not_to_contain_text(person.name)
+    expect(by_testid(page, "person-id")).to_have_text(re.compile(r"^\d{3}\*+[\dX]{4}$"))
+    expect(by_testid(page, "voucher-status")).to_have_text("已激活")
+    expect(by_testid(page, "voucher-status")).to_have_attribute("data-status", "active")
+
+    # 出示医保码: the skin's primary button.
+    show = by_testid(page, "home-show-code")
+    expect(show).to_have_text("出示医保码")
     height, radius = BUTTONS[channel]
-    expect(retry).to_have_css("background-color", SKINS[channel][3])
-    expect(retry).to_have_css("height", height)
-    expect(retry).to_have_css("border-top-left-radius", radius)
-    screenshot(page, f"home-network-error-{channel}")
+    expect(show).to_have_css("background-color", SKINS[channel][3])
+    expect(show).to_have_css("height", height)
+    expect(show).to_have_css("border-top-left-radius", radius)
 
-    page.unroute("**/readyz")
-    retry.click()
-    expect(by_testid(page, "service-status")).to_have_text(STATUS_TEXTS)
-    expect(by_testid(page, "check-database-state")).to_have_text("正常")
-    expect(error).to_have_count(0)
+    # The balance, from the core through the wallet.
+    expect(by_testid(page, "home-balance")).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    expect(by_testid(page, "home-balance-as-of")).to_contain_text("更新于")
+
+    # The service grid: records open; family, filing and password are 即将开放 and not links.
+    records = by_testid(page, "link-records")
+    expect(records).to_have_attribute("data-status", "open")
+    expect(records).to_have_attribute("role", "link")
+    for testid, label in SOON.items():
+        entry = by_testid(page, testid)
+        expect(entry).to_contain_text(label)
+        expect(entry).to_have_attribute("data-status", "soon")
+        expect(entry).to_have_attribute("aria-disabled", "true")
+        expect(entry).not_to_have_attribute("role", "link")
+        expect(by_testid(page, f"{testid}-soon")).to_have_text("即将开放")
+    expect(by_testid(page, "link-authorizations")).to_be_visible()
+    expect(by_testid(page, "link-diagnosis")).to_be_visible()
+    expect_no_readiness(page)
+    shot = screenshot(page, f"home-activated-{channel}")
+    assert shot.stat().st_size > 10_000
+
+    # A 即将开放 entry goes nowhere; the records entry opens the records.
+    url = page.url
+    by_testid(page, "entry-family").click()
+    page.wait_for_timeout(300)
+    assert page.url == url
+    expect(card).to_be_visible()
+    records.click()
+    expect(by_testid(page, "records-page")).to_be_visible()
+    page.go_back()
+    by_testid(page, "home-show-code").click()
+    expect(by_testid(page, "code-page")).to_be_visible()
+    assert page.js_errors == []
 
 
 def test_every_asset_is_served_under_app(page, live_server):
@@ -125,8 +172,8 @@ def test_every_asset_is_served_under_app(page, live_server):
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
     open_home(page, live_server, "wechat")
-    expect(by_testid(page, "service-status")).to_have_text(STATUS_TEXTS)
+    expect(by_testid(page, "channel-name")).to_have_text("微信")
     paths = [url.removeprefix(live_server.url) for url in urls if url.startswith(live_server.url)]
     assert paths, urls
-    stray = [p for p in paths if not p.startswith("/app/") and p != "/readyz"]
+    stray = [p for p in paths if not p.startswith("/app/")]
     assert stray == [], stray

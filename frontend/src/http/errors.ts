@@ -41,6 +41,12 @@ export function isApiError(value: unknown): value is ApiError {
   return value instanceof ApiError
 }
 
+/** Any thrown value as an ApiError: itself when it is one, else an UNEXPECTED
+ * error with the given Chinese message (pages show errors one way). */
+export function toApiError(value: unknown, message = '出现未知错误，请稍后重试'): ApiError {
+  return isApiError(value) ? value : new ApiError({ kind: 'http', code: 'UNEXPECTED', message })
+}
+
 /** The backend's error body: {"code": "STABLE_CODE", "message": "中文说明", "detail": {...}}. */
 export interface ErrorBody {
   code: string

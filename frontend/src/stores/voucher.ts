@@ -9,11 +9,7 @@ import {
   type Diagnosis,
   type Me,
 } from '@/api/voucher'
-import { ApiError, isApiError } from '@/http/errors'
-
-function asApiError(err: unknown): ApiError {
-  return isApiError(err) ? err : new ApiError({ kind: 'http', code: 'UNEXPECTED', message: '出现未知错误，请稍后重试' })
-}
+import { toApiError as asApiError, type ApiError } from '@/http/errors'
 
 /** Sort: active first, then the current channel, then newest. */
 export function sortAuthorizations(items: Authorization[]): Authorization[] {

@@ -77,3 +77,14 @@ export function inputValue(event: unknown): string {
   const value = e?.detail?.value ?? e?.target?.value
   return typeof value === 'string' ? value : ''
 }
+
+/**
+ * A person's name as the national app shows it on the voucher card: every
+ * character but the last masked ("张三" → "*三", "欧阳娜娜" → "***娜"). A
+ * one-character name is shown as is.
+ */
+export function maskName(name: string | null | undefined): string {
+  const chars = Array.from((name ?? '').trim())
+  if (chars.length < 2) return chars.join('')
+  return '*'.repeat(chars.length - 1) + chars[chars.length - 1]
+}

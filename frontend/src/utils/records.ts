@@ -1,4 +1,5 @@
-/** Chinese names of the national setlinfo / setldetail fields (pure). */
+/** Chinese names of the national setlinfo / setldetail fields, record display helpers (pure). */
+import { formatDateTime } from './format'
 
 /** setlinfo money fields, in the order a person reads them. */
 export const SETLINFO_FIELDS: Array<[string, string]> = [
@@ -27,12 +28,20 @@ export const ITEM_FIELDS: Array<[string, string]> = [
   ['inscp_scp_amt', '符合范围'],
 ]
 
-export const RECORD_STATUS_CLASS: Record<string, string> = {
+/** A record's status colour (the global `yb-tone--<tone>` classes): settled green,
+ * reversed amber, anything else (failed, declined, expired, unknown) grey. */
+export const RECORD_STATUS_TONE: Record<string, string> = {
   settled: 'ok',
   reversed: 'warn',
-  failed: 'bad',
-  declined: 'bad',
-  expired: 'bad',
+}
+
+export function recordTone(status: string): string {
+  return RECORD_STATUS_TONE[status] ?? 'muted'
+}
+
+/** A record's time as shown in the list and the detail: settled, else created. */
+export function recordTime(record: { settled_at?: string | null; created_at: string }): string {
+  return formatDateTime(record.settled_at || record.created_at)
 }
 
 /** Explanation lines may be strings or {text}/{line} objects; show text either way. */
