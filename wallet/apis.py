@@ -9,14 +9,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.envelope import InfCode, Receipt, answer, dumps_exact, render_answer
 from common.errors import json_error
+from common.http import client_ip
 from common.middleware import body_refusal
 
 from .services.decode import decode_handle
 from .services.gateway import gateway_handle
-
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _terminal_message(message: str, status: int) -> str:
@@ -47,7 +44,7 @@ def _decode_refusal(code: str, message: str, status: int) -> HttpResponse:
 def envelope_call_service(request):
     if request.method != "POST":
         return json_error("METHOD_NOT_ALLOWED", "请使用 POST 提交交易报文", 405)
-    return _envelope(gateway_handle(body=request.body, headers=request.headers, ip=_client_ip(request)))
+    return _envelope(gateway_handle(body=request.body, headers=request.headers, ip=client_ip(request)))
 
 
 @body_refusal(_decode_refusal)
@@ -56,5 +53,5 @@ def voucher_decode(request):
     """POST /localcfc/api/hsecfc/localQrCodeQuery (transType ec.query)."""
     if request.method != "POST":
         return json_error("METHOD_NOT_ALLOWED", "请使用 POST 提交", 405)
-    result = decode_handle(body=request.body, headers=request.headers, ip=_client_ip(request))
+    result = decode_handle(body=request.body, headers=request.headers, ip=client_ip(request))
     return _envelope(dumps_exact(result))

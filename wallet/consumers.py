@@ -43,6 +43,7 @@ from common.errors import ApplicationError
 
 from .selectors import SESSION_ENDED, authorization_for_code_page, code_page_check
 from .services.codes import code_issue, seconds_to_next_step
+from .services.push import voucher_group
 
 logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401  # no credentials, or the login session ended
@@ -78,7 +79,7 @@ class CodeConsumer(JsonConsumer):
             return
         joined = []
         try:
-            for group in (f"voucher.{self.voucher.pk}", session_group(session.pk)):
+            for group in (voucher_group(self.voucher.pk), session_group(session.pk)):
                 await self.channel_layer.group_add(group, self.channel_name)
                 joined.append(group)
         except Exception:  # Redis down: codes still rotate (checked at every push); notices resume on reconnect
@@ -156,7 +157,7 @@ class CodeConsumer(JsonConsumer):
         """A terminal redeemed one of this voucher's codes: say so, then show the next one."""
         if not await self.still_allowed():
             return
-        await self.send_json({"type": "scanned", "institution": event["institution"], "at": event["at"]})
+        await self.send_json({"type": "scanned", "institution": event["body"]["institution"], "at": event["body"]["at"]})
         await self.push_code(checked=True)
 
     async def payment_confirm(self, event):

@@ -121,20 +121,24 @@ class EcToken(models.Model):
 
 
 class Payment(models.Model):
-    """The wallet's journal of settlements it brokered (one per terminal
-    2102 msgid): what was asked, whether the payer confirmed, what the core
-    answered. The person's records and reconciliation read it."""
+    """The wallet's journal of settlements it brokered: one per terminal 2102,
+    hanging off that request's ``GatewayMessage`` (the one idempotency record
+    per msgid: the gateway checks the body digest and refuses concurrent
+    duplicates; this row holds the payment's state). What was asked, whether
+    the payer confirmed, what the core answered. The person's records and
+    reconciliation read it."""
 
     public_id = models.CharField(max_length=32, unique=True)
+    message = models.OneToOneField(GatewayMessage, on_delete=models.PROTECT, related_name="payment",
+                                   help_text="the terminal's 2102 request (fixmedins_code, msgid, body digest)")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
-    msgid = models.CharField(max_length=40)
     # The msgid the settle was sent to the core with: the terminal's msgid, or
-    # "C" + it for the settle after the payer confirmed (the first attempt
-    # under that msgid was the core's "confirmation required" answer).
-    core_msgid = models.CharField(max_length=40, blank=True)
+    # for the settle after the payer confirmed (the first attempt under the
+    # terminal's msgid was the core's "confirmation required" answer) a digest
+    # of (fixmedins_code, msgid): see payments.journal.confirmed_core_msgid.
+    core_msgid = models.CharField(max_length=40)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="payments")
     status = models.CharField(max_length=24, choices=PaymentStatus.choices)
-    request_hash = models.CharField(max_length=64)
     # Encrypted at rest: the input may name the person by ID number, the
     # core's setlinfo carries certno.
     request = EncryptedJSONField(help_text="the 2102 input as the terminal sent it")
@@ -159,8 +163,13 @@ class Payment(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["institution", "msgid"], name="uniq_payment_msgid")]
         indexes = [models.Index(fields=["status", "updated_at"])]
+
+    @property
+    def msgid(self) -> str:
+        """The terminal's msgid (from the gateway journal; load ``message``
+        with select_related where many rows are read)."""
+        return self.message.msgid
 
 
 class BalanceSnapshot(models.Model):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts.enums import Channel
 from accounts.services.sessions import session_live_query
+from common import idnumber
+from common.envelope import json_ready
 from common.errors import ApplicationError
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
-from .enums import AuthorizationStatus, VoucherStatus
-from .models import ChannelAuthorization, Voucher
+from .enums import AuthorizationStatus, PaymentStatus, VoucherStatus
+from .models import ChannelAuthorization, Payment, Voucher
 from .services.pin import pin_is_locked, pin_lock_advice
 
 
@@ -23,6 +26,15 @@ def voucher_get(person) -> Voucher | None:
     if person is None:
         return None
     return Voucher.objects.filter(person=person).first()
+
+
+def voucher_usable_by(login, voucher: Voucher | None) -> bool:
+    """Is the e-voucher activated for this login: the voucher active and an
+    active channel authorization of this very login (what ``/api/me`` calls
+    ``activated``)."""
+    if voucher is None or voucher.status != VoucherStatus.ACTIVE:
+        return False
+    return voucher.authorizations.filter(login=login, status=AuthorizationStatus.ACTIVE).exists()
 
 
 def _check(key: str, ok: bool | None, title: str, message: str, advice: str = "") -> dict:
@@ -136,3 +148,47 @@ def code_page_check(*, session_id: int, authorization_id: int) -> tuple[str, str
     if voucher_status != VoucherStatus.ACTIVE:
         return VOUCHER_UNAVAILABLE
     return None
+
+
+# --- payments -----------------------------------------------------------------------
+
+# Not (yet) a record for the person: never sent to the core, or being sent.
+_NOT_A_RECORD = (PaymentStatus.RECEIVED, PaymentStatus.AWAITING_CONFIRMATION, PaymentStatus.CONFIRMED,
+                 PaymentStatus.SUBMITTED)
+
+
+def payments_pending(person) -> list[Payment]:
+    """Payments waiting for this payer's PIN, newest first (the polling
+    fallback of the ``payment.confirm`` push)."""
+    return list(Payment.objects.select_related("institution").filter(
+        voucher__person=person, status=PaymentStatus.AWAITING_CONFIRMATION,
+        confirm_deadline__gt=timezone.now()).order_by("-created_at"))
+
+
+def payment_record_list(person, *, limit: int = 100) -> list[Payment]:
+    """The person's payment records, newest first (settled, reversed,
+    failed, unknown, declined, expired)."""
+    return list(Payment.objects.select_related("institution").filter(voucher__person=person)
+                .exclude(status__in=_NOT_A_RECORD).order_by("-created_at")[:limit])
+
+
+def payment_record_get(person, public_id: str) -> Payment | None:
+    return (Payment.objects.select_related("institution")
+            .filter(voucher__person=person, public_id=str(public_id or "")).first())
+
+
+def payment_record_answer(payment: Payment) -> dict:
+    """What the core answered for this payment, as the person's record view
+    shows it: ``setlinfo`` (ID number masked, as in every response, the
+    person's own included), ``items`` (per line item), ``funds`` (per fund)
+    and the engine's ``explanation``. The core's exact Decimals become plain
+    decimal strings, as every other amount of the app API."""
+    output = json_ready(payment.core_output or {})
+    if "detlcutinfo" in output:  # per item; setldetail is then per fund
+        items, funds = output.get("detlcutinfo") or [], output.get("setldetail") or []
+    else:  # an older core: setldetail held the items
+        items, funds = output.get("setldetail") or [], []
+    setlinfo = output.get("setlinfo") or {}
+    if setlinfo.get("certno"):
+        setlinfo = {**setlinfo, "certno": idnumber.mask(str(setlinfo["certno"]))}
+    return {"setlinfo": setlinfo, "items": items, "funds": funds, "explanation": output.get("explanation") or []}

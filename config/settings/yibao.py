@@ -60,7 +60,7 @@ CODE_STEP_SECONDS = env_int("CODE_STEP_SECONDS", 30)  # a new code every step
 CODE_ACCEPT_STEPS = 2
 ECTOKEN_TTL_SECONDS = env_int("ECTOKEN_TTL_SECONDS", 600)
 
-# --- paying at the counter (wallet/services/payments.py) -------------------------
+# --- paying at the counter (wallet/services/payments/) ----------------------------
 # The phone confirms with the PIN when the personal-account part exceeds this (fen).
 PAYMENT_CONFIRM_THRESHOLD_FEN = env_int("PAYMENT_CONFIRM_THRESHOLD_FEN", 20000)
 PAYMENT_CONFIRM_TTL_SECONDS = env_int("PAYMENT_CONFIRM_TTL_SECONDS", 180)

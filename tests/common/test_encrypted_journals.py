@@ -55,7 +55,7 @@ def test_gateway_journal_stores_the_answer_encrypted():
 
 def test_payment_journal_stores_request_and_core_output_encrypted():
     from accounts.models import Person
-    from wallet.models import Institution, Payment, Voucher
+    from wallet.models import GatewayMessage, Institution, Payment, Voucher
 
     person = Person.objects.create(psn_no="44010000000000000001", name="胡洁秀",
                                    id_number_encrypted=crypto.encrypt(NUMBER),
@@ -66,8 +66,9 @@ def test_payment_journal_stores_request_and_core_output_encrypted():
                                              region="440100", secret_encrypted=crypto.encrypt("k"))
     request = {"druginfo": {"mdtrt_cert_type": "02", "mdtrt_cert_no": NUMBER.lower(), "medfee_sumamt": "50.00"}}
     output = {"setlinfo": {"certno": NUMBER, "acct_pay": "17.50"}, "setldetail": [], "explanation": ["说明"]}
-    payment = Payment.objects.create(public_id="p1", institution=institution, msgid="M1", voucher=voucher,
-                                     status="settled", request_hash="h", request=request, medfee_fen=5000)
+    message = GatewayMessage.objects.create(fixmedins_code="P44010000001", msgid="M1", infno="2102", request_hash="h")
+    payment = Payment.objects.create(public_id="p1", institution=institution, message=message, core_msgid="M1",
+                                     voucher=voucher, status="settled", request=request, medfee_fen=5000)
     Payment.objects.filter(pk=payment.pk).update(core_output=output)
     assert_sealed(raw(Payment, payment.pk, "request"))
     assert_sealed(raw(Payment, payment.pk, "core_output"))

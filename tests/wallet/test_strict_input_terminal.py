@@ -199,7 +199,7 @@ def test_json_numbers_are_amounts_exactly(paying_pos):
     answer = paying_pos.post_raw(text.encode())
     assert answer["infcode"] == 0, answer
     assert answer["output"]["setlinfo"]["medfee_sumamt"] == Decimal("50.00")
-    payment = Payment.objects.get(msgid="PAY-NUMBERS-1")
+    payment = Payment.objects.get(message__msgid="PAY-NUMBERS-1")
     assert payment.medfee_fen == 5000 and payment.request["druginfo"]["medfee_sumamt"] == "50.00"
     assert paying_pos.post_raw(text.encode()) == answer  # the retry is recognised as the same body
 

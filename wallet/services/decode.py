@@ -13,11 +13,8 @@ EC_CODE_USED.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -33,8 +30,8 @@ from ..models import EcToken, Institution
 from .codes import CodeRefused, code_check
 from .ectokens import ectoken_issue
 from .gateway import AuthError, authenticate_institution, institution_signed_in
+from .push import voucher_push
 
-logger = logging.getLogger(__name__)
 
 _REFUSALS = {
     "EC_CODE_CORRUPTED": InfCode.CODE_CORRUPTED,
@@ -49,7 +46,7 @@ def _fail(infcode: InfCode, error_code: str, message: str) -> dict:
     return {"code": int(infcode), "errorCode": error_code, "message": message, "data": None}
 
 
-def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> dict:
+def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str | None = None) -> dict:
     try:
         request = jsonbody.loads(body)  # depth, lone surrogates, NaN and duplicate keys refused
     except JsonBodyError as error:
@@ -74,12 +71,12 @@ def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> d
     try:
         return _decode(institution, data, qr_code, ip)  # as scanned: codes.parse refuses anything but 49 ASCII digits
     except CodeRefused as refused:
-        audit_record(action="code.decode", outcome=AuditOutcome.FAILURE, actor=institution.fixmedins_code, ip=ip or None,
+        audit_record(action="code.decode", outcome=AuditOutcome.FAILURE, actor=institution.fixmedins_code, ip=ip,
                      code=refused.code)
         return _fail(_REFUSALS[refused.code], refused.code, refused.message)
 
 
-def _decode(institution: Institution, data: dict, qr_code: str, ip: str) -> dict:
+def _decode(institution: Institution, data: dict, qr_code: str, ip: str | None) -> dict:
     voucher, parsed = code_check(qr_code)
     redis = redis_client()
     ttl = settings.CODE_STEP_SECONDS * (settings.CODE_ACCEPT_STEPS + 2)
@@ -95,9 +92,12 @@ def _decode(institution: Institution, data: dict, qr_code: str, ip: str) -> dict
                                    business_type=str(data.get("businessType", "")),
                                    operator_id=str(data.get("operatorId", "")))
         audit_record(action="code.decode", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
-                     person=voucher.person, ip=ip or None,
+                     person=voucher.person, ip=ip,
                      detail={"business_type": str(data.get("businessType", ""))[:5], "ectoken_id": row.pk})
-        transaction.on_commit(lambda: _notify_scanned(voucher.pk, institution))
+        # Tell the person's open code pages: scanned by whom, when; they retire the code and show the next one.
+        voucher_push(voucher.pk, "code.scanned", {"institution": institution.name,
+                                                 "fixmedins_code": institution.fixmedins_code,
+                                                 "at": timezone.localtime().isoformat()})
     redis.set(answer_key, json.dumps({"id": row.pk, "token": crypto.encrypt(token)}), ex=ttl)
     return _success(row, token, institution)
 
@@ -133,20 +133,3 @@ def _success(row: EcToken, token: str, institution: Institution) -> dict:
             "tokenExpireTime": timezone.localtime(row.expires_at).strftime("%Y-%m-%d %H:%M:%S"),
         },
     }
-
-
-def _notify_scanned(voucher_id: int, institution: Institution) -> None:
-    """Tell the person's open code pages: scanned by whom, when; they retire
-    the code and show the next one."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(f"voucher.{voucher_id}", {
-            "type": "code.scanned",
-            "institution": institution.name,
-            "fixmedins_code": institution.fixmedins_code,
-            "at": timezone.localtime().isoformat(),
-        })
-    except Exception:  # the push is a courtesy; the decode already stands
-        logger.exception("could not push the scan notification for voucher %s", voucher_id)

@@ -7,10 +7,16 @@ stable ``infcode``, never an HTTP error):
 1. parse the envelope (``MALFORMED``);
 2. authenticate the institution: signed headers, clock skew, single-use
    nonce (``AUTH_FAILED``);
-3. idempotency on (fixmedins_code, msgid): a replay gets the first answer, a
-   different body ``MSGID_CONFLICT``, a concurrent duplicate ``MSGID_IN_PROGRESS``;
+3. idempotency on (fixmedins_code, msgid), the wallet's one record per
+   terminal msgid (``GatewayMessage``; the body digest is computed here, once):
+   a replay gets the first answer, a different body ``MSGID_CONFLICT``, a
+   concurrent duplicate ``MSGID_IN_PROGRESS``; an answer that was not final
+   (``NotStored``: payer asked to confirm, outcome unknown, core unreachable)
+   leaves the row ``retryable`` and the same body runs again;
 4. sign-in (``NOT_SIGNED_IN``) for everything but 9001;
-5. dispatch: 9001/9002 are answered here; what the core owns is forwarded.
+5. dispatch with one ``TerminalCall`` (institution, envelope, journal row,
+   each loaded once): 9001/9002 are answered here; 1101/3201/3202 go to the
+   core through services/core.py; 2101/2102/2103/2601 are payments/.
 
 Every answer is stamped with this receiver's ``Receipt`` (inf_refmsgid =
 GATEWAY_ADMDVS + time + sequence, refmsg_time, respond_time) and rendered once
@@ -39,18 +45,19 @@ from common.envelope import (Envelope, EnvelopeError, InfCode, Receipt, answer, 
 from common.fields import is_ascii_digits
 from common.money import output_numbers
 from common.redis import redis_client
-from settlement.client import core_client
-from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
 from ..enums import GatewayMessageStatus
 from ..models import GatewayMessage, Institution, TerminalSignIn
+from .core import NotStored, TerminalCall, core_call
+from .ectokens import ectoken_resolve
 from .institutions import institution_certno
-from .payments import NotStored, payment_pre_settle, payment_reverse, payment_reverse_by_msgid, payment_settle
+from .payments.reversal import payment_reverse, payment_reverse_by_msgid
+from .payments.settle import payment_pre_settle, payment_settle
 
 logger = logging.getLogger(__name__)
 
 
-def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> bytes:
+def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str | None = None) -> bytes:
     """One terminal request; returns the rendered answer (UTF-8 JSON)."""
     receipt = Receipt(settings.GATEWAY_ADMDVS)
     try:
@@ -72,16 +79,16 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str = "") -> 
         return replay.encode("utf-8") if isinstance(replay, str) else render_answer(receipt.stamp(replay))
     try:
         try:
-            result = _dispatch(institution, env, ip)
+            result = _dispatch(TerminalCall(institution=institution, env=env, message=message, ip=ip))
         except EnvelopeError as error:
             result = error_answer(error, env.msgid)
         text = render_answer(receipt.stamp(result))
     except NotStored as transient:
-        GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
+        _message_retryable(message)
         return render_answer(receipt.stamp(transient.answer))
     except Exception:
         logger.exception("gateway failed on infno=%s msgid=%s", env.infno, env.msgid)
-        GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).delete()
+        _message_retryable(message)
         return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL,
                                                   err_msg="系统内部错误，请稍后重试")))
     GatewayMessage.objects.filter(pk=message.pk).update(
@@ -143,7 +150,9 @@ def institution_signed_in(institution: Institution) -> bool:
 
 def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | str | None]:
     """(row, None) to process; (None, the first answer's exact text) for a
-    replay; (None, a refusal to stamp) for a conflict or an unfinished first."""
+    replay; (None, a refusal to stamp) for a conflict or a request with this
+    msgid running now. A ``retryable`` row (its last answer was not final)
+    is taken over by one request at a time, with the same body only."""
     request_hash = env.body_hash()
     try:
         with transaction.atomic():
@@ -157,20 +166,30 @@ def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | str | N
     if first.request_hash != request_hash:
         return None, answer(env.msgid, infcode=InfCode.MSGID_CONFLICT,
                             err_msg="msgid 已被另一笔不同内容的交易使用，请使用新的 msgid")
-    if first.status != GatewayMessageStatus.DONE:
-        return None, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS, err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
-    return None, first.response
+    if first.status == GatewayMessageStatus.DONE:
+        return None, first.response
+    if first.status == GatewayMessageStatus.RETRYABLE and GatewayMessage.objects.filter(
+            pk=first.pk, status=GatewayMessageStatus.RETRYABLE).update(status=GatewayMessageStatus.PROCESSING):
+        first.status = GatewayMessageStatus.PROCESSING
+        return first, None
+    return None, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS, err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
+
+
+def _message_retryable(message: GatewayMessage) -> None:
+    """The answer was not final: not stored; the terminal's retry runs the request again."""
+    GatewayMessage.objects.filter(pk=message.pk, status=GatewayMessageStatus.PROCESSING).update(
+        status=GatewayMessageStatus.RETRYABLE)
 
 
 # --- dispatch ---------------------------------------------------------------
 
-def _dispatch(institution: Institution, env: Envelope, ip: str) -> dict:
-    handler = HANDLERS.get(env.infno)
+def _dispatch(call: TerminalCall) -> dict:
+    handler = HANDLERS.get(call.env.infno)
     if handler is None:
-        raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={env.infno}", msgid=env.msgid)
-    if env.infno != "9001":
-        _require_sign_in(institution, env)
-    return handler(institution, env, ip)
+        raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={call.env.infno}", msgid=call.env.msgid)
+    if call.env.infno != "9001":
+        _require_sign_in(call.institution, call.env)
+    return handler(call)
 
 
 def _require_sign_in(institution: Institution, env: Envelope) -> TerminalSignIn:
@@ -183,7 +202,8 @@ def _require_sign_in(institution: Institution, env: Envelope) -> TerminalSignIn:
     return sign_in
 
 
-def _sign_in(institution: Institution, env: Envelope, ip: str) -> dict:
+def _sign_in(call: TerminalCall) -> dict:
+    institution, env, ip = call.institution, call.env, call.ip
     data = env.input.get("signIn") or env.input.get("signin") or {}
     if not isinstance(data, dict) or not str(data.get("opter_no", "")).strip():
         raise EnvelopeError(InfCode.INPUT_INVALID, "签到需要 input.signIn.opter_no（操作员编号）", msgid=env.msgid)
@@ -195,11 +215,12 @@ def _sign_in(institution: Institution, env: Envelope, ip: str) -> dict:
             mac=str(data.get("mac", ""))[:40], ip=str(data.get("ip", ""))[:45],
         )
         audit_record(action="terminal.sign_in", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
-                     ip=ip or None, detail={"opter_no": str(data["opter_no"])[:30], "sign_no": sign_no})
+                     ip=ip, detail={"opter_no": str(data["opter_no"])[:30], "sign_no": sign_no})
     return answer(env.msgid, {"signinoutb": {"sign_time": now.strftime("%Y-%m-%d %H:%M:%S"), "sign_no": sign_no}})
 
 
-def _sign_out(institution: Institution, env: Envelope, ip: str) -> dict:
+def _sign_out(call: TerminalCall) -> dict:
+    institution, env = call.institution, call.env
     data = env.input.get("signOut") or env.input.get("signout") or {}
     sign_no = (data.get("sign_no") if isinstance(data, dict) else "") or env.sign_no
     updated = TerminalSignIn.objects.filter(sign_no=sign_no, institution=institution,
@@ -209,18 +230,17 @@ def _sign_out(institution: Institution, env: Envelope, ip: str) -> dict:
     return answer(env.msgid, {"signoutoutb": {"sign_time": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")}})
 
 
-def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
+def _person_info(call: TerminalCall) -> dict:
     """1101: forward to the core by ID number (mdtrt_cert_type 02)."""
+    institution, env = call.institution, call.env
     data = env.input.get("data")
     if not isinstance(data, dict):
         raise EnvelopeError(InfCode.INPUT_INVALID, "1101 需要 input.data", msgid=env.msgid)
     cert_type = str(data.get("mdtrt_cert_type", ""))
     if cert_type == "01":
-        from .ectokens import ectoken_resolve
-
         token = ectoken_resolve(str(data.get("mdtrt_cert_no", "")), institution, msgid=env.msgid)
         forward = {"data": {"mdtrt_cert_type": "99", "mdtrt_cert_no": token.voucher.person.psn_no}}
-        output = _forward(env, "1101", forward, institution)
+        output = core_call(call, "1101", forward)
         output.pop("evoucher", None)
         return answer(env.msgid, output_numbers(output))
     if cert_type != "02":
@@ -232,7 +252,7 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
         raise EnvelopeError(InfCode.INPUT_INVALID, "身份证号码格式或校验位不正确", msgid=env.msgid)
     forward = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno,
                         "psn_name": str(data.get("psn_name", ""))}}
-    output = _forward(env, "1101", forward, institution)
+    output = core_call(call, "1101", forward)
     base = output.get("baseinfo") or {}
     if base.get("certno"):
         base["certno"] = institution_certno(institution, base["certno"])
@@ -240,26 +260,13 @@ def _person_info(institution: Institution, env: Envelope, ip: str) -> dict:
     return answer(env.msgid, output_numbers(output))
 
 
-def _forward(env: Envelope, infno: str, input: dict, institution: Institution) -> dict:
-    extra = {k: env.get(k) for k in ("mdtrtarea_admvs", "insuplc_admdvs", "opter", "opter_name", "sign_no") if env.get(k)}
-    try:
-        return core_client().call(infno, input, msgid=env.msgid, fixmedins_code=institution.fixmedins_code,
-                                  extra={"fixmedins_name": institution.name, **extra})
-    except CoreRefused as refused:
-        raise EnvelopeError(InfCode(refused.infcode) if refused.infcode in InfCode._value2member_map_
-                            else InfCode.INTERNAL, refused.err_msg, msgid=env.msgid)
-    except (CoreUnavailable, CoreTimeout, CoreProtocolError) as exc:
-        logger.warning("settlement core unavailable for infno=%s: %s", infno, exc)
-        raise NotStored(answer(env.msgid, infcode=InfCode.CORE_UNAVAILABLE,
-                                err_msg="医保结算平台暂时无法访问，请稍后用相同 msgid 重试"))
-
-
-def _reconcile(institution: Institution, env: Envelope, ip: str) -> dict:
+def _reconcile(call: TerminalCall) -> dict:
     """3201 对总账 / 3202 对明细账, as a pharmacy sends them to the platform:
     forwarded to the core in the national form only (``stmt_begndate`` …),
     which the core answers for the calling institution alone. The core's
     own per-day form (any institution, or all) is the wallet's, not a
     terminal's, so it is refused here."""
+    env = call.env
     data = env.input.get("data")
     if not isinstance(data, dict) or "stmt_begndate" not in data:
         raise EnvelopeError(InfCode.INPUT_INVALID, f"{env.infno} 需要 input.data（含 stmt_begndate、stmt_enddate）",
@@ -267,17 +274,17 @@ def _reconcile(institution: Institution, env: Envelope, ip: str) -> dict:
     if "fixmedins_code" in data or "setl_date" in data:
         raise EnvelopeError(InfCode.INPUT_INVALID, "对账只针对本机构：input.data 不接受 fixmedins_code、setl_date",
                             msgid=env.msgid)
-    return answer(env.msgid, output_numbers(_forward(env, env.infno, {"data": json_ready(data)}, institution)))
+    return answer(env.msgid, output_numbers(core_call(call, env.infno, {"data": json_ready(data)})))
 
 
-HANDLERS: dict[str, Callable[[Institution, Envelope, str], dict]] = {
+HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {
     "9001": _sign_in,
     "9002": _sign_out,
     "1101": _person_info,
-    "2101": lambda institution, env, ip: payment_pre_settle(institution, env),
-    "2102": lambda institution, env, ip: payment_settle(institution, env),
-    "2103": lambda institution, env, ip: payment_reverse(institution, env),
-    "2601": lambda institution, env, ip: payment_reverse_by_msgid(institution, env),
+    "2101": payment_pre_settle,
+    "2102": payment_settle,
+    "2103": payment_reverse,
+    "2601": payment_reverse_by_msgid,
     "3201": _reconcile,
     "3202": _reconcile,
 }

@@ -34,7 +34,7 @@ def payments_settled(day: dt.date, institutions: list[str] | None) -> dict[str, 
     """The wallet's settled (or since reversed) payments of ``day``, by setl_id,
     amounts in fen, status as setl_stas."""
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    rows = (Payment.objects.select_related("institution")
+    rows = (Payment.objects.select_related("institution", "message")
             .filter(settled_at__gte=start, settled_at__lt=start + dt.timedelta(days=1),
                     status__in=list(RECONCILED_STATUS))
             .exclude(setl_id=""))

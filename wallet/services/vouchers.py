@@ -9,11 +9,7 @@ push."""
 
 from __future__ import annotations
 
-import logging
-
 import pyotp
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,19 +23,7 @@ from settlement.services.outbox import outbox_enqueue
 
 from ..enums import AuthorizationStatus, VoucherStatus
 from ..models import ChannelAuthorization, Voucher
-
-
-logger = logging.getLogger(__name__)
-
-
-def _notify_access_changed(voucher_id: int) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(f"voucher.{voucher_id}", {"type": "access.changed"})
-    except Exception:  # Redis down: the pages find out at their next push
-        logger.exception("could not tell the code pages of voucher %s about an access change", voucher_id)
+from .push import voucher_push
 
 
 def voucher_get_or_create(person) -> Voucher:
@@ -97,8 +81,7 @@ def authorization_revoke(*, person, authorization_id: int, actor: str, channel: 
                                                      "revoked_channel": authorization.channel})
         outbox_enqueue(kind=OutboxKind.AUTHORIZATION_REVOKED, person_key=person.psn_no,
                        payload={"channel": authorization.channel})
-        voucher_id = authorization.voucher_id
-        transaction.on_commit(lambda: _notify_access_changed(voucher_id))
+        voucher_push(authorization.voucher_id, "access.changed")
         authorization.refresh_from_db()
     return authorization
 
@@ -126,6 +109,6 @@ def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) 
     audit_record(action=f"voucher.{action}", outcome=AuditOutcome.SUCCESS, actor=actor, person=voucher.person,
                  detail={"reason": reason, "from": voucher.status, "to": target})
     outbox_enqueue(kind=kind, person_key=psn_no, payload={"reason": reason})
-    transaction.on_commit(lambda: _notify_access_changed(voucher.pk))
+    voucher_push(voucher.pk, "access.changed")
     voucher.refresh_from_db()
     return voucher

@@ -17,6 +17,7 @@ from tests.support.faultproxy import FaultProxy
 from tests.support.pos import A_ITEMS, DATA, Pos
 from wallet.models import Payment, Voucher
 from wallet.services.codes import code_issue
+from wallet.services.payments.resolve import payment_resolve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 
@@ -139,14 +140,14 @@ def test_pin_locked_while_pending_refuses_the_terminal_at_once(person, pos):
     bill = pos.bill(LARGE)
     assert pos.settle(bill, msgid="PAY-LOCKP-1")["infcode"] == InfCode.CONFIRMATION_PENDING
     assert pos.settle(pos.bill(LARGE), msgid="PAY-LOCKP-2")["infcode"] == InfCode.CONFIRMATION_PENDING
-    payment_id = Payment.objects.get(msgid="PAY-LOCKP-1").public_id
+    payment_id = Payment.objects.get(message__msgid="PAY-LOCKP-1").public_id
     codes = [person.post(f"/api/payments/{payment_id}/confirm", {"pin": "147036"}).json()["code"] for _ in range(5)]
     assert codes == ["PIN_INCORRECT"] * 4 + ["PIN_LOCKED"]
     for msgid in ("PAY-LOCKP-1", "PAY-LOCKP-2"):  # the payment confirmed against, and the other one waiting
         answer = pos.settle(bill if msgid == "PAY-LOCKP-1" else pos.bill(LARGE), msgid=msgid)
         assert answer["infcode"] == InfCode.PIN_LOCKED, answer
         assert "支付密码已锁定" in answer["err_msg"] and "其他方式支付" in answer["err_msg"]
-        assert Payment.objects.get(msgid=msgid).status == "failed"
+        assert Payment.objects.get(message__msgid=msgid).status == "failed"
     assert person.get("/api/payments/pending").json() == []
     late = person.post(f"/api/payments/{payment_id}/confirm", {"pin": "258036"}).json()
     assert late["code"] == "PIN_LOCKED" and "12393" in late["message"]
@@ -169,7 +170,7 @@ def test_pin_locked_elsewhere_while_pending_refuses_the_terminal(client, person,
     assert codes[-1] == "PIN_LOCKED"
     answer = pos.settle(bill, msgid="PAY-LOCKE-1")
     assert answer["infcode"] == InfCode.PIN_LOCKED and "支付密码已锁定" in answer["err_msg"], answer
-    assert Payment.objects.get(msgid="PAY-LOCKE-1").status == "failed"
+    assert Payment.objects.get(message__msgid="PAY-LOCKE-1").status == "failed"
 
 
 def test_lockout_message_says_when_it_ends_and_where_to_get_help(person, pos):
@@ -240,7 +241,7 @@ def test_timeout_after_sending_is_resolved_before_anyone_is_told_paid(person, po
     proxy.set("delay_response", delay=2.5, only=b'"infno":"2102"')  # the core settles, the answer arrives too late
     first = pos.settle(bill, msgid="PAY-UNK-1")
     assert first["infcode"] == InfCode.OUTCOME_UNKNOWN and "勿重复收费" in first["err_msg"]
-    payment = Payment.objects.get(msgid="PAY-UNK-1")
+    payment = Payment.objects.get(message__msgid="PAY-UNK-1")
     assert payment.status == "unknown"
     proxy.set("pass")
     again = pos.settle(bill, msgid="PAY-UNK-1")  # the terminal asks again with the same msgid
@@ -259,9 +260,7 @@ def test_request_lost_on_the_way_is_fenced_out_and_nothing_is_charged(person, po
     proxy.set("pass")
     again = pos.settle(bill, msgid="PAY-LOST-1")
     assert again["infcode"] == InfCode.ORIGINAL_REVERSED and "未被扣款" in again["err_msg"]
-    assert Payment.objects.get(msgid="PAY-LOST-1").status == "failed"
+    assert Payment.objects.get(message__msgid="PAY-LOST-1").status == "failed"
     assert balance(person) == before
     # The worker-side resolver is idempotent: asking again changes nothing.
-    from wallet.services.payments import payment_resolve
-
-    assert payment_resolve(Payment.objects.get(msgid="PAY-LOST-1").pk) == "failed"
+    assert payment_resolve(Payment.objects.get(message__msgid="PAY-LOST-1").pk) == "failed"

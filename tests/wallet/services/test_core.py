@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from common import idnumber
 from wallet.models import Institution
-from wallet.services.payments import _terminal_output
+from wallet.services.core import terminal_output
 
 CERTNO = "11010519491231002X"
 
@@ -17,12 +17,12 @@ def _output():
 
 
 def test_an_undesignated_institution_sees_the_id_number_masked():
-    output = _terminal_output(_output(), Institution(fixmedins_code="P1", designated=False))
+    output = terminal_output(_output(), Institution(fixmedins_code="P1", designated=False))
     assert output["setlinfo"]["certno"] == idnumber.mask(CERTNO) != CERTNO
     assert output["setlinfo"]["mdtrt_cert_type"] == "01"
     assert output["setlinfo"]["acct_pay"] == Decimal("12.50")
 
 
 def test_a_designated_institution_sees_it_in_full():
-    output = _terminal_output(_output(), Institution(fixmedins_code="P2", designated=True))
+    output = terminal_output(_output(), Institution(fixmedins_code="P2", designated=True))
     assert output["setlinfo"]["certno"] == CERTNO

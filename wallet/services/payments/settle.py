@@ -1,0 +1,202 @@
+"""The terminal's side of paying: 2101 pre-settle and the 2102 state machine.
+
+The wallet checks the ecToken (this institution's, unexpired, its voucher
+active: ectokens.py) and the PIN (not locked) before anything reaches the
+core, and writes the journal row (``Payment``, hanging off the msgid's
+gateway journal row) before the settle is sent.
+
+2102 states (wallet/enums.py PaymentStatus)::
+
+    received ──send──> settled                       (account part within the threshold)
+        │        └──> awaiting_confirmation          (core: 4008, nothing posted; the phone is asked)
+        │                 ├─ PIN ──> confirmed ──send under core_msgid──> settled / failed (4003 split changed)
+        │                 └─ declined / expired / PIN locked (final, nothing charged)
+        └─ send times out ──> unknown ──resolve.py──> settled / failed
+
+Confirmation protocol (*answer pending, the terminal asks again*): the first
+2102 that needs confirmation is answered ``1009 CONFIRMATION_PENDING`` and
+not stored; the terminal repeats the very same request every few seconds;
+once the payer has confirmed, the repeat settles and its answer is final.
+Declined or expired → ``1010 CONFIRMATION_REFUSED`` (final). The unconfirmed
+settle is one call carrying the confirmation threshold (``acct_pay_limit``):
+the core settles, or answers 4008 with the split and posts nothing. The
+confirmed settle goes under its own core msgid (journal.confirmed_core_msgid)
+with the confirmed split, which the core refuses (4003) if it no longer holds.
+
+A timeout after sending is an unknown outcome: the terminal gets ``5002
+OUTCOME_UNKNOWN`` (retry the same msgid) and resolve.py settles the question
+on the retry or in a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from common.envelope import EnvelopeError, InfCode, answer, json_ready
+from common.fields import FieldError, amount_fen
+from common.money import fen_to_amount, yuan_to_fen
+from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
+
+from ...enums import PaymentStatus
+from ...models import EcToken, Payment
+from ...tasks import payment_resolve_task
+from ..core import (NotStored, TerminalCall, core_call, core_refusal, core_send, core_unavailable, outcome_unknown,
+                    terminal_output)
+from ..ectokens import ectoken_resolve
+from ..pin import pin_is_locked
+from .journal import (IN_FLIGHT, confirmed_core_msgid, payment_awaiting_confirmation, payment_expired, payment_failed,
+                      payment_not_sent, payment_open, payment_settled, payment_submitting, payment_unknown,
+                      payments_refuse_pin_locked)
+from .resolve import payment_outcome_resolve
+
+logger = logging.getLogger(__name__)
+
+
+def _druginfo(call: TerminalCall) -> dict:
+    druginfo = call.env.input.get("druginfo")
+    if not isinstance(druginfo, dict):
+        raise EnvelopeError(InfCode.INPUT_INVALID, "缺少 input.druginfo", msgid=call.env.msgid)
+    return druginfo
+
+
+def _token_for(call: TerminalCall, druginfo: dict) -> EcToken:
+    """The ecToken the bill is paid with: its voucher active (checked once,
+    by ectoken_resolve), the PIN not locked, the psn_no (if sent) its own."""
+    msgid = call.env.msgid
+    if str(druginfo.get("mdtrt_cert_type", "")) != "01":
+        raise EnvelopeError(InfCode.CERT_TYPE_UNSUPPORTED, "医保电子凭证结算须使用 mdtrt_cert_type=01（ecToken）", msgid=msgid)
+    token = ectoken_resolve(str(druginfo.get("mdtrt_cert_no", "")), call.institution, msgid=msgid)
+    voucher = token.voucher
+    if pin_is_locked(voucher):
+        raise EnvelopeError(InfCode.PIN_LOCKED, "参保人支付密码已锁定，暂不能使用医保电子凭证支付", msgid=msgid)
+    if druginfo.get("psn_no") and str(druginfo["psn_no"]) != voucher.person.psn_no:
+        raise EnvelopeError(InfCode.INPUT_INVALID, "psn_no 与电子凭证不符", msgid=msgid)
+    return token
+
+
+def _core_input(call: TerminalCall, psn_no: str, *, expected: Payment | None = None) -> dict:
+    """The terminal's bill, addressed to the core by psn_no (the core never
+    sees the ecToken). With ``expected``, the confirmed split rides along and
+    the core refuses if it no longer holds."""
+    druginfo = json_ready(dict(call.env.input.get("druginfo") or {}))
+    druginfo.update({"psn_no": psn_no, "mdtrt_cert_type": "99", "mdtrt_cert_no": psn_no})
+    for name in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
+        druginfo.pop(name, None)
+    if expected is not None:
+        druginfo.update({"fund_pay_sumamt": fen_to_amount(expected.fund_fen),
+                         "acct_pay": fen_to_amount(expected.acct_fen),
+                         "acct_mulaid_pay": fen_to_amount(expected.mulaid_fen),
+                         "psn_cash_pay": fen_to_amount(expected.cash_fen)})
+    return {"druginfo": druginfo, "drugdetail": json_ready(call.env.input.get("drugdetail"))}
+
+
+# --- 2101 --------------------------------------------------------------------------------
+
+def payment_pre_settle(call: TerminalCall) -> dict:
+    token = _token_for(call, _druginfo(call))
+    output = core_call(call, "2101", _core_input(call, token.voucher.person.psn_no))
+    acct = yuan_to_fen(output["setlinfo"]["acct_pay"], "acct_pay")
+    output = terminal_output(output, call.institution)
+    output["confirm_required"] = "1" if acct > settings.PAYMENT_CONFIRM_THRESHOLD_FEN else "0"
+    return answer(call.env.msgid, output)
+
+
+# --- 2102 --------------------------------------------------------------------------------
+
+def payment_settle(call: TerminalCall) -> dict:
+    """One 2102. The gateway has checked the body against the msgid's journal
+    row (call.message): the payment hanging off it, if any, is this very
+    request's, asked again."""
+    druginfo = _druginfo(call)
+    try:
+        medfee_fen = amount_fen(druginfo.get("medfee_sumamt"), "medfee_sumamt")
+    except FieldError as error:
+        raise EnvelopeError(InfCode.INPUT_INVALID, error.message, msgid=call.env.msgid)
+    payment = Payment.objects.select_related("voucher__person").filter(message=call.message).first()
+    if payment is None:
+        payment = payment_open(call, _token_for(call, druginfo).voucher, medfee_fen)
+    payment.institution, payment.message = call.institution, call.message  # loaded once, for this request
+    return _advance(call, payment)
+
+
+def _advance(call: TerminalCall, payment: Payment) -> dict:
+    """Move the payment as far as it goes now; the answer for this request."""
+    env = call.env
+    while True:
+        status = payment.status
+        if status == PaymentStatus.AWAITING_CONFIRMATION:
+            if payment.confirm_deadline and payment.confirm_deadline <= timezone.now():
+                payment_expired(payment)
+                continue
+            if pin_is_locked(payment.voucher):
+                # Locked while the phone was asked (on any path): the payer can
+                # no longer confirm, so the terminal is told at once.
+                payments_refuse_pin_locked(payment.voucher_id, current=payment)
+                continue
+            raise NotStored(answer(env.msgid, {"confirm_status": "pending", "acct_pay": fen_to_amount(payment.acct_fen),
+                                               "expires_at": timezone.localtime(payment.confirm_deadline).isoformat()},
+                                   infcode=InfCode.CONFIRMATION_PENDING,
+                                   err_msg="请参保人在手机上输入支付密码确认，确认后请用相同 msgid 重新提交"))
+        if status in (PaymentStatus.DECLINED, PaymentStatus.EXPIRED):
+            message = "参保人已拒绝本次支付" if status == PaymentStatus.DECLINED else "参保人未在规定时间内确认，本次支付已取消"
+            raise EnvelopeError(InfCode.CONFIRMATION_REFUSED, message, msgid=env.msgid)
+        if status in (PaymentStatus.RECEIVED, PaymentStatus.CONFIRMED):
+            settled = _submit(call, payment)
+            if settled is not None:
+                return settled
+            continue
+        if status in IN_FLIGHT:
+            if payment_outcome_resolve(payment) in IN_FLIGHT:
+                raise outcome_unknown(env)
+            continue
+        if status in (PaymentStatus.SETTLED, PaymentStatus.REVERSED):
+            return answer(env.msgid, terminal_output(payment.core_output or {}, call.institution))
+        if status == PaymentStatus.FAILED:
+            raise core_refusal(env, payment.infcode, payment.err_msg or "结算失败")
+        raise EnvelopeError(InfCode.INTERNAL, "交易状态异常", msgid=env.msgid)  # pragma: no cover
+
+
+def _submit(call: TerminalCall, payment: Payment) -> dict | None:
+    """Send the settle; the terminal's answer when it settled, ``None`` when
+    the payment moved on otherwise (the caller looks again)."""
+    env = call.env
+    confirmed = payment.status == PaymentStatus.CONFIRMED
+    back_to = payment.status
+    core_msgid = confirmed_core_msgid(call.institution.fixmedins_code, env.msgid) if confirmed else env.msgid
+    if not payment_submitting(payment, back_to, core_msgid):
+        return None  # someone else submitted it a moment ago
+    core_input = _core_input(call, payment.voucher.person.psn_no, expected=payment if confirmed else None)
+    if not confirmed:
+        core_input["druginfo"]["acct_pay_limit"] = fen_to_amount(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
+    try:
+        output = core_send(call.institution, "2102", core_input, env=env, msgid=core_msgid)
+    except CoreUnavailable:
+        payment_not_sent(payment, back_to)  # never reached the core: nothing happened there
+        raise core_unavailable(env)
+    except (CoreTimeout, CoreProtocolError) as exc:
+        logger.warning("2102 outcome unknown for %s %s: %s", call.institution.fixmedins_code, env.msgid, exc)
+        payment_unknown(payment)
+        _enqueue_resolve(payment.pk)
+        raise outcome_unknown(env)
+    except CoreRefused as refused:
+        if refused.infcode == InfCode.CONFIRMATION_REQUIRED:
+            payment_awaiting_confirmation(payment, refused.answer["output"])
+            return None
+        payment_failed(payment, refused.infcode, refused.err_msg)
+        raise core_refusal(env, refused.infcode, refused.err_msg)
+    payment_settled(payment, output)
+    return answer(env.msgid, terminal_output(output, call.institution))
+
+
+def _enqueue_resolve(payment_id: int) -> None:
+    """Hand the unknown outcome to a worker (the beat sweep catches it too if
+    this enqueue is lost: the row is already ``unknown`` in the database)."""
+    try:
+        payment_resolve_task.apply_async((payment_id,), countdown=5)
+    except (BrokerError, RedisError, OSError):  # broker down: the sweep will find the row
+        logger.exception("could not enqueue resolve for payment %s", payment_id)
