@@ -4,45 +4,59 @@ accounts/apis.py."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.enums import Channel
+from accounts.enums import Channel, PinMode
 from common.errors import ApplicationError
 from common.http import client_ip
+from common.schema import errors
 
-from .selectors import voucher_get
+from .enums import AuthorizationStatus, VoucherStatus
+from .selectors import voucher_get, voucher_usable_by
 from .services.activation import activation_pin, activation_real_name
 from .services.pin import pin_is_locked, pin_tries_left
 
 
-def person_body(person) -> dict | None:
-    if person is None:
-        return None
-    return {"name": person.name, "id_number_masked": person.id_number_masked, "insutype": person.insutype,
-            "insured_region": person.insured_region}
+class PersonOutputSerializer(serializers.Serializer):
+    """The insured person as the app shows them (component ``Person``): the ID number masked."""
+
+    name = serializers.CharField()
+    id_number_masked = serializers.CharField()
+    insutype = serializers.CharField()
+    insured_region = serializers.CharField()
+
+
+class VoucherSummaryOutputSerializer(serializers.Serializer):
+    """The voucher's state as the person's app needs it (component ``VoucherSummaryOutput``)."""
+
+    status = serializers.ChoiceField(choices=VoucherStatus.choices)
+    pin_locked = serializers.BooleanField()
+    pin_tries_left = serializers.IntegerField()
 
 
 class MeApi(APIView):
-    @extend_schema(responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        channel_name = serializers.CharField()
+        activated = serializers.BooleanField(help_text="The voucher is active and authorized for this very login.")
+        person = PersonOutputSerializer(allow_null=True)
+        voucher = VoucherSummaryOutputSerializer(allow_null=True)
+
+    @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
         login = request.user.login
-        person = login.person
-        voucher = voucher_get(person)
-        active_here = bool(voucher and voucher.authorizations.filter(login=login, status="active").exists())
-        return Response({
+        voucher = voucher_get(login.person)
+        return Response(self.OutputSerializer({
             "channel": login.channel,
             "channel_name": Channel(login.channel).label,
-            "activated": active_here and voucher.status == "active",
-            "person": person_body(person),
-            "voucher": None if voucher is None else {
-                "status": voucher.status,
-                "pin_locked": pin_is_locked(voucher),
-                "pin_tries_left": pin_tries_left(voucher),
-            },
-        })
+            "activated": voucher_usable_by(login, voucher),
+            "person": login.person,
+            "voucher": None if voucher is None else {"status": voucher.status, "pin_locked": pin_is_locked(voucher),
+                                                     "pin_tries_left": pin_tries_left(voucher)},
+        }).data)
 
 
 class RealNameApi(APIView):
@@ -50,20 +64,36 @@ class RealNameApi(APIView):
         name = serializers.CharField(max_length=50)
         id_number = serializers.CharField(max_length=30)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        activation_id = serializers.CharField()
+        next = serializers.ChoiceField(choices=["liveness"])
+        person = PersonOutputSerializer()
+        pin_mode = serializers.ChoiceField(choices=PinMode.choices,
+                                           help_text="new: set a PIN; existing: enter the PIN set in another channel.")
+
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({400: "ID_NUMBER_INVALID, VALIDATION_ERROR, NOT_ENROLLED, NAME_MISMATCH, REAL_NAME_NOT_VERIFIED, "
+                       "ENROLMENT_SUSPENDED, REGION_NOT_OPEN",
+                  403: "VOUCHER_UNAVAILABLE", 409: "ALREADY_ACTIVATED, LOGIN_BOUND_TO_OTHER_PERSON",
+                  429: "TOO_MANY_ATTEMPTS (detail.retry_after)", 503: "CORE_UNAVAILABLE"}),
+    })
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         activation = activation_real_name(login=request.user.login, ip=client_ip(request), **data.validated_data)
-        return Response({"activation_id": activation.public_id, "next": "liveness",
-                         "person": person_body(activation.person), "pin_mode": activation.pin_mode})
+        return Response(self.OutputSerializer({"activation_id": activation.public_id, "next": "liveness",
+                                               "person": activation.person, "pin_mode": activation.pin_mode}).data)
 
 
 class AuthorizationOutputSerializer(serializers.Serializer):
+    """A channel authorization of the voucher (component ``Authorization``);
+    ``current``: the one of the login making the request."""
+
     id = serializers.IntegerField()
-    channel = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
     channel_name = serializers.SerializerMethodField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=AuthorizationStatus.choices)
     created_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
     current = serializers.SerializerMethodField()
@@ -81,7 +111,19 @@ class PinApi(APIView):
         pin = serializers.CharField(max_length=6, min_length=6, trim_whitespace=False)
         pin_confirm = serializers.CharField(max_length=6, min_length=6, required=False, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        next = serializers.ChoiceField(choices=["done"])
+        voucher = inline_serializer("PinApiVoucher", {"status": serializers.ChoiceField(choices=VoucherStatus.choices)})
+        authorization = AuthorizationOutputSerializer()
+
+    @extend_schema(request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({400: "PIN_FORMAT, PIN_CONFIRM_MISMATCH, PIN_WEAK_REPEATED, PIN_WEAK_SEQUENCE, PIN_WEAK_BIRTHDAY, "
+                       "PIN_WEAK_ID_SUFFIX, PIN_INCORRECT (detail.tries_left)",
+                  403: "VOUCHER_UNAVAILABLE", 404: "ACTIVATION_NOT_FOUND",
+                  409: "ACTIVATION_STEP_ORDER, ALREADY_ACTIVATED, LOGIN_BOUND_TO_OTHER_PERSON",
+                  423: "PIN_LOCKED (detail.locked_until, detail.support_hotline)"}),
+    })
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
@@ -90,8 +132,6 @@ class PinApi(APIView):
             data.is_valid(raise_exception=True)
         authorization = activation_pin(login=request.user.login, ip=client_ip(request), **data.validated_data)
         authorization.voucher.refresh_from_db()
-        return Response({
-            "next": "done",
-            "voucher": {"status": authorization.voucher.status},
-            "authorization": AuthorizationOutputSerializer(authorization, context={"login": request.user.login}).data,
-        })
+        return Response(self.OutputSerializer({
+            "next": "done", "voucher": authorization.voucher, "authorization": authorization,
+        }, context={"login": request.user.login}).data)

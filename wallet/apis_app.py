@@ -1,20 +1,42 @@
-"""The person's voucher APIs (authorizations, diagnosis)."""
+"""The person's voucher, payment and record APIs. Thin: parse, call a
+service or selector, render through an OutputSerializer (the schema is the
+contract: docs/subsystems/api-schema.md)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common import idnumber
-from common.envelope import json_ready
 from common.errors import ApplicationError
 from common.http import client_ip
+from common.schema import errors
+from common.serializers import YuanField
+from settlement.selectors import account_credit_notifications
 
+from . import rendering
 from .apis_activation import AuthorizationOutputSerializer
-from .selectors import authorization_list, voucher_diagnose
+from .enums import PaymentStatus
+from .selectors import (
+    authorization_for_code_page,
+    authorization_list,
+    payment_record_answer,
+    payment_record_get,
+    payment_record_list,
+    payments_pending,
+    voucher_diagnose,
+)
+from .services.balance import balance_get
+from .services.codes import code_check_own, code_issue
+from .services.payments.confirmation import payment_confirm, payment_decline
 from .services.vouchers import authorization_revoke
+
+
+NOT_ACTIVATED = "NOT_ACTIVATED"
+CODE_PAGE_REFUSALS = "NOT_ACTIVATED, VOUCHER_UNAVAILABLE, CHANNEL_NOT_AUTHORIZED"
 
 
 def _person(request):
@@ -25,14 +47,15 @@ def _person(request):
 
 
 class AuthorizationListApi(APIView):
-    @extend_schema(responses=AuthorizationOutputSerializer(many=True))
+    @extend_schema(responses={200: AuthorizationOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
         items = authorization_list(_person(request))
         return Response(AuthorizationOutputSerializer(items, many=True, context={"login": request.user.login}).data)
 
 
 class AuthorizationRevokeApi(APIView):
-    @extend_schema(request=None, responses=AuthorizationOutputSerializer)
+    @extend_schema(request=None, responses={
+        200: AuthorizationOutputSerializer, **errors({404: "NOT_ACTIVATED, AUTHORIZATION_NOT_FOUND"})})
     def post(self, request, authorization_id: int):
         login = request.user.login
         authorization = authorization_revoke(person=_person(request), authorization_id=authorization_id,
@@ -41,24 +64,44 @@ class AuthorizationRevokeApi(APIView):
         return Response(AuthorizationOutputSerializer(authorization, context={"login": login}).data)
 
 
+class DiagnosisCheckOutputSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True, help_text="null: could not be checked now (core unreachable).")
+    title = serializers.CharField()
+    message = serializers.CharField()
+    advice = serializers.CharField(allow_blank=True)
+
+
 class DiagnosisApi(APIView):
-    @extend_schema(responses={200: dict})
+    """Why is e-voucher payment unavailable? The checks in the order they matter."""
+
+    class OutputSerializer(serializers.Serializer):
+        available = serializers.BooleanField()
+        checks = DiagnosisCheckOutputSerializer(many=True)
+
+    @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        return Response(voucher_diagnose(request.user.login))
+        return Response(self.OutputSerializer(voucher_diagnose(request.user.login)).data)
 
 
 class CodeCurrentApi(APIView):
     """REST fallback for clients without WebSocket: a fresh code now."""
 
-    @extend_schema(operation_id="voucher_code_current", responses={200: dict})
-    def get(self, request):
-        from .selectors import authorization_for_code_page
-        from .services.codes import code_issue
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(help_text="The code's content (QR and barcode).")
+        step = serializers.IntegerField()
+        expires_at = serializers.IntegerField(help_text="Unix seconds: when the page should show the next code.")
+        valid_until = serializers.IntegerField(help_text="Unix seconds: after this the code is refused.")
+        step_seconds = serializers.IntegerField()
 
+    @extend_schema(operation_id="voucher_code_current",
+                   responses={200: OutputSerializer, **errors({403: CODE_PAGE_REFUSALS})})
+    def get(self, request):
         # Checked at every call (the session by the authentication class, the
         # authorization here); the code is bound to this login's authorization.
         authorization = authorization_for_code_page(request.user.login)
-        return Response(code_issue(authorization.voucher, authorization_id=authorization.pk).as_message())
+        return Response(self.OutputSerializer(
+            code_issue(authorization.voucher, authorization_id=authorization.pk).as_message()).data)
 
 
 class CodeImageApi(APIView):
@@ -66,22 +109,25 @@ class CodeImageApi(APIView):
     caller's own live codes, as SVG (default) or PNG: for the H5 page and for
     printing."""
 
-    @extend_schema(operation_id="voucher_code_image", responses={(200, "image/svg+xml"): bytes, (200, "image/png"): bytes})
+    @extend_schema(
+        operation_id="voucher_code_image",
+        parameters=[
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=["qr", "barcode"]),
+            OpenApiParameter("code", str, required=True, description="A live code of this login (GET /api/voucher/code)."),
+            OpenApiParameter("format", str, enum=["svg", "png"], default="svg"),
+        ],
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY,
+                   **errors({400: "VALIDATION_ERROR, EC_CODE_CORRUPTED, EC_CODE_UNKNOWN, EC_CODE_EXPIRED, "
+                                  "EC_VOUCHER_UNAVAILABLE",
+                             403: CODE_PAGE_REFUSALS})},
+    )
     def get(self, request, kind: str):
-        from django.http import HttpResponse
-
-        from . import rendering
-        from .selectors import authorization_for_code_page
-        from .services.codes import code_check
-
         authorization = authorization_for_code_page(request.user.login)
         content = request.query_params.get("code", "")
         fmt = request.query_params.get("format", "svg")
         if fmt not in {"svg", "png"}:
             raise ApplicationError("VALIDATION_ERROR", "format 须为 svg 或 png")
-        _, parsed = code_check(content)
-        if parsed.authorization_id != authorization.pk:  # only codes issued under this login's own authorization
-            raise ApplicationError("EC_CODE_UNKNOWN", "无法识别的医保码")
+        code_check_own(content, authorization_id=authorization.pk)
         render = {("qr", "svg"): rendering.qr_svg, ("qr", "png"): rendering.qr_png,
                   ("barcode", "svg"): rendering.barcode_svg, ("barcode", "png"): rendering.barcode_png}[(kind, fmt)]
         response = HttpResponse(render(content), content_type="image/svg+xml" if fmt == "svg" else "image/png")
@@ -89,136 +135,124 @@ class CodeImageApi(APIView):
         return response
 
 
-def _payment_body(payment, *, detail: bool = False) -> dict:
-    from common.money import fen_to_yuan
+class PaymentOutputSerializer(serializers.Serializer):
+    """One payment as the payer sees it (component ``PaymentOutput``):
+    pending, or a record. Amounts are yuan strings."""
 
-    body = {
-        "id": payment.public_id,
-        "status": payment.status,
-        "status_name": payment.get_status_display(),
-        "institution": payment.institution.name,
-        "fixmedins_code": payment.institution.fixmedins_code,
-        "created_at": payment.created_at,
-        "settled_at": payment.settled_at,
-        "reversed_at": payment.reversed_at,
-        "medfee_sumamt": fen_to_yuan(payment.medfee_fen),
-        "fund_pay_sumamt": fen_to_yuan(payment.fund_fen),
-        "acct_pay": fen_to_yuan(payment.acct_fen),
-        "acct_mulaid_pay": fen_to_yuan(payment.mulaid_fen),
-        "psn_cash_pay": fen_to_yuan(payment.cash_fen),
-        "confirmation_required": payment.confirmation_required,
-        "confirm_deadline": payment.confirm_deadline,
-    }
-    if detail:
-        # The core's output keeps its numbers as exact Decimal; the app API
-        # gives yuan as plain decimal strings, as every other amount here.
-        output = json_ready(payment.core_output or {})
-        if "detlcutinfo" in output:  # per item; setldetail is then per fund
-            items, funds = output.get("detlcutinfo") or [], output.get("setldetail") or []
-        else:  # an older core: setldetail held the items
-            items, funds = output.get("setldetail") or [], []
-        body.update({
-            "setl_id": payment.setl_id,
-            "setlinfo": _masked_setlinfo(output.get("setlinfo", {})),
-            "items": items,
-            "funds": funds,
-            "explanation": output.get("explanation", []),
-            "err_msg": payment.err_msg,
-        })
-    return body
+    id = serializers.CharField(source="public_id")
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    status_name = serializers.CharField(source="get_status_display")
+    institution = serializers.CharField(source="institution.name")
+    fixmedins_code = serializers.CharField(source="institution.fixmedins_code")
+    created_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True)
+    reversed_at = serializers.DateTimeField(allow_null=True)
+    medfee_sumamt = YuanField(source="medfee_fen")
+    fund_pay_sumamt = YuanField(source="fund_fen")
+    acct_pay = YuanField(source="acct_fen")
+    acct_mulaid_pay = YuanField(source="mulaid_fen")
+    psn_cash_pay = YuanField(source="cash_fen")
+    confirmation_required = serializers.BooleanField()
+    confirm_deadline = serializers.DateTimeField(allow_null=True)
 
 
-def _masked_setlinfo(setlinfo: dict) -> dict:
-    """ID numbers are masked in every response, the person's own included."""
-    if setlinfo.get("certno"):
-        setlinfo = {**setlinfo, "certno": idnumber.mask(str(setlinfo["certno"]))}
-    return setlinfo
+PAYER_REFUSALS = {404: "NOT_ACTIVATED, PAYMENT_NOT_FOUND", 409: "PAYMENT_NOT_PENDING, PAYMENT_EXPIRED"}
 
 
 class PaymentPendingApi(APIView):
     """Payments waiting for this payer's PIN (the polling fallback of the
     ``payment.confirm`` push)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: PaymentOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        from .services.payments import payments_pending
-
-        return Response([_payment_body(p) for p in payments_pending(_person(request))])
+        return Response(PaymentOutputSerializer(payments_pending(_person(request)), many=True).data)
 
 
 class PaymentConfirmApi(APIView):
     class InputSerializer(serializers.Serializer):
         pin = serializers.CharField(min_length=6, max_length=6, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=InputSerializer, responses={
+        200: PaymentOutputSerializer,
+        **errors({400: "PIN_FORMAT, PIN_INCORRECT (detail.tries_left)", **PAYER_REFUSALS,
+                  423: "PIN_LOCKED (detail.locked_until, detail.support_hotline)"}),
+    })
     def post(self, request, public_id: str):
-        from .services.payments import payment_confirm
-
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
             raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
         payment = payment_confirm(login=request.user.login, public_id=public_id, pin=data.validated_data["pin"],
                                   ip=client_ip(request))
-        return Response(_payment_body(payment))
+        return Response(PaymentOutputSerializer(payment).data)
 
 
 class PaymentDeclineApi(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: PaymentOutputSerializer, **errors(PAYER_REFUSALS)})
     def post(self, request, public_id: str):
-        from .services.payments import payment_decline
-
-        return Response(_payment_body(payment_decline(login=request.user.login, public_id=public_id,
-                                                      ip=client_ip(request))))
+        payment = payment_decline(login=request.user.login, public_id=public_id, ip=client_ip(request))
+        return Response(PaymentOutputSerializer(payment).data)
 
 
 class RecordListApi(APIView):
     """The person's payment records, newest first (settled, reversed, failed...)."""
 
-    @extend_schema(operation_id="records_list", responses={200: dict})
+    @extend_schema(operation_id="records_list",
+                   responses={200: PaymentOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        from .models import Payment
+        return Response(PaymentOutputSerializer(payment_record_list(_person(request)), many=True).data)
 
-        rows = (Payment.objects.select_related("institution").filter(voucher__person=_person(request))
-                .exclude(status__in=["awaiting_confirmation", "confirmed", "submitted"]).order_by("-created_at")[:100])
-        return Response([_payment_body(p) for p in rows])
+
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": {}}})
+class _Rows(serializers.ListField):
+    child = serializers.DictField()
 
 
 class RecordDetailApi(APIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request, public_id: str):
-        from .models import Payment
+    """One record with what the core answered (ID numbers masked)."""
 
-        payment = (Payment.objects.select_related("institution")
-                   .filter(voucher__person=_person(request), public_id=public_id).first())
+    class OutputSerializer(PaymentOutputSerializer):
+        setl_id = serializers.CharField(allow_blank=True)
+        err_msg = serializers.CharField(allow_blank=True)
+        setlinfo = serializers.DictField(source="answer.setlinfo", help_text="The core's setlinfo node, certno masked.")
+        items = _Rows(source="answer.items", help_text="Per line item (detlcutinfo).")
+        funds = _Rows(source="answer.funds", help_text="Per fund (setldetail); empty from an older core.")
+        explanation = serializers.ListField(child=serializers.CharField(), source="answer.explanation")
+
+    @extend_schema(responses={200: OutputSerializer, **errors({404: "NOT_ACTIVATED, PAYMENT_NOT_FOUND"})})
+    def get(self, request, public_id: str):
+        payment = payment_record_get(_person(request), public_id)
         if payment is None:
             raise ApplicationError("PAYMENT_NOT_FOUND", "未找到该笔记录", status=404)
-        return Response(_payment_body(payment, detail=True))
+        payment.answer = payment_record_answer(payment)
+        return Response(self.OutputSerializer(payment).data)
 
 
 class BalanceApi(APIView):
     """Personal-account balance from the core, cached with its timestamp."""
 
-    @extend_schema(responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        balance = YuanField(source="balance_fen", allow_null=True, help_text="null: the core was never reached.")
+        as_of = serializers.DateTimeField(allow_null=True)
+        stale = serializers.BooleanField(help_text="The cached value: the core is unreachable now.")
+
+    @extend_schema(parameters=[OpenApiParameter("refresh", str, enum=["1"], description="1: ask the core now.")],
+                   responses={200: OutputSerializer, **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        from common.money import fen_to_yuan
-
-        from .services.balance import balance_get
-
         result = balance_get(_person(request), refresh=request.query_params.get("refresh") == "1")
-        return Response({"balance": None if result["balance_fen"] is None else fen_to_yuan(result["balance_fen"]),
-                         "as_of": result["as_of"], "stale": result["stale"]})
+        return Response(self.OutputSerializer(result).data)
 
 
 class NotificationListApi(APIView):
     """Money that arrived in the personal account (pulled from the core),
     newest first — the list behind the ``account.credited`` push."""
 
-    @extend_schema(responses={200: dict})
-    def get(self, request):
-        from common.money import fen_to_yuan
-        from settlement.models import AccountCredit
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=["account.credited"])
+        title = serializers.CharField()
+        message = serializers.CharField()
+        amount = serializers.CharField(help_text="Yuan, two decimals.")
+        at = serializers.DateTimeField()
 
-        rows = AccountCredit.objects.filter(psn_no=_person(request).psn_no).order_by("-credited_at")[:50]
-        return Response([{"kind": "account.credited", "title": "个人账户到账",
-                          "message": f"个人账户到账 {fen_to_yuan(c.amount_fen)} 元",
-                          "amount": fen_to_yuan(c.amount_fen), "at": c.credited_at} for c in rows])
+    @extend_schema(responses={200: OutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
+    def get(self, request):
+        return Response(self.OutputSerializer(account_credit_notifications(_person(request).psn_no), many=True).data)

@@ -29,4 +29,10 @@ SPECTACULAR_SETTINGS = {
     '{"code": "...", "message": "中文说明", "detail": {...}}.',
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One enum component per status set (three models have a "status").
+    "ENUM_NAME_OVERRIDES": {
+        "VoucherStatusEnum": "wallet.enums.VoucherStatus",
+        "AuthorizationStatusEnum": "wallet.enums.AuthorizationStatus",
+        "PaymentStatusEnum": "wallet.enums.PaymentStatus",
+    },
 }

@@ -84,6 +84,16 @@ def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.Pa
     return voucher, parsed
 
 
+def code_check_own(raw: str, *, authorization_id: int, now: float | None = None) -> Voucher:
+    """``code_check`` plus ownership: a code page renders only the codes
+    issued under its own channel authorization (a code of another login, or
+    of another person, is refused as unknown)."""
+    voucher, parsed = code_check(raw, now=now)
+    if parsed.authorization_id != authorization_id:
+        raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码")
+    return voucher
+
+
 def code_redeem(raw: str, *, now: float | None = None) -> Voucher:
     """Accept a scanned code once. Raises CodeRefused with a stable code."""
     voucher, parsed = code_check(raw, now=now)

@@ -1,8 +1,9 @@
 import { request } from '@/http/request'
-import type { Authorization, PersonSummary } from './voucher'
+import type { Authorization, PersonSummary, VoucherStatus } from './voucher'
 
 export type PinMode = 'new' | 'existing'
 
+/** schema: RealNameApiOutput */
 export interface RealNameAnswer {
   activation_id: string
   next: 'liveness'
@@ -10,8 +11,9 @@ export interface RealNameAnswer {
   pin_mode: PinMode
 }
 
+/** schema: LivenessStartApiOutput */
 export interface LivenessChallenge {
-  session_id: string
+  session_id: number
   nonce: string
   actions: string[]
   expires_at: string
@@ -26,11 +28,18 @@ export interface LivenessResult {
   signature: string
 }
 
+/** schema: LivenessVerifyApiOutput */
+export interface LivenessVerified {
+  next: 'pin'
+  pin_mode: PinMode
+}
+
 export type SimulatorOutcome = 'pass' | 'face_mismatch' | 'not_live'
 
+/** schema: PinApiOutput */
 export interface PinAnswer {
   next: 'done'
-  voucher: { status: string }
+  voucher: { status: VoucherStatus }
   authorization: Authorization
 }
 
@@ -50,8 +59,8 @@ export function startLiveness(activationId: string): Promise<LivenessChallenge> 
   })
 }
 
-export function verifyLiveness(activationId: string, signed: LivenessResult): Promise<{ next: 'pin'; pin_mode: PinMode }> {
-  return request({
+export function verifyLiveness(activationId: string, signed: LivenessResult): Promise<LivenessVerified> {
+  return request<LivenessVerified>({
     url: '/api/activation/liveness/verify',
     method: 'POST',
     data: { activation_id: activationId, result: signed.result, signature: signed.signature },

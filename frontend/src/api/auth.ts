@@ -1,7 +1,7 @@
 import { request } from '@/http/request'
 import type { Channel } from '@/platform'
 
-/** POST /api/auth/login and /api/auth/refresh. */
+/** POST /api/auth/login and /api/auth/refresh (schema: SessionOutput). */
 export interface SessionGrant {
   token: string
   expires_at: string
@@ -27,6 +27,11 @@ export function refresh(token: string): Promise<SessionGrant> {
   })
 }
 
-export function logout(): Promise<{ ok: boolean }> {
-  return request<{ ok: boolean }>({ url: '/api/auth/logout', method: 'POST' })
+/** schema: LogoutApiOutput */
+export interface LoggedOut {
+  ok: boolean
+}
+
+export function logout(): Promise<LoggedOut> {
+  return request<LoggedOut>({ url: '/api/auth/logout', method: 'POST' })
 }

@@ -1,6 +1,6 @@
 import { request } from '@/http/request'
 
-/** A code as pushed on /ws/code/ and answered by GET /api/voucher/code. Times are Unix seconds. */
+/** A code as pushed on /ws/code/ and answered by GET /api/voucher/code (schema: CodeCurrentApiOutput). Times are Unix seconds. */
 export interface VoucherCode {
   code: string
   step: number
@@ -11,6 +11,7 @@ export interface VoucherCode {
   step_seconds: number
 }
 
+/** schema: WsTicketApiOutput */
 export interface WsTicket {
   ticket: string
   expires_in: number

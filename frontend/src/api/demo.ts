@@ -1,6 +1,7 @@
 import { request } from '@/http/request'
 
 /** Demo-only endpoints (wallet/apis_demo.py; 404 in production). */
+/** schema: DemoTerminalApiOutput */
 export interface DemoTerminal {
   fixmedins_code: string
   fixmedins_name: string
@@ -8,6 +9,7 @@ export interface DemoTerminal {
   secret: string
 }
 
+/** schema: DemoCatalogueApiOutput */
 export interface CatalogueItem {
   med_list_codg: string
   name: string

@@ -1,9 +1,22 @@
 import { request } from '@/http/request'
 
-/** One payment as the person sees it (pending, or a record). Amounts are yuan strings. */
+/** wallet.enums.PaymentStatus */
+export type PaymentStatus =
+  | 'received'
+  | 'awaiting_confirmation'
+  | 'confirmed'
+  | 'submitted'
+  | 'unknown'
+  | 'settled'
+  | 'failed'
+  | 'declined'
+  | 'expired'
+  | 'reversed'
+
+/** One payment as the person sees it (pending, or a record; schema: PaymentOutput). Amounts are yuan strings ("12.50"). */
 export interface Payment {
   id: string
-  status: string
+  status: PaymentStatus
   status_name: string
   institution: string
   fixmedins_code: string
@@ -31,11 +44,16 @@ export interface RecordItem {
   [key: string]: unknown
 }
 
+/** GET /api/records/{id} (schema: RecordDetailApiOutput): the core's answer, ID numbers masked. */
 export interface RecordDetail extends Payment {
   setl_id: string
   setlinfo: Record<string, unknown>
+  /** per line item (detlcutinfo) */
   items: RecordItem[]
-  explanation: unknown[]
+  /** per fund (setldetail); empty from an older core */
+  funds: Record<string, unknown>[]
+  /** the policy engine's explanation of the split, one line each */
+  explanation: string[]
   err_msg: string
 }
 
@@ -51,10 +69,23 @@ export interface ConfirmRequest {
   expires_at: string | null
 }
 
+/** GET /api/account/balance (schema: BalanceApiOutput) */
 export interface Balance {
+  /** yuan string; null when the core was never reached */
   balance: string | null
   as_of: string | null
+  /** the cached value, the core being unreachable */
   stale: boolean
+}
+
+/** GET /api/notifications (schema: NotificationListApiOutput) */
+export interface Notification {
+  kind: 'account.credited'
+  title: string
+  message: string
+  /** yuan string */
+  amount: string
+  at: string
 }
 
 export function listPending(): Promise<Payment[]> {
@@ -79,4 +110,8 @@ export function getRecord(id: string): Promise<RecordDetail> {
 
 export function getBalance(refresh = false): Promise<Balance> {
   return request<Balance>({ url: `/api/account/balance${refresh ? '?refresh=1' : ''}` })
+}
+
+export function listNotifications(): Promise<Notification[]> {
+  return request<Notification[]>({ url: '/api/notifications' })
 }

@@ -1,6 +1,7 @@
 import { request } from '@/http/request'
 import type { Channel } from '@/platform'
 
+/** schema: PersonOutput */
 export interface PersonSummary {
   name: string
   id_number_masked: string
@@ -8,31 +9,42 @@ export interface PersonSummary {
   insured_region: string
 }
 
+/** wallet.enums.VoucherStatus */
+export type VoucherStatus = 'inactive' | 'active' | 'frozen' | 'revoked'
+
+/** schema: VoucherSummaryOutput */
 export interface VoucherSummary {
-  status: 'inactive' | 'active' | 'frozen' | 'revoked' | string
+  status: VoucherStatus
   pin_locked: boolean
   pin_tries_left: number
 }
 
-/** GET /api/me */
+/** GET /api/me (schema: MeApiOutput) */
 export interface Me {
   channel: Channel
   channel_name: string
+  /** activated in this channel: an active authorization for this login and an active voucher */
   activated: boolean
   person: PersonSummary | null
   voucher: VoucherSummary | null
 }
 
+/** wallet.enums.AuthorizationStatus */
+export type AuthorizationStatus = 'active' | 'revoked'
+
+/** A channel authorization (schema: AuthorizationOutput). */
 export interface Authorization {
-  id: number | string
-  channel: Channel | string
+  id: number
+  channel: Channel
   channel_name: string
-  status: 'active' | 'revoked' | string
+  status: AuthorizationStatus
   created_at: string
-  revoked_at?: string | null
-  current?: boolean
+  revoked_at: string | null
+  /** the authorization of the login making the request */
+  current: boolean
 }
 
+/** schema: DiagnosisCheckOutput */
 export interface DiagnosisCheck {
   key: string
   /** null: could not be checked (e.g. the settlement core is unreachable). */
@@ -42,6 +54,7 @@ export interface DiagnosisCheck {
   advice: string
 }
 
+/** GET /api/voucher/diagnosis (schema: DiagnosisApiOutput) */
 export interface Diagnosis {
   available: boolean
   checks: DiagnosisCheck[]
