@@ -38,12 +38,10 @@ from tests.support.app import AppClient
 from tests.support.http import LiveClient
 from tests.support.pos import A_ITEMS, DATA, Pos
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
-
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
 PHARMACY = next(i for i in DATA.institutions if i.kind == "pharmacy" and i.designated)
 SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]  # no confirmation needed
-EXAMPLES = 12  # per operation and generation mode
+EXAMPLES = 20  # per operation and generation mode
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
 SESSION_ENDING = ("/api/auth/logout", "/api/auth/refresh")
@@ -67,6 +65,8 @@ def _run(operation, mode: GenerationMode, base_url: str, headers) -> None:
     run()
 
 
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
 def test_live_api_conforms_to_its_schema(wallet_live):
     started = time.monotonic()
     client = LiveClient(wallet_live.url)
