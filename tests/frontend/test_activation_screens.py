@@ -144,7 +144,7 @@ def test_existing_pin_incorrect_then_locked(page, live_server, screenshot):
     expect(advice).to_contain_text("锁定至 2026-01-05 10:30")
     expect(advice).to_contain_text("12393")  # help, not a PIN reset that does not exist yet
     expect(advice).not_to_contain_text("找回")
-    expect(advice).to_contain_text("客服")
+    expect(advice).to_contain_text("医保服务热线")
     expect(by_testid(page, "pin-pad")).to_have_count(0)
     screenshot(page, "activation-pin-locked-alipay")
     pin_calls = [body for _, path, body in wallet.calls if path == "/api/activation/pin"]
