@@ -8,7 +8,8 @@ class GatewayMessageStatus(models.TextChoices):
 
     PROCESSING = "processing", "处理中"
     """A request with this msgid is running now; a concurrent duplicate is
-    told ``MSGID_IN_PROGRESS`` and retries."""
+    told ``MSGID_IN_PROGRESS`` and retries. A row left here by a process that
+    died mid-request is taken over by the retry once its lease has run out."""
 
     RETRYABLE = "retryable", "待重试"
     """The last answer was not final and was not stored (payer asked to

@@ -4,6 +4,7 @@ the msgid journal that makes every terminal request idempotent."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from common import crypto
 from common.encrypted_fields import EncryptedExactJSONField, EncryptedJSONField, EncryptedTextField
@@ -62,6 +63,10 @@ class GatewayMessage(models.Model):
                               default=GatewayMessageStatus.PROCESSING)
     response = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a request last took this row to ``processing``: a row still
+    # ``processing`` after GATEWAY_PROCESSING_LEASE_SECONDS belongs to a
+    # process that died mid-request, and the terminal's retry takes it over.
+    claimed_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

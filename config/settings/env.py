@@ -51,10 +51,10 @@ def env_int(name: str, default: int) -> int:
     value = _raw(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from exc
+    digits = value[1:] if value[:1] == "-" else value
+    if not (digits.isascii() and digits.isdigit()):  # int() would take "１２", " 12" and "1_2"
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer (ASCII digits)")
+    return int(value)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

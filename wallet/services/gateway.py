@@ -27,6 +27,7 @@ replay is byte-identical. Outputs carry 数值型 fields as numbers
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import time
@@ -34,6 +35,7 @@ from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -168,11 +170,26 @@ def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | str | N
                             err_msg="msgid 已被另一笔不同内容的交易使用，请使用新的 msgid")
     if first.status == GatewayMessageStatus.DONE:
         return None, first.response
-    if first.status == GatewayMessageStatus.RETRYABLE and GatewayMessage.objects.filter(
-            pk=first.pk, status=GatewayMessageStatus.RETRYABLE).update(status=GatewayMessageStatus.PROCESSING):
-        first.status = GatewayMessageStatus.PROCESSING
+    if _message_take_over(first):
         return first, None
     return None, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS, err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
+
+
+def _message_take_over(first: GatewayMessage) -> bool:
+    """Claim a row whose last answer was not final (``retryable``), or one
+    still ``processing`` past its lease (its process died mid-request: a
+    crash must not fence the msgid forever). Compare-and-swap: one claimant."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.GATEWAY_PROCESSING_LEASE_SECONDS)
+    claimable = (Q(status=GatewayMessageStatus.RETRYABLE)
+                 | Q(status=GatewayMessageStatus.PROCESSING, claimed_at__lt=stale))
+    if not GatewayMessage.objects.filter(claimable, pk=first.pk).update(status=GatewayMessageStatus.PROCESSING,
+                                                                         claimed_at=now):
+        return False
+    if first.status == GatewayMessageStatus.PROCESSING:
+        logger.warning("gateway msgid %s of %s taken over after its lease ran out", first.msgid, first.fixmedins_code)
+    first.status, first.claimed_at = GatewayMessageStatus.PROCESSING, now
+    return True
 
 
 def _message_retryable(message: GatewayMessage) -> None:

@@ -5,11 +5,12 @@ collisions, and the terminal's envelope fields forwarded on every call."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 
-from common.envelope import Envelope, InfCode
+from common.envelope import Envelope, InfCode, parse
 from common.money import yuan_to_fen
 from settlement.client import SettlementCoreClient
 from tests.support.app import AppClient
@@ -153,3 +154,27 @@ def test_the_terminal_envelope_fields_reach_the_core_on_every_call(person, pos, 
     reversed_ = pos.reverse(settled["output"]["setlinfo"]["setl_id"], **fields)
     assert reversed_["infcode"] == 0, reversed_
     assert core_calls[-1][0] == "2103" and core_calls[-1][2]["mdtrtarea_admvs"] == "440100"
+
+
+
+def test_a_msgid_left_processing_by_a_dead_process_is_taken_over_after_its_lease(pos, person, settings):
+    """A process that dies between claiming a msgid and answering leaves its
+    journal row 'processing'. Within the lease a retry is told 1006 (the
+    first may still be running); after it, the retry takes the row over and
+    the sale completes, charged once, and is replayed from then on."""
+    before = balance(person)
+    bill = pos.bill(SMALL)
+    digest = parse(json.dumps(pos.envelope("2102", bill, msgid="PAY-CRASHED-1"), ensure_ascii=False).encode()).body_hash()
+    GatewayMessage.objects.create(fixmedins_code=pos.code, msgid="PAY-CRASHED-1", infno="2102", request_hash=digest)
+
+    settings.GATEWAY_PROCESSING_LEASE_SECONDS = 120
+    within = pos.settle(bill, msgid="PAY-CRASHED-1")
+    assert within["infcode"] == InfCode.MSGID_IN_PROGRESS, within
+
+    settings.GATEWAY_PROCESSING_LEASE_SECONDS = 0  # the lease has run out
+    after = pos.settle(bill, msgid="PAY-CRASHED-1")
+    assert after["infcode"] == 0, after
+    assert GatewayMessage.objects.filter(msgid="PAY-CRASHED-1").count() == 1
+    assert Payment.objects.filter(message__msgid="PAY-CRASHED-1").count() == 1
+    assert balance(person) == before - yuan_to_fen(after["output"]["setlinfo"]["acct_pay"])
+    assert pos.settle(bill, msgid="PAY-CRASHED-1") == after
