@@ -82,3 +82,25 @@ def start_wallet(transactional_db, core_live):
 def wallet_live(start_wallet):
     """One wallet ASGI server process."""
     return start_wallet()
+
+
+@pytest.fixture
+def outbox_ids_above_earlier_tests(db):
+    """The live core lives for the whole session while each test's wallet rows
+    are rolled back or flushed. The outbox id is the per-person sequence the
+    core applies in order; PostgreSQL's sequences never go back, but on
+    SQLite a rollback rewinds the id counter too, so a later test would send
+    ids the core has already seen and be refused as out of order — something
+    a real wallet database never does. Start this test's ids above every
+    earlier test's (milliseconds since the epoch)."""
+    import time
+
+    from django.db import connection
+
+    from settlement.models import OutboxMessage
+
+    if connection.vendor == "sqlite":
+        table = OutboxMessage._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, int(time.time() * 1000)])

@@ -23,7 +23,8 @@ from tests.support import atrest
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, DATA, Pos
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes, pytest.mark.usefixtures("core_url")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes,
+              pytest.mark.usefixtures("core_url", "outbox_ids_above_earlier_tests")]
 
 P = demodata.DEMO_PERSONAS
 PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]

@@ -22,7 +22,7 @@ from wallet.models import Payment, Voucher
 from wallet.services.codes import code_issue
 from wallet.services.vouchers import voucher_status_change
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url", "outbox_ids_above_earlier_tests")]
 P = demodata.DEMO_PERSONAS
 PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
 
