@@ -23,6 +23,14 @@ class InsufficientBalance(CoreRefusal):
         super().__init__("INSUFFICIENT_BALANCE", "个人账户余额不足", detail={"owner": owner})
 
 
+class AmountOutOfRange(CoreRefusal):
+    """A balance or annual total would leave what a 64-bit column holds
+    (PostgreSQL would fail the statement; SQLite would turn it into a float)."""
+
+    def __init__(self, owner: str):
+        super().__init__("AMOUNT_OUT_OF_RANGE", "累计金额超出账户可记录的范围，请核对金额", detail={"owner": owner})
+
+
 class PostingDuplicate(CoreRefusal):
     def __init__(self, kind: str, reference: str):
         super().__init__("POSTING_DUPLICATE", "该业务流水已记账", detail={"kind": kind, "reference": reference})

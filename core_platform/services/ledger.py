@@ -22,6 +22,7 @@ from django.db.models import F
 from ..db import core_atomic
 from ..enums import LedgerAccountKind, PostingKind
 from ..errors import (
+    AmountOutOfRange,
     InsufficientBalance,
     InvalidInput,
     LedgerUnbalanced,
@@ -46,6 +47,9 @@ def ledger_account_get_or_create(kind: str, owner: str) -> LedgerAccount:
 def fund_owner(region: str, insutype: str) -> str:
     """Owner key of a region's pooled fund / contribution source."""
     return f"{region}-{insutype}"
+
+
+MAX_FEN = 2**63 - 1  # what a BIGINT balance holds
 
 
 def posting_create(
@@ -96,6 +100,8 @@ def posting_create(
                 if delta == 0:
                     continue
                 account = locked[account_id]
+                if abs(account.balance_fen + delta) > MAX_FEN:
+                    raise AmountOutOfRange(account.owner)
                 rows = LedgerAccount.objects.filter(pk=account_id)
                 if account.kind == LedgerAccountKind.PERSONAL and delta < 0:
                     rows = rows.filter(balance_fen__gte=-delta)

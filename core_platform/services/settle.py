@@ -34,10 +34,11 @@ from common.money import age_value, fen_to_amount
 
 from .. import engine
 from ..db import core_atomic
+from ..errors import AmountOutOfRange
 from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import AnnualAccumulator, CatalogueItem, EnvelopeMessage, Institution, InsuredPerson, LedgerAccount, Settlement
 from ..selectors import person_age, person_id_number, policy_current
-from .ledger import fund_owner, ledger_account_get_or_create, posting_create
+from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 TOMBSTONE_HASH = "TOMBSTONE"  # an EnvelopeMessage claimed by 2601 for a msgid that never ran
@@ -426,6 +427,8 @@ def _accumulate(accumulator: AnnualAccumulator, deltas, *, sign: int) -> None:
     accumulator.eligible_cost_fen += sign * get("eligible_cost_fen")
     accumulator.deductible_paid_fen += sign * get("deductible_paid_fen")
     accumulator.fund_paid_fen += sign * get("fund_paid_fen")
+    if max(accumulator.eligible_cost_fen, accumulator.deductible_paid_fen, accumulator.fund_paid_fen) > MAX_FEN:
+        raise AmountOutOfRange(accumulator.psn_no)
     accumulator.save(update_fields=["eligible_cost_fen", "deductible_paid_fen", "fund_paid_fen", "updated_at"])
 
 

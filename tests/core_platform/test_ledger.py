@@ -3,7 +3,7 @@ from django.db import IntegrityError
 
 from core_platform.db import core_atomic
 from core_platform.enums import LedgerAccountKind, PostingKind
-from core_platform.errors import InsufficientBalance, LedgerUnbalanced, PostingDuplicate
+from core_platform.errors import AmountOutOfRange, InsufficientBalance, LedgerUnbalanced, PostingDuplicate
 from core_platform.models import Entry, LedgerAccount
 from core_platform.selectors import ledger_discrepancies
 from core_platform.services.ledger import ledger_account_get_or_create, posting_create
@@ -123,3 +123,20 @@ def test_concurrent_debits_serialise(accounts):
     assert sorted(results) == ["ok"] * 5 + ["refused"] * 5
     assert LedgerAccount.objects.get(pk=accounts["alice"].pk).balance_fen == 0
     assert not ledger_discrepancies()
+
+
+def test_a_balance_that_would_leave_the_64_bit_range_is_refused(accounts):
+    """PostgreSQL would fail the statement (a 5999) and SQLite would silently
+    turn the balance into a float: refused before the update, nothing posted."""
+    near = 2**63 - 100
+    LedgerAccount.objects.filter(pk=accounts["pharmacy"].pk).update(balance_fen=near)
+    with pytest.raises(AmountOutOfRange) as refused:
+        posting_create(PostingKind.SETTLEMENT, "huge", [(accounts["fund"], -200), (accounts["pharmacy"], 200)])
+    assert refused.value.code == "AMOUNT_OUT_OF_RANGE" and "超出账户可记录的范围" in refused.value.message
+    accounts["pharmacy"].refresh_from_db()
+    accounts["fund"].refresh_from_db()
+    assert (accounts["pharmacy"].balance_fen, accounts["fund"].balance_fen) == (near, 0)
+    assert Entry.objects.count() == 0
+    posting_create(PostingKind.SETTLEMENT, "fits", [(accounts["fund"], -99), (accounts["pharmacy"], 99)])
+    accounts["pharmacy"].refresh_from_db()
+    assert accounts["pharmacy"].balance_fen == 2**63 - 1

@@ -14,7 +14,8 @@ import pytest
 
 from common import signing
 from common.envelope import InfCode
-from core_platform.models import Settlement
+from core_platform.enums import LedgerAccountKind
+from core_platform.models import LedgerAccount, Settlement
 from core_platform.services.catalogue import catalogue_load
 from core_platform.services.ledger import personal_account_credit
 from core_platform.services.policy import policy_load
@@ -104,6 +105,20 @@ def test_the_largest_16_2_amount_settles_and_one_cent_more_is_refused(client, ps
     over = "100000000000000.00"
     answer = send(client, "2101", bill(psn_no, medfee=over, pric=over, cnt="1", amount=over))
     assert (answer["infcode"], answer["err_msg"]) == (InfCode.INPUT_INVALID, f"medfee_sumamt {LIMIT}")
+
+
+def test_maximum_bills_that_would_overflow_a_balance_are_refused_not_5999(client, psn_no):
+    """Each bill fits 16,2, but the pharmacy's receivable and the pooled fund
+    add them up: about 920 maximum bills reach the 64-bit limit. The one that
+    would cross it is a 1007 refusal with nothing posted, not an internal error."""
+    assert send(client, "2102", bill(psn_no, medfee=MAX, pric=MAX, cnt="1", amount=MAX))["infcode"] == 0
+    receivable = LedgerAccount.objects.get(kind=LedgerAccountKind.INSTITUTION_RECEIVABLE, owner=PHARMACY)
+    LedgerAccount.objects.filter(pk=receivable.pk).update(balance_fen=2**63 - 1_000_000)  # as after ~920 of them
+    before = Settlement.objects.count()
+    answer = send(client, "2102", bill(psn_no, medfee=MAX, pric=MAX, cnt="1", amount=MAX))
+    assert answer["infcode"] == InfCode.INPUT_INVALID, answer
+    assert answer["err_msg"] == "累计金额超出账户可记录的范围，请核对金额"
+    assert Settlement.objects.count() == before
 
 
 def test_json_numbers_are_amounts_exactly(client, psn_no):
