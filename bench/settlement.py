@@ -437,7 +437,7 @@ def pyspy_summary(path: Path, handler: str, top: int = 18) -> dict:
         return {"total": 0, "funcs": [], "buckets": []}
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit() or handler not in stack:
+        if not (count.isascii() and count.isdigit()) or handler not in stack:  # a sample count: ASCII digits
             continue
         n = int(count)
         total += n

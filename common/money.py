@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from .fields import FieldError, amount_fen
+from .fields import FieldError, amount_fen, ascii_pattern, matches
+
+_PLAIN_DECIMAL = ascii_pattern(r"-?[0-9]+(\.[0-9]+)?")
 
 _CENT = Decimal("0.01")
 
@@ -123,6 +125,6 @@ def _exact_decimal(value) -> Decimal:
         return value
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, str) and value.isascii() and value.replace(".", "", 1).lstrip("-").isdigit():
+    if matches(_PLAIN_DECIMAL, value):  # "--1" or "1." would pass a strip-and-isdigit test
         return Decimal(value)
     raise ValueError("not a plain decimal")

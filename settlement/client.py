@@ -21,6 +21,7 @@ from django.conf import settings
 
 from common import signing
 from common.envelope import dumps_exact, load_answer
+from common.fields import is_ascii_digits
 
 from .errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
@@ -109,7 +110,7 @@ def _infcode(value) -> int | None:
     send ("0"); anything else is not an answer."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) <= 9:
+    if is_ascii_digits(value, max_length=9):  # infcodes are never negative
         return int(value)
     return None
 
