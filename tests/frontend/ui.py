@@ -97,13 +97,22 @@ def activated_person_on_code_page(page: Page, base: str, person, pin: str, chann
 def shown_code(page: Page) -> str:
     """The code the phone shows now (its digits, spaces removed), once the
     QR and barcode of that very code are on screen."""
-    digits = by_testid(page, "code-digits")
-    expect(digits).not_to_have_attribute("data-code", "")
-    code = digits.get_attribute("data-code")
-    expect(by_testid(page, "code-qr")).to_have_attribute("data-code", code)
-    expect(by_testid(page, "code-barcode")).to_have_attribute("data-code", code)
-    assert digits.inner_text().replace(" ", "") == code
-    return code
+    # Read the three in one evaluation in the page: reading them one after
+    # another races the rotation (the digits of code N, then a QR already
+    # showing code N+1 that will never again show N).
+    handle = page.wait_for_function(
+        """() => {
+            const get = (id) => document.querySelector(`[data-testid='${id}']`);
+            const digits = get("code-digits"), qr = get("code-qr"), bar = get("code-barcode");
+            if (!digits || !qr || !bar) return null;
+            const code = digits.getAttribute("data-code");
+            if (!code || qr.getAttribute("data-code") !== code || bar.getAttribute("data-code") !== code) return null;
+            return {code, text: digits.innerText.replace(/ /g, "")};
+        }"""
+    )
+    shown = handle.json_value()
+    assert shown["text"] == shown["code"]
+    return shown["code"]
 
 
 def new_pos_page(browser):
