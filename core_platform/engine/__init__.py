@@ -5,7 +5,8 @@ tests/core_platform/test_engine.py enforces that by parsing the imports.
 
 One entry point::
 
-    split(params, level, accumulators, balance_fen, use_account, items) -> BillSplit
+    split(params, level, accumulators, balance_fen, use_account, items, *, patient=Patient(), visit=Visit())
+        -> BillSplit
 
 ``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
 dict of a ``PolicyParameters`` version (schema and validator: engine/params.py).
@@ -28,29 +29,34 @@ these points:
       equal it), the capped amount ``price cap × cnt`` (over-limit is the
       amount above it), and the B-class self-pay-first share
       ``(amount − over-limit) × ratio``;
-  (b) once per bill: the pooled-fund payment ``Σ band portion × band ratio``
-      (the exact products are summed, then rounded once).
+  (b) once per bill and fund: the basic fund's payment ``Σ band portion ×
+      band ratio`` and each supplementary fund's the same way (the exact
+      products are summed, then rounded once); the cost beyond the basic
+      fund's ceiling (the 大额 basis) is computed exactly and rounded once.
 
 Every other amount is exact integer arithmetic derived by subtraction, min and
 max, so the parts always sum exactly to the total.
 """
 
 from .errors import EngineError
-from .params import LEVELS, MODELS, Band, PolicyParams, params_errors, parse_params
+from .funds import BandSplit, FundSplit, Patient
+from .params import FUNDS, LEVELS, MODELS, Band, PolicyParams, Supplement, params_errors, parse_params, policy_year
 from .rounding import round_half_up
 from .split import (
+    COUNTERS,
     FUND_PAY_TYPE_NAMES,
     Accumulators,
-    BandSplit,
-    Deltas,
     BillSplit,
+    Deltas,
     ItemSplit,
     LineItem,
+    Visit,
     apply_deltas,
     split,
 )
 
 __all__ = [
-    "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit", "Deltas", "EngineError",
-    "ItemSplit", "LineItem", "PolicyParams", "apply_deltas", "params_errors", "parse_params", "round_half_up", "split",
+    "COUNTERS", "FUNDS", "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit",
+    "Deltas", "EngineError", "FundSplit", "ItemSplit", "LineItem", "Patient", "PolicyParams", "Supplement", "Visit",
+    "apply_deltas", "params_errors", "parse_params", "policy_year", "round_half_up", "split",
 ]

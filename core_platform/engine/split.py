@@ -1,25 +1,36 @@
 """The split of one bill (一次结算): line items -> setlinfo, setldetail (per
-fund), detlcutinfo (per line item), the explanation and the deltas for the ledger and the annual accumulators.
+fund), detlcutinfo (per line item), the explanation and the deltas for the
+ledger and the annual counters.
 
-Both models share the per-item step and the output; they differ in who pays
-the eligible cost first (docs/subsystems/policy-engine.md):
+Steps (docs/subsystems/policy-engine.md works each by hand):
 
-standard (统账结合, current form)
-    E = Σ eligible; deductible ``act_pay_dedc = min(E, D)`` (D = what remains
-    of this level's annual deductible); the rest R = E − act_pay_dedc lies on
-    the annual cumulative-eligible-cost axis at [cum + act_pay_dedc, cum + E)
-    and is reimbursed band by band; the fund is capped by what remains of the
-    annual ceiling. The personal account may pay the person's part
-    (psn_part_amt) if the region allows it and the person asked for it.
+1. per line item: 丙类, over the price cap, B-class self-pay-first, eligible;
+2. the basic stage, chosen by the visit: the outpatient rules (职工门诊共济)
+   for an outpatient bill where the policy has them (at a pharmacy only if it
+   is designated for outpatient pooling; otherwise no stage: ``none``), else
+   the main rules (``inpatient`` when the policy has outpatient rules,
+   ``general`` when it does not). Each has its own annual counters.
 
-account_first (通道式, the older form)
-    the personal account first pays eligible cost ``a = min(balance, E)`` (if
-    the person uses the account); of the rest the person pays the deductible
-    in cash; what is left, at [cum + a + act_pay_dedc, cum + E) on the axis —
-    the account-paid part counts as cumulative eligible cost but not toward
-    the deductible — is reimbursed band by band, capped by the ceiling. The
-    non-eligible parts (丙类, over-limit, B-class self-pay-first) are paid from
-    what remains in the account if the region allows it, else in cash.
+   standard (统账结合)
+       E = Σ eligible; deductible ``act_pay_dedc = min(E, D)`` (D = what
+       remains of this level's annual deductible); the rest lies on the
+       annual cumulative-eligible-cost axis at [cum + act_pay_dedc, cum + E)
+       and is reimbursed band by band (retirees at their own ratios where the
+       policy has them); the fund is capped by what remains of the annual
+       ceiling. The personal account may pay the person's part.
+   account_first (通道式)
+       the personal account first pays eligible cost ``a = min(balance, E)``
+       (if the person uses it). Then the self-pay stage (自付段), by the
+       policy's ``deductible_basis``: ``cumulative_cost`` — the part of the
+       rest lying below the deductible on the cumulative-cost axis
+       [cum + a, cum + E) is paid in cash (cost paid from the account counts
+       toward the stage); ``cash_after_account`` — the remaining deductible
+       is paid in cash (cost paid from the account does not count). What is
+       left is reimbursed band by band, capped by the ceiling.
+
+3. the supplementary funds (funds.py), in order hifob, hifmi, cvlserv, maf;
+4. the person's part: from the account as the model and the region allow,
+   the rest in cash.
 """
 
 from __future__ import annotations
@@ -27,13 +38,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 from fractions import Fraction
 
 from common.money import fen_to_amount, fen_to_yuan
 
 from .errors import EngineError
-from .params import LEVEL_NAMES, LEVELS, PolicyParams, is_int, parse_params
+from .funds import BandSplit, FundSplit, Patient, band_splits, explain_fund, over_ceiling_cost, setl_proc_info, \
+    supplements_split
+from .params import (CATEGORY_NAMES, FUNDS, LEVEL_NAMES, LEVELS, RETIRED_PSN_TYPE, Band, PolicyParams, is_int,
+                     parse_params)
 from .rounding import round_half_up
 
 LIST_CLASSES = ("A", "B", "C")
@@ -48,12 +63,56 @@ _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)  # what a quantity s
 
 
 @dataclass(frozen=True)
-class Accumulators:
-    """The person's year so far (AnnualAccumulator), integer fen."""
+class Counters:
+    """The annual counters, integer fen: the main stage's (the first three),
+    the outpatient stage's, and per supplementary fund its base, deductible
+    and payments. ``Accumulators`` holds their values for a policy year,
+    ``Deltas`` what one settlement adds to each."""
 
     eligible_cost_fen: int = 0  # cumulative eligible cost 累计政策范围内费用 (the band axis)
     deductible_paid_fen: int = 0  # deductible paid 累计起付线
     fund_paid_fen: int = 0  # pooled fund paid 累计统筹基金支付 (against the ceiling)
+    outpatient_eligible_cost_fen: int = 0  # 门诊共济: the same three for outpatient bills
+    outpatient_deductible_paid_fen: int = 0
+    outpatient_fund_paid_fen: int = 0
+    hifob_base_fen: int = 0  # 职工大额: cost on its axis, its deductible, its payments
+    hifob_deductible_paid_fen: int = 0
+    hifob_paid_fen: int = 0
+    hifmi_base_fen: int = 0  # 居民大病
+    hifmi_deductible_paid_fen: int = 0
+    hifmi_paid_fen: int = 0
+    cvlserv_base_fen: int = 0  # 公务员补助
+    cvlserv_deductible_paid_fen: int = 0
+    cvlserv_paid_fen: int = 0
+    maf_base_fen: int = 0  # 医疗救助
+    maf_deductible_paid_fen: int = 0
+    maf_paid_fen: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Every counter by name (a ``Deltas``' account change left out)."""
+        return {name: getattr(self, name) for name in COUNTERS}
+
+
+COUNTERS: tuple[str, ...] = tuple(f.name for f in dataclass_fields(Counters))
+
+
+@dataclass(frozen=True)
+class Accumulators(Counters):
+    """The person's policy year so far (AnnualAccumulator)."""
+
+
+MAIN_COUNTERS = ("eligible_cost_fen", "deductible_paid_fen", "fund_paid_fen")
+OUTPATIENT_COUNTERS = ("outpatient_eligible_cost_fen", "outpatient_deductible_paid_fen", "outpatient_fund_paid_fen")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the policy needs to know of the visit: an inpatient stay (住院;
+    the core derives it from med_type) or not, and whether the institution
+    is designated for outpatient pooling (门诊统筹定点; matters for pharmacies)."""
+
+    inpatient: bool = False
+    outpatient_pooling: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,28 +142,28 @@ class LineItem:
 
 
 @dataclass(frozen=True)
-class Deltas:
-    """What this settlement changes; a reversal applies ``negated()``."""
+class Deltas(Counters):
+    """What this settlement changes: every annual counter, and the personal
+    account (``account_fen``, signed: −acct_pay). A reversal applies
+    ``negated()``."""
 
-    eligible_cost_fen: int
-    deductible_paid_fen: int
-    fund_paid_fen: int
-    account_fen: int  # signed: −acct_pay
+    account_fen: int = 0
+
+    @classmethod
+    def from_dict(cls, counters: Mapping[str, int], account_fen: int = 0) -> Deltas:
+        """A stored settlement's counters; a name an older record lacks is 0."""
+        return cls(**{name: int(counters.get(name, 0)) for name in COUNTERS}, account_fen=account_fen)
 
     def negated(self) -> Deltas:
-        return Deltas(-self.eligible_cost_fen, -self.deductible_paid_fen, -self.fund_paid_fen, -self.account_fen)
+        return Deltas(**{name: -value for name, value in self.as_dict().items()}, account_fen=-self.account_fen)
 
 
 def apply_deltas(accumulators: Accumulators, balance_fen: int, deltas: Deltas) -> tuple[Accumulators, int]:
     """The accumulators and balance after ``deltas`` (a settlement's, or its
     ``negated()`` for a reversal). Refuses a result below zero."""
-    after = Accumulators(
-        accumulators.eligible_cost_fen + deltas.eligible_cost_fen,
-        accumulators.deductible_paid_fen + deltas.deductible_paid_fen,
-        accumulators.fund_paid_fen + deltas.fund_paid_fen,
-    )
+    after = Accumulators(**{name: getattr(accumulators, name) + getattr(deltas, name) for name in COUNTERS})
     balance = balance_fen + deltas.account_fen
-    if min(after.eligible_cost_fen, after.deductible_paid_fen, after.fund_paid_fen, balance) < 0:
+    if min(*after.as_dict().values(), balance) < 0:
         raise EngineError("INPUT_INVALID", "冲销后年度累计或个人账户余额将小于0，与原结算不符")
     return after, balance
 
@@ -129,18 +188,6 @@ class ItemSplit:
 
 
 @dataclass(frozen=True)
-class BandSplit:
-    """The part of this bill's reimbursable cost that fell in one band."""
-
-    index: int  # 1-based, as published
-    lower_fen: int
-    upto_fen: int | None
-    portion_fen: int
-    ratio_permille: int
-    fund_millifen: int  # exact portion × ratio, in 1/1000 fen (rounded only in the sum)
-
-
-@dataclass(frozen=True)
 class BillSplit:
     """setlinfo money fields in integer fen. Identities (always hold):
 
@@ -148,6 +195,7 @@ class BillSplit:
     inscp_scp_amt = acct_first_pay + act_pay_dedc + hifp_pay + pool_prop_selfpay
     medfee_sumamt = fund_pay_sumamt + psn_part_amt
     psn_part_amt  = acct_pay + acct_mulaid_pay + psn_cash_pay
+    fund_pay_sumamt = hifp_pay + hifob_pay + hifmi_pay + cvlserv_pay + maf_pay
     balc          = balance − acct_pay
     """
 
@@ -161,7 +209,7 @@ class BillSplit:
     act_pay_dedc: int  # 实际支付起付线
     hifp_pay: int  # 基本医疗保险统筹基金支出
     pool_prop_selfpay: int  # 基本医疗保险统筹基金支付比例内自付 (incl. any part above the ceiling)
-    fund_pay_sumamt: int  # 基金支付总额 (= hifp_pay here)
+    fund_pay_sumamt: int  # 基金支付总额: the basic fund and every supplementary fund
     psn_part_amt: int  # 个人负担总金额
     acct_pay: int  # 个人账户支出
     acct_mulaid_pay: int  # 个人账户共济支付 (0 until family mutual aid exists)
@@ -174,35 +222,54 @@ class BillSplit:
     explanation: tuple[str, ...]
     deltas: Deltas
     ceiling_left: int = 0  # what the annual ceiling still allowed before this bill (crt_payb_lmt_amt)
+    hifob_pay: int = 0  # 职工大额医疗费用补助
+    hifmi_pay: int = 0  # 城乡居民大病保险
+    cvlserv_pay: int = 0  # 公务员医疗补助
+    maf_pay: int = 0  # 医疗救助
+    stage: str = "general"  # general / inpatient / outpatient / none (see split())
+    funds: tuple[FundSplit, ...] = ()  # the supplementary funds considered, in order
+    over_ceiling_cost: int = 0  # reimbursable cost beyond the basic fund's ceiling (the 大额 basis)
 
     def to_setlinfo(self) -> dict[str, Decimal]:
         """The national setlinfo money fields (数值型 16,2) as two-place
-        ``Decimal`` yuan. The funds this engine does not compute yet
-        (公务员补助, 企业补充, 大病, 大额, 医疗救助, 其他) and the hospital's
-        part are 0.00; ``fund_pay_sumamt`` is their sum with ``hifp_pay``."""
+        ``Decimal`` yuan. The funds this engine does not compute (企业补充
+        hifes_pay, 其他 oth_pay) and the hospital's part are 0.00."""
         values = {name: getattr(self, name) for name in SETLINFO_MONEY if name not in UNCOMPUTED_FUNDS}
         values.update({name: 0 for name in UNCOMPUTED_FUNDS})
         return {name: fen_to_amount(values[name]) for name in SETLINFO_MONEY}
 
     def to_setldetail(self, insutype: str) -> list[dict]:
-        """结算基金分项: one row per fund that paid (only the basic pooled fund
-        here: 310100 for employees, 390100 for residents). The personal
-        account is not a fund row: it is setlinfo.acct_pay."""
-        if not self.hifp_pay:
-            return []
-        fund_type = HIFP_FUND_TYPE.get(insutype, HIFP_FUND_TYPE["310"])
-        info = (f"政策范围内费用{_y(self.inscp_scp_amt)}元，起付线{_y(self.act_pay_dedc)}元，"
-                f"统筹基金按比例支付{_y(self.hifp_pay)}元")
-        if self.over_ceiling:
-            info += f"（超封顶线{_y(self.over_ceiling)}元由个人负担）"
-        return [{
-            "fund_pay_type": fund_type,
-            "fund_pay_type_name": FUND_PAY_TYPE_NAMES[fund_type],
-            "inscp_scp_amt": fen_to_amount(self.inscp_scp_amt),
-            "crt_payb_lmt_amt": fen_to_amount(self.ceiling_left),
-            "fund_payamt": fen_to_amount(self.hifp_pay),
-            "setl_proc_info": info + "。",
-        }]
+        """结算基金分项: one row per fund that paid — the basic fund (310100
+        employees, 390100 residents), then 330100 大额, 390200 大病, 320100
+        公务员补助, 610100 医疗救助. The personal account is not a fund row:
+        it is setlinfo.acct_pay."""
+        rows = []
+        if self.hifp_pay:
+            fund_type = HIFP_FUND_TYPE.get(insutype, HIFP_FUND_TYPE["310"])
+            stage = {"outpatient": "门诊共济：", "inpatient": "住院："}.get(self.stage, "")
+            info = (f"{stage}政策范围内费用{_y(self.inscp_scp_amt)}元，起付线{_y(self.act_pay_dedc)}元，"
+                    f"统筹基金按比例支付{_y(self.hifp_pay)}元")
+            if self.over_ceiling:
+                info += f"（超封顶线{_y(self.over_ceiling)}元由个人负担）"
+            rows.append({
+                "fund_pay_type": fund_type,
+                "fund_pay_type_name": FUND_PAY_TYPE_NAMES[fund_type],
+                "inscp_scp_amt": fen_to_amount(self.inscp_scp_amt),
+                "crt_payb_lmt_amt": fen_to_amount(self.ceiling_left),
+                "fund_payamt": fen_to_amount(self.hifp_pay),
+                "setl_proc_info": info + "。",
+            })
+        for f in self.funds:
+            if f.pay_fen:
+                rows.append({
+                    "fund_pay_type": f.fund_pay_type,
+                    "fund_pay_type_name": FUND_PAY_TYPE_NAMES[f.fund_pay_type],
+                    "inscp_scp_amt": fen_to_amount(f.base_fen),
+                    "crt_payb_lmt_amt": fen_to_amount(f.ceiling_left_fen),
+                    "fund_payamt": fen_to_amount(f.pay_fen),
+                    "setl_proc_info": setl_proc_info(f),
+                })
+        return rows
 
     def to_detlcutinfo(self) -> list[dict]:
         """明细分割: one row per line item, with its split (``memo`` carries
@@ -237,8 +304,8 @@ SETLINFO_MONEY = (
     "hifp_pay", "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
     "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "balc", "acct_mulaid_pay", "hosp_part_amt",
 )
-# Funds of the national list this engine does not compute yet (always 0 here).
-UNCOMPUTED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hosp_part_amt")
+# Funds of the national list this engine does not compute (always 0 here).
+UNCOMPUTED_FUNDS = ("hifes_pay", "oth_pay", "hosp_part_amt")
 HIFP_FUND_TYPE = {"310": "310100", "390": "390100"}
 FUND_PAY_TYPE_NAMES = {
     "310100": "职工基本医疗保险统筹基金", "310200": "职工基本医疗保险个人账户基金", "320100": "公务员医疗补助基金",
@@ -396,16 +463,33 @@ def _split_item(item: LineItem) -> ItemSplit:
     )
 
 
-def _band_splits(params: PolicyParams, level: str, start: int, end: int) -> tuple[BandSplit, ...]:
-    """Split [start, end) of the cumulative-eligible-cost axis across the bands."""
-    result = []
-    for i, band in enumerate(params.bands, start=1):
-        lo = max(start, band.lower_fen)
-        hi = end if band.upto_fen is None else min(end, band.upto_fen)
-        if hi > lo:
-            ratio = band.ratio_permille[level]
-            result.append(BandSplit(i, band.lower_fen, band.upto_fen, hi - lo, ratio, (hi - lo) * ratio))
-    return tuple(result)
+@dataclass(frozen=True)
+class _Stage:
+    """The basic-fund rules one bill is settled by (see ``split``)."""
+
+    kind: str  # general / inpatient / outpatient / none
+    deductible_fen: int
+    bands: tuple[Band, ...]
+    ceiling_fen: int
+    counters: tuple[str, str, str]  # eligible cost, deductible paid, fund paid
+    retired: bool
+    label: str  # Chinese, for the explanation
+
+
+def _stage(params: PolicyParams, level: str, patient: Patient, visit: Visit) -> _Stage:
+    retired = patient.psn_type == RETIRED_PSN_TYPE
+    op = params.outpatient
+    if op is not None and not visit.inpatient:
+        if level == "9" and not visit.outpatient_pooling:
+            return _Stage("none", 0, (), 0, OUTPATIENT_COUNTERS, retired, "门诊共济")
+        category = "retired" if retired else "in_service"
+        band = Band(0, None, {lv: op.ratio_permille[category][lv] for lv in LEVELS})
+        return _Stage("outpatient", op.deductible_fen[category], (band,), op.annual_ceiling_fen[category],
+                      OUTPATIENT_COUNTERS, False, f"门诊共济（{CATEGORY_NAMES[category]}）")
+    kind = "inpatient" if op is not None else "general"
+    label = "住院" if op is not None else ""
+    return _Stage(kind, params.deductible_fen[level], params.bands, params.annual_ceiling_fen, MAIN_COUNTERS,
+                  retired and any(b.retired_ratio_permille for b in params.bands), label)
 
 
 def split(
@@ -415,15 +499,22 @@ def split(
     balance_fen: int,
     use_account: bool,
     items: Sequence[LineItem],
+    *,
+    patient: Patient = Patient(),
+    visit: Visit = Visit(),
 ) -> BillSplit:
     """Settle one bill. Pure; raises ``EngineError`` on invalid input.
 
-    ``level``: institution level '1' '2' '3' '9'; ``accumulators``: the year so
-    far; ``balance_fen``: personal account balance; ``use_account``: the
-    person's acct_used_flag; ``items``: the bill's line items (non-empty,
-    unique ``feedetl_sn``)."""
+    ``level``: institution level '1' '2' '3' '9'; ``accumulators``: the policy
+    year so far; ``balance_fen``: personal account balance; ``use_account``:
+    the person's acct_used_flag; ``items``: the bill's line items (non-empty,
+    unique ``feedetl_sn``); ``patient``: psn_type (retirees), civil-servant
+    flag, assistance identities; ``visit``: inpatient or not, and whether
+    the institution is designated for outpatient pooling."""
     params = parse_params(params)
     _validate_state(level, accumulators, balance_fen, use_account, items)
+    if not isinstance(patient, Patient) or not isinstance(visit, Visit):
+        raise _refuse("INPUT_INVALID", "参保人信息必须是 Patient，就诊信息必须是 Visit")
     details = tuple(_split_item(item) for item in items)
 
     total = sum(d.amount for d in details)
@@ -433,22 +524,40 @@ def split(
     eligible = sum(d.eligible for d in details)
     non_eligible = fulamt + overlimit + preselfpay
 
-    deductible_year = params.deductible_fen[level]
-    deductible_left = max(0, deductible_year - accumulators.deductible_paid_fen)
+    stage = _stage(params, level, patient, visit)
+    cum_name, dedc_name, fund_name = stage.counters
+    acc = accumulators.as_dict()
     account_first = params.model == "account_first"
     first = min(balance_fen, eligible) if (account_first and use_account) else 0
-    dedc = min(eligible - first, deductible_left)
-    reimbursable = eligible - first - dedc
-    cum = accumulators.eligible_cost_fen
-    start, end = cum + first + dedc, cum + eligible
-    bands = _band_splits(params, level, start, end)
+    cum = acc[cum_name]
+    deductible_year = stage.deductible_fen
+    cumulative_basis = account_first and params.deductible_basis == "cumulative_cost"
+    if stage.kind == "none":
+        deductible_left = dedc = 0
+        start = end = cum
+    elif cumulative_basis:
+        # the self-pay stage is [0, deductible) of the year's cumulative eligible cost
+        deductible_left = max(0, deductible_year - (cum + first))
+        dedc = min(eligible - first, deductible_left)
+        start, end = cum + first + dedc, cum + eligible
+    else:
+        deductible_left = max(0, deductible_year - acc[dedc_name])
+        dedc = min(eligible - first, deductible_left)
+        start, end = cum + first + dedc, cum + eligible
+    reimbursable = end - start if stage.kind != "none" else 0
+    bands = band_splits(stage.bands, level, start, end, retired=stage.retired)
     fund_exact_millifen = sum(b.fund_millifen for b in bands)
     fund_by_ratio = round_half_up(Fraction(fund_exact_millifen, 1000))
-    ceiling_left = max(0, params.annual_ceiling_fen - accumulators.fund_paid_fen)
+    ceiling_left = max(0, stage.ceiling_fen - acc[fund_name])
     hifp = min(fund_by_ratio, ceiling_left)
     over_ceiling = fund_by_ratio - hifp
-    copay = reimbursable - hifp
-    fund_total = hifp
+    over_cost = over_ceiling_cost(bands, ceiling_left) if over_ceiling else 0
+    copay = eligible - first - dedc - hifp  # stage "none": the whole eligible cost
+
+    funds = supplements_split(params, acc, patient, settled=stage.kind != "none",
+                              main_stage=stage.counters == MAIN_COUNTERS, burden=dedc + copay, over_cost=over_cost)
+    paid = {FUNDS[f.fund][2]: f.pay_fen for f in funds}
+    fund_total = hifp + sum(paid.values())
     psn_part = total - fund_total
 
     may_pay = use_account and params.account_may_pay_self_part
@@ -461,15 +570,23 @@ def split(
         acct = min(balance_fen, psn_part) if may_pay else 0
     cash = psn_part - acct
     balc = balance_fen - acct
-    deltas = Deltas(eligible, dedc, hifp, -acct)
+    changes = {name: 0 for name in COUNTERS}
+    if stage.kind != "none":
+        changes.update({cum_name: eligible, dedc_name: dedc, fund_name: hifp})
+    for f in funds:
+        changes[f"{f.fund}_base_fen"] = f.base_fen
+        changes[f"{f.fund}_deductible_paid_fen"] = f.act_pay_dedc_fen
+        changes[f"{f.fund}_paid_fen"] = f.pay_fen
+    deltas = Deltas(**changes, account_fen=-acct)
 
     explanation = _explain(
-        params=params, level=level, acc=accumulators, balance=balance_fen, use_account=use_account,
+        params=params, level=level, stage=stage, acc=acc, balance=balance_fen, use_account=use_account,
         total=total, fulamt=fulamt, overlimit=overlimit, preselfpay=preselfpay, eligible=eligible,
-        non_eligible=non_eligible, first=first, deductible_year=deductible_year, deductible_left=deductible_left,
+        first=first, deductible_year=deductible_year, deductible_left=deductible_left, cumulative_basis=cumulative_basis,
         dedc=dedc, reimbursable=reimbursable, start=start, end=end, bands=bands,
         fund_exact_millifen=fund_exact_millifen, fund_by_ratio=fund_by_ratio, ceiling_left=ceiling_left,
-        hifp=hifp, over_ceiling=over_ceiling, copay=copay, psn_part=psn_part, acct=acct, cash=cash, balc=balc,
+        hifp=hifp, over_ceiling=over_ceiling, copay=copay, funds=funds, psn_part=psn_part, acct=acct, cash=cash,
+        balc=balc,
     )
     result = BillSplit(
         model=params.model, level=level, medfee_sumamt=total, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlimit,
@@ -477,7 +594,7 @@ def split(
         pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
         acct_mulaid_pay=0, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
         band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
-        ceiling_left=ceiling_left,
+        ceiling_left=ceiling_left, stage=stage.kind, funds=funds, over_ceiling_cost=over_cost, **paid,
     )
     _check(result, balance_fen, ceiling_left)
     return result
@@ -487,15 +604,19 @@ def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
     """The invariants, asserted on every result (a failure is a bug here, not bad input)."""
     fields = (s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, s.inscp_scp_amt,
               s.act_pay_dedc, s.hifp_pay, s.pool_prop_selfpay, s.fund_pay_sumamt, s.psn_part_amt, s.acct_pay,
-              s.acct_mulaid_pay, s.psn_cash_pay, s.balc, s.acct_first_pay, s.over_ceiling)
+              s.acct_mulaid_pay, s.psn_cash_pay, s.balc, s.acct_first_pay, s.over_ceiling, s.hifob_pay, s.hifmi_pay,
+              s.cvlserv_pay, s.maf_pay, s.over_ceiling_cost, *s.deltas.as_dict().values())
     ok = (
         all(v >= 0 for v in fields)
+        and s.fund_pay_sumamt == s.hifp_pay + s.hifob_pay + s.hifmi_pay + s.cvlserv_pay + s.maf_pay
         and s.fund_pay_sumamt + s.acct_pay + s.acct_mulaid_pay + s.psn_cash_pay == s.medfee_sumamt
         and s.medfee_sumamt == sum(d.amount for d in s.details)
         and s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt
         and s.inscp_scp_amt == s.acct_first_pay + s.act_pay_dedc + s.hifp_pay + s.pool_prop_selfpay
+        and s.fund_pay_sumamt - s.hifp_pay <= s.act_pay_dedc + s.pool_prop_selfpay
         and s.acct_pay <= balance and s.balc == balance - s.acct_pay
         and s.hifp_pay <= ceiling_left
+        and all(f.pay_fen <= f.ceiling_left_fen and f.base_fen >= f.act_pay_dedc_fen for f in s.funds)
     )
     if not ok:  # pragma: no cover - guarded by the property tests
         raise AssertionError(f"policy engine invariant violated: {s!r}")
@@ -504,9 +625,9 @@ def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
 # --- explanation -------------------------------------------------------------
 
 
-def _explain(*, params, level, acc, balance, use_account, total, fulamt, overlimit, preselfpay, eligible,
-             non_eligible, first, deductible_year, deductible_left, dedc, reimbursable, start, end, bands,
-             fund_exact_millifen, fund_by_ratio, ceiling_left, hifp, over_ceiling, copay, psn_part, acct, cash,
+def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, overlimit, preselfpay, eligible,
+             first, deductible_year, deductible_left, cumulative_basis, dedc, reimbursable, start, end, bands,
+             fund_exact_millifen, fund_by_ratio, ceiling_left, hifp, over_ceiling, copay, funds, psn_part, acct, cash,
              balc) -> list[str]:
     lines: list[str] = []
     level_name = LEVEL_NAMES[level]
@@ -514,6 +635,12 @@ def _explain(*, params, level, acc, balance, use_account, total, fulamt, overlim
         f"费用总额{_y(total)}元：丙类全额自费{_y(fulamt)}元，超限价自付{_y(overlimit)}元，"
         f"乙类先行自付{_y(preselfpay)}元，政策范围内费用{_y(eligible)}元。"
     )
+    if stage.kind == "none":
+        lines.append("门诊共济：本药店不是门诊统筹定点药店，统筹基金不支付；政策范围内费用由个人负担。")
+    elif stage.kind in ("outpatient", "inpatient"):
+        lines.append(f"本次按{stage.label}政策结算，起付线、报销比例和年度限额单独累计。")
+    if stage.retired:
+        lines.append("退休人员：按退休人员报销比例计算。")
     if params.model == "account_first":
         if not use_account:
             lines.append("个人账户先付（通道式）：本次未使用个人账户，政策范围内费用不经账户先付。")
@@ -522,41 +649,59 @@ def _explain(*, params, level, acc, balance, use_account, total, fulamt, overlim
                          f"（账户余额{_y(balance)}元）。")
         else:
             lines.append("个人账户先付（通道式）：个人账户余额为0元，未先付。")
-    paid = acc.deductible_paid_fen
+    cum_name, dedc_name, fund_name = stage.counters
+    paid = acc[dedc_name]
     payer = "由个人现金自付" if params.model == "account_first" else "由个人负担"
-    if deductible_year == 0:
+    if stage.kind == "none":
+        pass
+    elif cumulative_basis:
+        cum = acc[cum_name]
+        if deductible_year == 0:
+            lines.append(f"自付段：{level_name}不设自付段。")
+        else:
+            lines.append(f"自付段：本年政策范围内累计费用（不论由谁支付）在{_y(deductible_year)}元以内的部分由个人自付；"
+                         f"本次费用位于累计{_y(cum)}元至{_y(cum + eligible)}元，"
+                         + (f"个人账户先付后，{_y(dedc)}元落在自付段内，{payer}。" if dedc
+                            else "没有落在自付段内的现金自付部分。"))
+    elif deductible_year == 0:
         lines.append(f"起付线：{level_name}不设起付线。")
     elif deductible_left == 0:
         lines.append(f"起付线：{level_name}年度起付标准{_y(deductible_year)}元，本年已累计{_y(paid)}元，已付满，本次不再计入。")
     else:
         lines.append(f"起付线：{level_name}年度起付标准{_y(deductible_year)}元，本年已累计{_y(paid)}元，"
                      f"尚余{_y(deductible_left)}元；本次计入起付线{_y(dedc)}元，{payer}。")
-    if reimbursable == 0:
+    if stage.kind == "none":
+        pass
+    elif reimbursable == 0:
         lines.append("分段报销：本次没有起付线以上的政策范围内费用，统筹基金不支付。")
     else:
         lines.append(f"分段报销：{_y(reimbursable)}元位于本年政策范围内累计费用{_y(start)}元至{_y(end)}元之间，按分段比例报销：")
         for b in bands:
-            upper = f"{_y(b.upto_fen)}元" if b.upto_fen is not None else "以上"
-            lines.append(f"  第{b.index}段（累计{_y(b.lower_fen)}元至{upper}，{level_name}报销{_pct(b.ratio_permille)}）："
+            span = f"{_y(b.lower_fen)}元至{_y(b.upto_fen)}元" if b.upto_fen is not None else f"{_y(b.lower_fen)}元以上"
+            lines.append(f"  第{b.index}段（累计{span}，{level_name}报销{_pct(b.ratio_permille)}）："
                          f"{_y(b.portion_fen)} × {_pct(b.ratio_permille)} = {_millifen_yuan(b.fund_millifen)}元")
         exact = _millifen_yuan(fund_exact_millifen)
         if fund_exact_millifen % 1000:
             lines.append(f"  合计{exact}元，四舍五入到分为{_y(fund_by_ratio)}元。")
         else:
             lines.append(f"  合计{_y(fund_by_ratio)}元。")
-    lines.append(f"封顶线：统筹基金年度最高支付{_y(params.annual_ceiling_fen)}元，本年已支付{_y(acc.fund_paid_fen)}元，"
-                 f"尚可支付{_y(ceiling_left)}元。")
+    if stage.kind != "none":
+        lines.append(f"封顶线：统筹基金年度最高支付{_y(stage.ceiling_fen)}元，本年已支付{_y(acc[fund_name])}元，"
+                     f"尚可支付{_y(ceiling_left)}元。")
     if over_ceiling:
         lines.append(f"  本次按比例应付{_y(fund_by_ratio)}元，超出封顶线{_y(over_ceiling)}元由个人负担，"
                      f"统筹基金实付{_y(hifp)}元。")
     lines.append(f"统筹基金支付{_y(hifp)}元；政策范围内按比例个人自付{_y(copay)}元"
                  + (f"（含超封顶线部分{_y(over_ceiling)}元）" if over_ceiling else "") + "。")
+    for f in funds:
+        lines.extend(explain_fund(f, pct=_pct, exact_yuan=_millifen_yuan))
     parts = []
     if first:
         parts.append(f"个人账户先付{_y(first)}")
-    parts += [f"起付线{_y(dedc)}", f"按比例自付{_y(copay)}", f"乙类先行自付{_y(preselfpay)}",
-              f"超限价自付{_y(overlimit)}", f"丙类自费{_y(fulamt)}"]
-    lines.append(f"个人负担合计{_y(psn_part)}元 = " + " + ".join(parts) + "。")
+    parts += [f"起付线{_y(dedc)}", f"按比例自付{_y(copay)}"]
+    parts += [f"− {f.name}{_y(f.pay_fen)}" for f in funds if f.pay_fen]
+    parts += [f"乙类先行自付{_y(preselfpay)}", f"超限价自付{_y(overlimit)}", f"丙类自费{_y(fulamt)}"]
+    lines.append(f"个人负担合计{_y(psn_part)}元 = " + " + ".join(parts).replace("+ −", "−") + "。")
     if not use_account:
         lines.append(f"个人账户：本次未使用个人账户（余额{_y(balance)}元不变）。")
     elif params.model == "standard" and not params.account_may_pay_self_part:
