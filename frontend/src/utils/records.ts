@@ -6,6 +6,10 @@ export const SETLINFO_FIELDS: Array<[string, string]> = [
   ['medfee_sumamt', '医疗费总额'],
   ['fund_pay_sumamt', '基金支付'],
   ['hifp_pay', '统筹基金支付'],
+  ['hifob_pay', '职工大额医疗费用补助'],
+  ['hifmi_pay', '城乡居民大病保险'],
+  ['cvlserv_pay', '公务员医疗补助'],
+  ['maf_pay', '医疗救助'],
   ['acct_pay', '个人账户支付'],
   ['acct_mulaid_pay', '共济账户支付'],
   ['psn_cash_pay', '现金支付'],
@@ -18,6 +22,33 @@ export const SETLINFO_FIELDS: Array<[string, string]> = [
   ['preselfpay_amt', '先行自付金额'],
   ['balc', '结算后个人账户余额'],
 ]
+
+/** Funds shown only when they paid something: most people have none of them. */
+export const OPTIONAL_FUNDS = new Set(['hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay'])
+
+/** An amount that is zero ("0", "0.00", 0). */
+export function isZeroAmount(value: unknown): boolean {
+  return value !== null && value !== undefined && value !== '' && Number(value) === 0
+}
+
+/** One setldetail row (结算基金分项) as shown: which fund paid how much, and why. */
+export interface FundRow {
+  type: string
+  name: string
+  amount: string
+  info: string
+}
+
+export function fundRows(funds: Array<Record<string, unknown>> | undefined | null): FundRow[] {
+  return (funds ?? [])
+    .filter((f) => f && typeof f === 'object' && f.fund_pay_type !== undefined)
+    .map((f) => ({
+      type: String(f.fund_pay_type),
+      name: String(f.fund_pay_type_name ?? f.fund_pay_type),
+      amount: String(f.fund_payamt ?? ''),
+      info: String(f.setl_proc_info ?? ''),
+    }))
+}
 
 /** setldetail amounts of one item. */
 export const ITEM_FIELDS: Array<[string, string]> = [
