@@ -60,9 +60,13 @@ RESIDENT = {
     "account_may_pay_self_part": False,
 }
 # The "published" account-first (通道式) rules of the docs: deductible 1300 元 at
-# level 3; 85 % up to 1 万元 cumulative, 90 % up to 5 万元, 95 % above.
+# level 3; 85 % up to 1 万元 cumulative, 90 % up to 5 万元, 95 % above. Its
+# deductible is the cash paid after the account is empty (the Shanghai-style
+# 自负段, "cash_after_account"), stated explicitly: the default for account_first
+# is the cumulative-cost basis (see CHONGQING and its tests below).
 ACCOUNT_FIRST = {
     "model": "account_first",
+    "deductible_basis": "cash_after_account",
     "deductible_fen": {"1": 50000, "2": 100000, "3": 130000, "9": 0},
     "bands": [
         {"upto_fen": 1000000, "ratio_permille": {"1": 900, "2": 880, "3": 850, "9": 700}},
@@ -73,9 +77,30 @@ ACCOUNT_FIRST = {
     "account_may_pay_self_part": True,
 }
 
+# Chongqing, the source of the account-first model (issue #12): "如重庆规定个人治疗费用在400元以下者，
+# 在消费完个人IC卡上的金额后，剩下的费用都由自己承担。当治疗费用超出自付阶段的上限后，参保人就进入了
+# 社会统筹阶段". The self-pay stage is the range [0, 400 元) of the year's cumulative eligible cost,
+# whatever paid for it (deductible_basis "cumulative_cost", the default for account_first).
+# Level 2 carries the 400 元; the bands are this test's choice: 80 % up to 1 万元 cumulative,
+# 85 % up to 5 万元, 90 % above (level 2); ceiling 15 万元.
+CHONGQING = {
+    "model": "account_first",
+    "deductible_basis": "cumulative_cost",
+    "deductible_fen": {"1": 30000, "2": 40000, "3": 50000, "9": 0},
+    "bands": [
+        {"upto_fen": 1000000, "ratio_permille": {"1": 850, "2": 800, "3": 750, "9": 700}},
+        {"upto_fen": 5000000, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}},
+        {"upto_fen": None, "ratio_permille": {"1": 950, "2": 900, "3": 850, "9": 700}},
+    ],
+    "annual_ceiling_fen": 15000000,
+    "account_may_pay_self_part": True,
+}
+
 SETLINFO = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
             "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
             "acct_mulaid_pay", "psn_cash_pay", "balc")
+# The funds beyond the basic pooled fund (issue #12); a worked example that does not name them asserts 0.
+SUPPLEMENT_PAYS = ("hifob_pay", "hifmi_pay", "cvlserv_pay", "maf_pay")
 
 
 def item(sn, cls, pric, cnt, amount, ratio=0, cap=None, code=None):
@@ -85,17 +110,29 @@ def item(sn, cls, pric, cnt, amount, ratio=0, cap=None, code=None):
 
 
 def assert_setlinfo(s, **expected):
-    assert set(expected) == set(SETLINFO), "a worked example asserts every setlinfo field"
-    assert {name: getattr(s, name) for name in SETLINFO} == expected
+    """Every setlinfo money field of ``s`` (fen), and the same in the national
+    form. The supplementary funds default to 0 (asserted, not skipped)."""
+    expected = {name: 0 for name in SUPPLEMENT_PAYS} | expected
+    fields = SETLINFO + SUPPLEMENT_PAYS
+    assert set(expected) == set(fields), "a worked example asserts every setlinfo field"
+    assert {name: getattr(s, name) for name in fields} == expected
+    # the identities, restated on every worked example
+    assert expected["fund_pay_sumamt"] == expected["hifp_pay"] + sum(expected[name] for name in SUPPLEMENT_PAYS)
+    assert expected["fund_pay_sumamt"] + expected["acct_pay"] + expected["acct_mulaid_pay"] + \
+        expected["psn_cash_pay"] == expected["medfee_sumamt"]
     # and the national form is the same numbers in yuan: two-place Decimals (JSON numbers), never strings
     national = s.to_setlinfo()
-    assert {name: national[name] for name in SETLINFO} == {
-        name: Decimal(f"{expected[name] // 100}.{expected[name] % 100:02d}") for name in SETLINFO}
+    assert {name: national[name] for name in fields} == {
+        name: Decimal(f"{expected[name] // 100}.{expected[name] % 100:02d}") for name in fields}
     assert all(type(v) is Decimal and v.as_tuple().exponent == -2 for v in national.values())
-    # the funds not computed yet are there, at 0.00
-    assert {name: national[name] for name in set(national) - set(SETLINFO)} == {
-        name: Decimal("0.00") for name in ("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
-                                           "oth_pay", "hosp_part_amt")}
+    # the national fields this project does not compute are there, at 0.00
+    assert {name: national[name] for name in set(national) - set(fields)} == {
+        name: Decimal("0.00") for name in ("hifes_pay", "oth_pay", "hosp_part_amt")}
+
+
+def deltas(account_fen=0, **counters):
+    """The Deltas with these counters (every other counter 0)."""
+    return Deltas.from_dict(counters, account_fen=account_fen)
 
 
 # --- worked examples: standard model ---------------------------------------
@@ -113,7 +150,7 @@ def test_deductible_crossing():
                     inscp_scp_amt=120000, act_pay_dedc=40000, hifp_pay=64000, pool_prop_selfpay=16000,
                     fund_pay_sumamt=64000, psn_part_amt=56000, acct_pay=56000, acct_mulaid_pay=0, psn_cash_pay=0,
                     balc=144000)
-    assert s.deltas == Deltas(eligible_cost_fen=120000, deductible_paid_fen=40000, fund_paid_fen=64000,
+    assert s.deltas == deltas(eligible_cost_fen=120000, deductible_paid_fen=40000, fund_paid_fen=64000,
                               account_fen=-56000)
     assert [(b.index, b.portion_fen, b.ratio_permille) for b in s.band_splits] == [(1, 80000, 800)]
     assert any("起付线" in line and "尚余400.00元" in line and "本次计入起付线400.00元" in line for line in s.explanation)
@@ -276,7 +313,8 @@ def test_mixed_bill_explains_every_item():
 
 
 def test_account_first_published_example():
-    # docs "例一": balance 500 元, level 3 deductible 1300 元, 3000 元 eligible, nothing yet this year.
+    # docs "例一" (deductible basis: cash after the account): balance 500 元, level 3 deductible 1300 元,
+    # 3000 元 eligible, nothing yet this year.
     #   account first pays 50000; of the remaining 250000 the person pays the deductible 130000 in cash;
     #   R = 120000 at cum [180000, 300000), band 1 85 % -> 102000; pool_prop_selfpay 18000
     #   psn_part 300000 − 102000 = 198000 = account 50000 + cash 148000
@@ -286,12 +324,13 @@ def test_account_first_published_example():
                     fund_pay_sumamt=102000, psn_part_amt=198000, acct_pay=50000, acct_mulaid_pay=0,
                     psn_cash_pay=148000, balc=0)
     assert s.acct_first_pay == 50000
-    assert s.deltas == Deltas(300000, 130000, 102000, -50000)
+    assert s.deltas == deltas(eligible_cost_fen=300000, deductible_paid_fen=130000, fund_paid_fen=102000,
+                              account_fen=-50000)
     assert "个人账户先付（通道式）：政策范围内费用先由个人账户支付500.00元（账户余额500.00元）。" in s.explanation
 
 
 def test_account_first_published_year():
-    # docs "例二": one person's year at a level-3 hospital, account 500 元 at the start.
+    # docs "例二" (cash after the account): one person's year at a level-3 hospital, account 500 元 at the start.
     acc, balance = Accumulators(), 50000
     rows = []
     # 1: 300 元 eligible: the account pays it all; no deductible, no fund.
@@ -341,6 +380,107 @@ def test_account_first_self_part_from_the_rest_of_the_account():
     assert_setlinfo(cash, medfee_sumamt=50000, fulamt_ownpay_amt=20000, overlmt_selfpay=0, preselfpay_amt=0,
                     inscp_scp_amt=30000, act_pay_dedc=30000, hifp_pay=0, pool_prop_selfpay=0, fund_pay_sumamt=0,
                     psn_part_amt=50000, acct_pay=0, acct_mulaid_pay=0, psn_cash_pay=50000, balc=50000)
+
+
+def test_account_first_published_example_on_the_cumulative_cost_basis():
+    # 例一 again with the default basis (the key left out = cumulative cost): the deductible is the
+    # range [0, 1300 元) of the year's cumulative eligible cost, and the 500 元 the account paid lie in it.
+    #   account first 50000 covers [0, 50000) of the axis;
+    #   act_pay_dedc = max(0, min(0 + 300000, 130000) − (0 + 50000)) = 80000 (cash)
+    #   reimbursed [130000, 300000) = 170000, band 1 (85 %) -> 144500; pool_prop_selfpay 25500
+    #   psn_part 300000 − 144500 = 155500 = account 50000 + cash 105500
+    # (on the cash basis the fund paid 102000: 500 元 × 85 % = 425 元 less.)
+    params = {k: v for k, v in ACCOUNT_FIRST.items() if k != "deductible_basis"}
+    s = split(params, "3", Accumulators(), 50000, True, [item("1", "A", 300000, "1", 300000)])
+    assert_setlinfo(s, medfee_sumamt=300000, fulamt_ownpay_amt=0, overlmt_selfpay=0, preselfpay_amt=0,
+                    inscp_scp_amt=300000, act_pay_dedc=80000, hifp_pay=144500, pool_prop_selfpay=25500,
+                    fund_pay_sumamt=144500, psn_part_amt=155500, acct_pay=50000, acct_mulaid_pay=0,
+                    psn_cash_pay=105500, balc=0)
+    assert s.acct_first_pay == 50000
+    assert s.deltas == deltas(eligible_cost_fen=300000, deductible_paid_fen=80000, fund_paid_fen=144500,
+                              account_fen=-50000)
+    assert [(b.index, b.portion_fen, b.ratio_permille) for b in s.band_splits] == [(1, 170000, 850)]
+    assert parse_params(params).deductible_basis == "cumulative_cost"
+    assert parse_params(ACCOUNT_FIRST).deductible_basis == "cash_after_account"
+
+
+# The Chongqing year of issue #12, bill by bill at a level-2 hospital (deductible 400 元):
+# balance 332.80 元 at the year's start; three bills of 80 + 70 + 80 = 230 元, each paid by the
+# account; then 120 元; then a larger bill of 12000 元. All A-class (eligible).
+CHONGQING_BILLS = [8000, 7000, 8000, 12000, 1200000]
+_Z = dict(fulamt_ownpay_amt=0, overlmt_selfpay=0, preselfpay_amt=0, acct_mulaid_pay=0)
+
+
+def _year(params, bills=CHONGQING_BILLS, balance=33280):
+    acc, rows = Accumulators(), []
+    for n, amount in enumerate(bills):
+        s = split(params, "2", acc, balance, True, [item(str(n + 1), "A", amount, "1", amount)])
+        rows.append(s)
+        acc, balance = apply_deltas(acc, balance, s.deltas)
+    return rows, acc, balance
+
+
+def _first_three(rows):
+    # Bills 1-3 (80, 70, 80 元): the account pays each in full (a = E), nothing else on either basis:
+    # balance 33280 -> 25280 -> 18280 -> 10280; cumulative cost 23000; no deductible, no fund.
+    for s, amount, balc in zip(rows[:3], (8000, 7000, 8000), (25280, 18280, 10280)):
+        assert_setlinfo(s, medfee_sumamt=amount, inscp_scp_amt=amount, act_pay_dedc=0, hifp_pay=0,
+                        pool_prop_selfpay=0, fund_pay_sumamt=0, psn_part_amt=amount, acct_pay=amount,
+                        psn_cash_pay=0, balc=balc, **_Z)
+        assert s.acct_first_pay == amount
+    # Bill 4, 120 元 ("累计医药费为350元 … 应该自付现金17.2元"): the account pays its 102.80 元 first
+    # (a = min(10280, 12000) = 10280), covering [23000, 33280) of the axis.
+    #   cumulative cost: act_pay_dedc = max(0, min(23000 + 12000, 40000) − 33280) = 1720;
+    #   cash after the account: act_pay_dedc = min(12000 − 10280, 40000 − 0) = 1720.
+    # Nothing reaches the pooled stage (35000 < 40000 on either reading): hifp 0.
+    s = rows[3]
+    assert_setlinfo(s, medfee_sumamt=12000, inscp_scp_amt=12000, act_pay_dedc=1720, hifp_pay=0,
+                    pool_prop_selfpay=0, fund_pay_sumamt=0, psn_part_amt=12000, acct_pay=10280,
+                    psn_cash_pay=1720, balc=0, **_Z)
+    assert s.acct_first_pay == 10280 and s.to_setlinfo()["psn_cash_pay"] == Decimal("17.20")
+    assert s.to_setlinfo()["acct_pay"] == Decimal("102.80") and s.band_splits == ()
+    assert s.deltas == deltas(eligible_cost_fen=12000, deductible_paid_fen=1720, account_fen=-10280)
+
+
+def test_chongqing_worked_example_and_its_follow_on_bill_cumulative_cost():
+    rows, acc, balance = _year(CHONGQING)
+    _first_three(rows)
+    # Bill 5, 12000 元, account empty (a = 0); cumulative cost before it 35000.
+    #   act_pay_dedc = max(0, min(35000 + 1200000, 40000) − 35000) = 5000 (the rest of the 400 元 stage)
+    #   reimbursed [40000, 1235000): band 1 (to 1 万元, 80 %) 1000000 − 40000 = 960000 -> 768000
+    #                                band 2 (to 5 万元, 85 %) 1235000 − 1000000 = 235000 -> 199750
+    #   hifp 967750; pool_prop_selfpay 1195000 − 967750 = 227250; psn_part 1200000 − 967750 = 232250 cash.
+    s = rows[4]
+    assert_setlinfo(s, medfee_sumamt=1200000, inscp_scp_amt=1200000, act_pay_dedc=5000, hifp_pay=967750,
+                    pool_prop_selfpay=227250, fund_pay_sumamt=967750, psn_part_amt=232250, acct_pay=0,
+                    psn_cash_pay=232250, balc=0, **_Z)
+    assert [(b.index, b.portion_fen, b.ratio_permille, b.fund_millifen) for b in s.band_splits] == [
+        (1, 960000, 800, 768000000), (2, 235000, 850, 199750000)]
+    assert s.deltas == deltas(eligible_cost_fen=1200000, deductible_paid_fen=5000, fund_paid_fen=967750)
+    # The year: the self-pay stage 400 元 = account 332.80 + cash 17.20 + cash 50.00.
+    assert acc == Accumulators(eligible_cost_fen=1235000, deductible_paid_fen=6720, fund_paid_fen=967750)
+    assert balance == 0
+    # The key left out: the same (cumulative cost is the default for account_first).
+    default = {k: v for k, v in CHONGQING.items() if k != "deductible_basis"}
+    again, _, _ = _year(default)
+    assert [x.to_setlinfo() for x in again] == [x.to_setlinfo() for x in rows]
+
+
+def test_chongqing_sequence_on_the_cash_after_account_basis_starts_pooling_later():
+    rows, acc, balance = _year(CHONGQING | {"deductible_basis": "cash_after_account"})
+    _first_three(rows)
+    # Bill 5: the deductible still owed is the cash part: 40000 − 1720 = 38280 -> act_pay_dedc 38280;
+    # reimbursed [35000 + 38280 = 73280, 1235000): band 1 1000000 − 73280 = 926720 × 80 % = 741376
+    #                                             band 2 235000 × 85 % = 199750
+    # hifp 941126 (= 967750 − 33280 × 80 %: the 332.80 元 the account paid is owed again in cash);
+    # pool_prop_selfpay 1161720 − 941126 = 220594; psn_part 1200000 − 941126 = 258874 cash.
+    s = rows[4]
+    assert_setlinfo(s, medfee_sumamt=1200000, inscp_scp_amt=1200000, act_pay_dedc=38280, hifp_pay=941126,
+                    pool_prop_selfpay=220594, fund_pay_sumamt=941126, psn_part_amt=258874, acct_pay=0,
+                    psn_cash_pay=258874, balc=0, **_Z)
+    assert [(b.index, b.portion_fen, b.ratio_permille) for b in s.band_splits] == [(1, 926720, 800), (2, 235000, 850)]
+    assert acc == Accumulators(eligible_cost_fen=1235000, deductible_paid_fen=40000, fund_paid_fen=941126)
+    assert balance == 0
 
 
 def test_fixture_and_demo_policies_parse_and_settle():
@@ -522,7 +662,9 @@ def test_parse_params():
 
 def test_apply_deltas_refuses_going_negative():
     with pytest.raises(EngineError):
-        apply_deltas(Accumulators(), 0, Deltas(0, 0, 0, -1))
+        apply_deltas(Accumulators(), 0, deltas(account_fen=-1))
+    with pytest.raises(EngineError):
+        apply_deltas(Accumulators(), 0, deltas(maf_paid_fen=-1))
 
 
 # --- purity ------------------------------------------------------------------
