@@ -5,7 +5,8 @@ tests/core_platform/test_engine.py enforces that by parsing the imports.
 
 One entry point::
 
-    split(params, level, accumulators, balance_fen, use_account, items, *, patient=Patient(), visit=Visit())
+    split(params, level, accumulators, balance_fen, use_account, items, *, patient=Patient(), visit=Visit(),
+          mutual_aid=None)
         -> BillSplit
 
 ``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
@@ -50,6 +51,7 @@ from .split import (
     Deltas,
     ItemSplit,
     LineItem,
+    MutualAid,
     Visit,
     apply_deltas,
     split,
@@ -57,6 +59,6 @@ from .split import (
 
 __all__ = [
     "COUNTERS", "FUNDS", "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit",
-    "Deltas", "EngineError", "FundSplit", "ItemSplit", "LineItem", "Patient", "PolicyParams", "Supplement", "Visit",
+    "Deltas", "EngineError", "FundSplit", "ItemSplit", "LineItem", "MutualAid", "Patient", "PolicyParams", "Supplement", "Visit",
     "apply_deltas", "params_errors", "parse_params", "policy_year", "round_half_up", "split",
 ]

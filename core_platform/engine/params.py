@@ -25,6 +25,8 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
         "ratio_permille": {"in_service": {"1": 900, ...}, "retired": {"1": 900, ...}},
         "annual_ceiling_fen": {"in_service": 2000000, "retired": 2500000}
       },
+      "mutual_aid": {"relations": ["spouse", "parent", "child"],           # optional
+                     "in_province_mode": "direct"},
       "supplements": [                                                     # optional
         {"fund": "hifob", "basis": "over_basic_ceiling", "deductible_fen": 0,
          "bands": [{"upto_fen": null, "ratio_permille": 850}], "annual_ceiling_fen": 50000000}
@@ -58,6 +60,12 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
   and for retirees, and its own counters; pharmacies (level 9) only when
   designated for outpatient pooling. Without it, every bill is settled by
   the main rules.
+- ``mutual_aid`` (家庭共济, read for the PAYER's region): the relations whose
+  bills the payer's personal account may pay (default all six — spouse,
+  parent, child, sibling, grandparent, grandchild, the 2024 national 近亲属
+  scope) and, within the payer's province, ``direct`` use of the account
+  (default) or a ``set_aside`` amount (共济额度); across provinces always
+  set_aside.
 - ``supplements``: funds that pay after the basic fund, each at most once,
   computed in the order hifob (职工大额医疗费用补助), hifmi (城乡居民大病保险),
   cvlserv (公务员医疗补助, persons with the civil-servant flag), maf (医疗救助,
@@ -94,7 +102,9 @@ FUNDS = {
 FUND_INSUTYPE = {"hifob": "310", "hifmi": "390"}  # a fund only for one insutype
 SUPPLEMENT_BASES = ("over_basic_ceiling", "personal_eligible")
 _KEYS = {"model", "deductible_fen", "bands", "annual_ceiling_fen", "account_may_pay_self_part"}
-_OPTIONAL = {"deductible_basis", "year_start", "outpatient", "supplements"}
+_OPTIONAL = {"deductible_basis", "year_start", "outpatient", "supplements", "mutual_aid"}
+RELATIONS = ("spouse", "parent", "child", "sibling", "grandparent", "grandchild")
+MUTUAL_AID_MODES = ("direct", "set_aside")
 _MONTH_DAY = re.compile(r"[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
@@ -153,6 +163,8 @@ class PolicyParams:
     year_start: tuple[int, int] = (1, 1)  # (month, day)
     outpatient: Outpatient | None = None
     supplements: tuple[Supplement, ...] = ()  # in computation order (FUNDS)
+    mutual_aid_relations: frozenset[str] = frozenset(RELATIONS)
+    mutual_aid_in_province_mode: str = "direct"
 
 
 def is_int(value) -> bool:
@@ -343,7 +355,20 @@ def params_errors(params, insutype: str | None = None) -> list[str]:
         _outpatient_errors(params["outpatient"], errors)
     if "supplements" in params:
         _supplements_errors(params["supplements"], insutype, errors)
+    if "mutual_aid" in params:
+        _mutual_aid_errors(params["mutual_aid"], errors)
     return errors
+
+
+def _mutual_aid_errors(value, errors: list[str]) -> None:
+    if not isinstance(value, Mapping) or set(value) != {"relations", "in_province_mode"}:
+        errors.append("mutual_aid 必须恰好包含 relations 和 in_province_mode")
+        return
+    relations = value["relations"]
+    if not isinstance(relations, list) or any(r not in RELATIONS for r in relations) or len(set(relations)) != len(relations):
+        errors.append(f"mutual_aid.relations 必须是不重复的亲属关系列表（可选：{', '.join(RELATIONS)}），实为 {relations!r}")
+    if value["in_province_mode"] not in MUTUAL_AID_MODES:
+        errors.append(f"mutual_aid.in_province_mode 必须是 {' 或 '.join(MUTUAL_AID_MODES)}，实为 {value['in_province_mode']!r}")
 
 
 def _year_start(value) -> tuple[int, int] | None:
@@ -401,6 +426,9 @@ def parse_params(params: Mapping, insutype: str | None = None) -> PolicyParams:
         account_may_pay_self_part=params["account_may_pay_self_part"],
         deductible_basis=params.get("deductible_basis", "cumulative_cost"),
         year_start=_year_start(params.get("year_start", "01-01")), outpatient=outpatient, supplements=supplements,
+        mutual_aid_relations=frozenset(params["mutual_aid"]["relations"]) if "mutual_aid" in params
+        else frozenset(RELATIONS),
+        mutual_aid_in_province_mode=params.get("mutual_aid", {}).get("in_province_mode", "direct"),
     )
 
 

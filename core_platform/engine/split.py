@@ -116,6 +116,18 @@ class Visit:
 
 
 @dataclass(frozen=True)
+class MutualAid:
+    """Family mutual aid (家庭共济) available to this bill: what the payer's
+    account (direct) or the set-aside amount (共济额度) holds, and the caps the
+    payer set (None: no cap). The core checks the authorisation; the engine
+    only computes."""
+
+    available_fen: int
+    bill_cap_fen: int | None = None
+    annual_left_fen: int | None = None
+
+
+@dataclass(frozen=True)
 class LineItem:
     """One fee line (费用明细). ``cnt`` may be given as Decimal, int or a decimal
     string ("1.5"); it is stored as Decimal. Floats are refused by ``split``."""
@@ -128,6 +140,7 @@ class LineItem:
     pric_fen: int | Decimal  # unit price in fen; a Decimal with up to 4 places for a sub-fen price (pric 16,6)
     cnt: Decimal
     amount_fen: int  # must equal round_half_up(pric_fen × cnt)
+    mulaid_excluded: bool = False  # catalogue: never paid from a family member's account (健康产品 etc.)
 
     def __post_init__(self):
         if isinstance(self.cnt, int) and not isinstance(self.cnt, bool):
@@ -502,6 +515,7 @@ def split(
     *,
     patient: Patient = Patient(),
     visit: Visit = Visit(),
+    mutual_aid: MutualAid | None = None,
 ) -> BillSplit:
     """Settle one bill. Pure; raises ``EngineError`` on invalid input.
 
@@ -510,11 +524,13 @@ def split(
     the person's acct_used_flag; ``items``: the bill's line items (non-empty,
     unique ``feedetl_sn``); ``patient``: psn_type (retirees), civil-servant
     flag, assistance identities; ``visit``: inpatient or not, and whether
-    the institution is designated for outpatient pooling."""
+    the institution is designated for outpatient pooling; ``mutual_aid``: a
+    family member's account that pays after the person's own (家庭共济)."""
     params = parse_params(params)
     _validate_state(level, accumulators, balance_fen, use_account, items)
     if not isinstance(patient, Patient) or not isinstance(visit, Visit):
         raise _refuse("INPUT_INVALID", "参保人信息必须是 Patient，就诊信息必须是 Visit")
+    _validate_mutual_aid(mutual_aid)
     details = tuple(_split_item(item) for item in items)
 
     total = sum(d.amount for d in details)
@@ -568,7 +584,9 @@ def split(
         acct = first + (min(balance_fen - first, psn_part - first) if may_pay else 0)
     else:
         acct = min(balance_fen, psn_part) if may_pay else 0
-    cash = psn_part - acct
+    excluded = sum(d.amount for d, item in zip(details, items) if item.mulaid_excluded)
+    mulaid, mulaid_limits = _mutual_aid(mutual_aid, psn_part - acct, min(psn_part, excluded), acct)
+    cash = psn_part - acct - mulaid
     balc = balance_fen - acct
     changes = {name: 0 for name in COUNTERS}
     if stage.kind != "none":
@@ -586,13 +604,14 @@ def split(
         dedc=dedc, reimbursable=reimbursable, start=start, end=end, bands=bands,
         fund_exact_millifen=fund_exact_millifen, fund_by_ratio=fund_by_ratio, ceiling_left=ceiling_left,
         hifp=hifp, over_ceiling=over_ceiling, copay=copay, funds=funds, psn_part=psn_part, acct=acct, cash=cash,
+        mutual_aid=mutual_aid, mulaid=mulaid, mulaid_limits=mulaid_limits, excluded=excluded,
         balc=balc,
     )
     result = BillSplit(
         model=params.model, level=level, medfee_sumamt=total, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlimit,
         preselfpay_amt=preselfpay, inscp_scp_amt=eligible, act_pay_dedc=dedc, hifp_pay=hifp,
         pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
-        acct_mulaid_pay=0, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
+        acct_mulaid_pay=mulaid, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
         band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
         ceiling_left=ceiling_left, stage=stage.kind, funds=funds, over_ceiling_cost=over_cost, **paid,
     )
@@ -610,6 +629,7 @@ def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
         all(v >= 0 for v in fields)
         and s.fund_pay_sumamt == s.hifp_pay + s.hifob_pay + s.hifmi_pay + s.cvlserv_pay + s.maf_pay
         and s.fund_pay_sumamt + s.acct_pay + s.acct_mulaid_pay + s.psn_cash_pay == s.medfee_sumamt
+        and s.psn_part_amt == s.acct_pay + s.acct_mulaid_pay + s.psn_cash_pay
         and s.medfee_sumamt == sum(d.amount for d in s.details)
         and s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt
         and s.inscp_scp_amt == s.acct_first_pay + s.act_pay_dedc + s.hifp_pay + s.pool_prop_selfpay
@@ -628,7 +648,7 @@ def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
 def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, overlimit, preselfpay, eligible,
              first, deductible_year, deductible_left, cumulative_basis, dedc, reimbursable, start, end, bands,
              fund_exact_millifen, fund_by_ratio, ceiling_left, hifp, over_ceiling, copay, funds, psn_part, acct, cash,
-             balc) -> list[str]:
+             balc, mutual_aid, mulaid, mulaid_limits, excluded) -> list[str]:
     lines: list[str] = []
     level_name = LEVEL_NAMES[level]
     lines.append(
@@ -718,5 +738,44 @@ def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, 
             lines.append(f"个人账户：支付{_y(acct)}元，余额由{_y(balance)}元变为{_y(balc)}元。")
         if balc == 0 and cash and params.account_may_pay_self_part:
             lines.append("  个人账户余额不足，其余由现金支付。")
+    if mutual_aid is not None:
+        left = psn_part - acct
+        if not left:
+            lines.append("家庭共济：本人个人账户已支付全部个人负担，未使用共济账户。")
+        else:
+            line = f"家庭共济：本人个人账户支付后尚余个人负担{_y(left)}元，由共济账户支付{_y(mulaid)}元"
+            if mulaid_limits:
+                line += "（" + "，".join(mulaid_limits) + "）"
+            lines.append(line + "。")
     lines.append(f"现金支付{_y(cash)}元。")
     return lines
+
+
+def _validate_mutual_aid(aid) -> None:
+    if aid is None:
+        return
+    if not isinstance(aid, MutualAid):
+        raise _refuse("INPUT_INVALID", "家庭共济信息必须是 MutualAid")
+    for name in ("available_fen", "bill_cap_fen", "annual_left_fen"):
+        value = getattr(aid, name)
+        if (value is not None or name == "available_fen") and (not is_int(value) or value < 0):
+            raise _refuse("INPUT_INVALID", f"家庭共济 {name} 必须是非负整数（分），实为 {value!r}")
+
+
+def _mutual_aid(aid: MutualAid | None, left: int, excluded: int, acct: int) -> tuple[int, list[str]]:
+    """What the family member's account pays of ``left`` (the person's part
+    after their own account), and which limits bound it (Chinese). Items
+    excluded from mutual aid stay the person's own: the own account is taken
+    to have paid them first, the rest of them is cash."""
+    if aid is None or left == 0:
+        return 0, []
+    excluded_left = max(0, excluded - acct)
+    limits = {"不可共济项目由本人支付": left - excluded_left, "共济账户余额": aid.available_fen}
+    if aid.bill_cap_fen is not None:
+        limits["单次共济限额"] = aid.bill_cap_fen
+    if aid.annual_left_fen is not None:
+        limits["年度共济限额剩余"] = aid.annual_left_fen
+    pay = max(0, min(limits.values()))
+    bound = [f"受{name}{_y(value)}元限制" if name != "不可共济项目由本人支付" else f"不可共济项目{_y(excluded_left)}元由本人支付"
+             for name, value in limits.items() if value == pay and pay < left]
+    return pay, bound
