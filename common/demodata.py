@@ -77,6 +77,7 @@ class Institution:
     region: str
     designated: bool
     secret: str  # demo terminal secret for the wallet's gateway (deterministic)
+    outpatient_pooling: bool = False  # designated for employee outpatient pooling (门诊统筹)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,19 @@ class Policy:
     params: dict
 
 
+@dataclass(frozen=True)
+class Identity:
+    """A special identity (人员身份, 1101 idetinfo) of a person: the region's
+    codes (core_platform/README.md), e.g. 2101 特困供养人员."""
+
+    psn_no: str
+    psn_idet_type: str
+    psn_type_lv: str
+    begntime: dt.date
+    endtime: dt.date | None
+    memo: str
+
+
 @dataclass
 class DemoData:
     seed: int
@@ -109,6 +123,8 @@ class DemoData:
     institutions: list[Institution] = field(default_factory=list)
     catalogue: list[CatalogueItem] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
+    civil_servants: list[str] = field(default_factory=list)  # psn_no of persons with cvlserv_flag
 
     def as_dict(self) -> dict:
         return json.loads(self.to_json())
@@ -201,6 +217,9 @@ def generate(seed: int = DEFAULT_SEED) -> DemoData:
     data.institutions = _institutions(rng, seed, data.regions)
     data.catalogue = _catalogue(rng)
     data.policies = _policies(rng, data.regions)
+    # After every use of ``rng``: the policy-form regions add to the data
+    # without changing anything generated above.
+    _policy_form_regions(data, seed)
     return data
 
 
@@ -394,6 +413,160 @@ def _policies(rng: random.Random, regions: list[Region]) -> list[Policy]:
     return result
 
 
+# --- regions that show each policy form (issue #12) ---------------------------
+#
+# Appended after everything drawn from the seeded ``rng`` and built without
+# it, so the persons, institutions and policies above are the same as before
+# they existed. docs/subsystems/policy-engine.md works examples with them.
+#
+# - 500100 重庆市, employees (310): account_first with the deductible measured
+#   on the year's cumulative eligible cost (the source's form: the self-pay
+#   stage is the first 400 yuan of treatment, whatever paid for it), 400 yuan
+#   at every level; retiree ratios; 职工大额医疗费用补助 (hifob) above the
+#   basic ceiling. Residents (390): account_first with the Shanghai-style
+#   自负段 (the deductible counted in cash paid after the account).
+# - 320100 南京市, employees (310): standard, with employee outpatient pooling
+#   (职工门诊共济: its own deductible, ratios and ceiling, higher for retirees,
+#   at hospitals and at pharmacies designated for it), retiree ratios for
+#   inpatient care, hifob, and the civil-servant subsidy (cvlserv). Residents
+#   (390): standard with 居民大病保险 (hifmi) and 医疗救助 (maf) for persons
+#   holding identity 2101 特困供养人员 or 2201 最低生活保障对象.
+
+POLICY_FORM_REGIONS = [("重庆市", "500100", "重庆市"), ("江苏省", "320100", "南京市")]
+CHONGQING_OPENING_FEN = 33_280  # the source's worked example: 332.80 yuan on the IC card
+
+_EFFECTIVE = dt.date(2026, 1, 1)
+
+
+def _levels(one: int, two: int, three: int, nine: int) -> dict[str, int]:
+    return {"1": one, "2": two, "3": three, "9": nine}
+
+
+def _policy_form_params() -> list[tuple[str, str, dict]]:
+    chongqing_310 = {
+        "model": "account_first",
+        "deductible_basis": "cumulative_cost",
+        # "个人治疗费用在400元以下者…自付": 400 yuan at every level, pharmacies included.
+        "deductible_fen": _levels(40_000, 40_000, 40_000, 40_000),
+        "bands": [
+            {"upto_fen": 1_000_000, "ratio_permille": _levels(900, 850, 800, 800),
+             "retired_ratio_permille": _levels(950, 920, 900, 900)},
+            {"upto_fen": 5_000_000, "ratio_permille": _levels(920, 880, 850, 850),
+             "retired_ratio_permille": _levels(960, 940, 920, 920)},
+            {"upto_fen": None, "ratio_permille": _levels(950, 900, 900, 900),
+             "retired_ratio_permille": _levels(970, 950, 950, 950)},
+        ],
+        "annual_ceiling_fen": 15_000_000,
+        "account_may_pay_self_part": True,
+        "supplements": [
+            {"fund": "hifob", "basis": "over_basic_ceiling", "deductible_fen": 0,
+             "bands": [{"upto_fen": None, "ratio_permille": 800}], "annual_ceiling_fen": 50_000_000},
+        ],
+    }
+    chongqing_390 = {
+        "model": "account_first",
+        "deductible_basis": "cash_after_account",
+        "deductible_fen": _levels(10_000, 30_000, 50_000, 10_000),
+        "bands": [
+            {"upto_fen": 5_000_000, "ratio_permille": _levels(750, 650, 550, 500)},
+            {"upto_fen": None, "ratio_permille": _levels(800, 700, 600, 550)},
+        ],
+        "annual_ceiling_fen": 15_000_000,
+        "account_may_pay_self_part": False,
+    }
+    nanjing_310 = {
+        "model": "standard",
+        "deductible_fen": _levels(30_000, 60_000, 90_000, 0),
+        "bands": [
+            {"upto_fen": 5_000_000, "ratio_permille": _levels(900, 880, 850, 700),
+             "retired_ratio_permille": _levels(950, 930, 900, 750)},
+            {"upto_fen": None, "ratio_permille": _levels(950, 920, 900, 700),
+             "retired_ratio_permille": _levels(970, 950, 930, 750)},
+        ],
+        "annual_ceiling_fen": 30_000_000,
+        "account_may_pay_self_part": True,
+        "outpatient": {
+            "deductible_fen": {"in_service": 70_000, "retired": 50_000},
+            "ratio_permille": {"in_service": _levels(700, 600, 500, 500), "retired": _levels(800, 700, 600, 600)},
+            "annual_ceiling_fen": {"in_service": 300_000, "retired": 400_000},
+        },
+        "supplements": [
+            {"fund": "hifob", "basis": "over_basic_ceiling", "deductible_fen": 0,
+             "bands": [{"upto_fen": None, "ratio_permille": 850}], "annual_ceiling_fen": 50_000_000},
+            {"fund": "cvlserv", "basis": "personal_eligible", "deductible_fen": 50_000,
+             "bands": [{"upto_fen": 1_000_000, "ratio_permille": 500}, {"upto_fen": None, "ratio_permille": 800}],
+             "annual_ceiling_fen": 2_000_000},
+        ],
+    }
+    nanjing_390 = {
+        "model": "standard",
+        "deductible_fen": _levels(20_000, 50_000, 80_000, 0),
+        "bands": [
+            {"upto_fen": 5_000_000, "ratio_permille": _levels(750, 650, 550, 500)},
+            {"upto_fen": None, "ratio_permille": _levels(800, 700, 600, 500)},
+        ],
+        "annual_ceiling_fen": 20_000_000,
+        "account_may_pay_self_part": False,
+        "supplements": [
+            {"fund": "hifmi", "basis": "personal_eligible", "deductible_fen": 1_500_000,
+             "bands": [{"upto_fen": 10_000_000, "ratio_permille": 600}, {"upto_fen": None, "ratio_permille": 700}],
+             "annual_ceiling_fen": 40_000_000},
+            {"fund": "maf", "basis": "personal_eligible", "deductible_fen": 0,
+             "bands": [{"upto_fen": None, "ratio_permille": 700}], "annual_ceiling_fen": 3_000_000,
+             "identities": ["2101", "2201"]},
+        ],
+    }
+    return [("500100", "310", chongqing_310), ("500100", "390", chongqing_390),
+            ("320100", "310", nanjing_310), ("320100", "390", nanjing_390)]
+
+
+# (region, name, gender, birth date, insutype, psn_type, employer, balance fen)
+_POLICY_FORM_PERSONS = [
+    ("500100", "陈国庆", "1", dt.date(1985, 3, 12), "310", "11", "重庆长江航运有限公司", CHONGQING_OPENING_FEN),
+    ("500100", "周淑华", "2", dt.date(1958, 9, 2), "310", "21", "", 520_000),
+    ("500100", "谭小雨", "2", dt.date(1996, 6, 18), "390", "31", "", 4_000),
+    ("320100", "孙立新", "1", dt.date(1979, 11, 5), "310", "11", "南京市玄武区人民政府办公室", 260_000),
+    ("320100", "吴桂兰", "2", dt.date(1957, 4, 23), "310", "21", "", 810_000),
+    ("320100", "钱大勇", "1", dt.date(1970, 1, 30), "390", "31", "", 0),
+    ("320100", "赵秀英", "2", dt.date(1950, 8, 8), "390", "33", "", 0),
+]
+
+
+def _policy_form_regions(data: DemoData, seed: int) -> None:
+    for province, admdvs, city in POLICY_FORM_REGIONS:
+        data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
+    sequence: dict[str, int] = {}
+    for n, (region, name, gender, born, insutype, psn_type, employer, balance) in enumerate(_POLICY_FORM_PERSONS, 1):
+        sequence[region] = sequence.get(region, 0) + 1
+        # ID sequence: odd for men, even for women (GB 11643).
+        id_number = idnumber.make(region, born, 2 * sequence[region] - (1 if gender == "1" else 0))
+        data.persons.append(Person(
+            psn_no=f"{region}{sequence[region]:014d}", name=name, id_number=id_number, gender=gender,
+            birth_date=born, insutype=insutype, psn_type=psn_type, insured_region=region,
+            enrolment_status="active", employer=employer, enrolled_on=max(born, dt.date(2010, 1, 1)),
+            balance_fen=balance, household=f"HP{n:03d}", role="head",
+        ))
+    # 孙立新 is a civil servant; 钱大勇 特困供养人员 (open-ended); 赵秀英 was a
+    # 低保对象 until the end of 2025 (no medical assistance on a 2026 bill).
+    data.civil_servants.append("32010000000000000001")
+    data.identities.append(Identity("32010000000000000003", "2101", "", dt.date(2024, 1, 1), None, "特困供养人员"))
+    data.identities.append(Identity("32010000000000000004", "2201", "", dt.date(2023, 1, 1), dt.date(2025, 12, 31),
+                                    "最低生活保障对象（已退出）"))
+    for _, admdvs, city in POLICY_FORM_REGIONS:
+        for n, (kind, level, name, pooling) in enumerate([
+            ("pharmacy", "9", f"{city}老百姓大药房门诊统筹定点店", True),
+            ("pharmacy", "9", f"{city}益丰大药房第一店", False),
+            ("hospital", "3", f"{city}医科大学附属第一医院", False),
+            ("hospital", "2", f"{city}第二人民医院", False),
+            ("hospital", "1", f"{city}城南社区卫生服务中心", False),
+        ], 1):
+            code = f"{'H' if kind == 'hospital' else 'P'}{admdvs}{n:05d}"
+            data.institutions.append(Institution(code, name, kind, level, admdvs, True, _rng_secret(seed, code),
+                                                 outpatient_pooling=pooling or kind == "hospital"))
+    for region, insutype, params in _policy_form_params():
+        data.policies.append(Policy(region, insutype, 1, _EFFECTIVE, params))
+
+
 # --- personas ----------------------------------------------------------------
 
 
@@ -406,7 +579,10 @@ def personas(data: DemoData) -> dict[str, Person]:
     - ``resident``: active adult resident (390) in an open region;
     - ``elderly``: active, 80 or older, open region;
     - ``suspended``: enrolment suspended;
-    - ``not_open``: active adult whose region has not opened e-voucher service.
+    - ``not_open``: active adult whose region has not opened e-voucher service;
+    - ``chongqing``: the active employee of 500100 whose opening balance is the
+      source's worked example (332.80 yuan; account_first, cumulative-cost
+      deductible of 400 yuan).
     """
     open_regions = {r.admdvs for r in data.regions if r.evoucher_open}
     people = data.persons
@@ -433,6 +609,8 @@ def personas(data: DemoData) -> dict[str, Person]:
         "elderly": first(p for p in ok_open if p.age() >= 80),
         "suspended": first(p for p in people if p.enrolment_status == "suspended"),
         "not_open": first(p for p in ok if p.insured_region not in open_regions and p.age() >= 18),
+        "chongqing": first(p for p in ok if p.insured_region == "500100" and p.psn_type == "11"
+                           and p.balance_fen == CHONGQING_OPENING_FEN),
     }
 
 

@@ -60,6 +60,9 @@ class InsuredPerson(models.Model):
     status_changed_on = models.DateField(null=True, blank=True)
     employer = models.CharField(max_length=128, blank=True)
     enrolled_on = models.DateField()
+    # 公务员标志: covered by the civil-servant medical subsidy (cvlserv_pay)
+    # where the region's policy has one.
+    cvlserv_flag = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,15 +133,56 @@ class Entry(models.Model):
         raise RuntimeError("ledger entries are append-only")
 
 
+class PersonIdentity(models.Model):
+    """A special identity of an insured person (人员身份, 1101 ``idetinfo``):
+    medical-assistance identities such as 特困人员 or 低保对象 (codes: the
+    region's dictionary, core_platform/README.md), valid from ``begntime``
+    to ``endtime`` (inclusive; null: open-ended). A region's medical
+    assistance (maf) pays only for persons holding one of its identities on
+    the bill's date."""
+
+    psn_no = models.CharField(max_length=30, db_index=True)
+    psn_idet_type = models.CharField(max_length=6)
+    psn_type_lv = models.CharField(max_length=6, blank=True)
+    begntime = models.DateField()
+    endtime = models.DateField(null=True, blank=True)
+    memo = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["psn_no", "begntime", "psn_idet_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["psn_no", "psn_idet_type", "begntime"], name="core_identity_uniq"),
+            models.CheckConstraint(condition=Q(endtime__isnull=True) | Q(endtime__gte=F("begntime")),
+                                   name="core_identity_period"),
+        ]
+
+
 class AnnualAccumulator(models.Model):
-    """Per person and calendar year: what the deductible, bands and ceiling
-    are measured against. Updated by settlement postings (later issues)."""
+    """Per person and policy year (``engine.policy_year``): what the
+    deductibles, bands and ceilings are measured against, one column per
+    ``engine.COUNTERS`` name. Moved by settlements and their reversals."""
 
     psn_no = models.CharField(max_length=30)
     year = models.PositiveSmallIntegerField()
     eligible_cost_fen = models.BigIntegerField(default=0)
     deductible_paid_fen = models.BigIntegerField(default=0)
     fund_paid_fen = models.BigIntegerField(default=0)
+    outpatient_eligible_cost_fen = models.BigIntegerField(default=0)
+    outpatient_deductible_paid_fen = models.BigIntegerField(default=0)
+    outpatient_fund_paid_fen = models.BigIntegerField(default=0)
+    hifob_base_fen = models.BigIntegerField(default=0)
+    hifob_deductible_paid_fen = models.BigIntegerField(default=0)
+    hifob_paid_fen = models.BigIntegerField(default=0)
+    hifmi_base_fen = models.BigIntegerField(default=0)
+    hifmi_deductible_paid_fen = models.BigIntegerField(default=0)
+    hifmi_paid_fen = models.BigIntegerField(default=0)
+    cvlserv_base_fen = models.BigIntegerField(default=0)
+    cvlserv_deductible_paid_fen = models.BigIntegerField(default=0)
+    cvlserv_paid_fen = models.BigIntegerField(default=0)
+    maf_base_fen = models.BigIntegerField(default=0)
+    maf_deductible_paid_fen = models.BigIntegerField(default=0)
+    maf_paid_fen = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -153,6 +197,10 @@ class Institution(models.Model):
     level = models.CharField(max_length=1, choices=InstitutionLevel.choices)
     region = models.CharField(max_length=6, db_index=True)
     designated = models.BooleanField(default=True)
+    # Designated for employee outpatient pooling (门诊统筹, 职工门诊共济):
+    # matters for pharmacies (level 9), where an outpatient bill gets pooled
+    # benefits only if this is set.
+    outpatient_pooling = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,13 +14,31 @@ from ..models import Posting
 from .catalogue import catalogue_load
 from .ledger import fund_owner, ledger_account_get_or_create, posting_create
 from .policy import policy_load
-from .registry import institution_register, person_enrol, region_register
+from .registry import (
+    institution_register,
+    person_cvlserv_set,
+    person_enrol,
+    person_identity_add,
+    region_register,
+)
 
 
-def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], None] | None = None) -> dict:
+def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], None] | None = None,
+              regions: set[str] | None = None, catalogue: bool = True) -> dict:
+    """``regions``: load only these regions and their persons, institutions
+    and policies (tests); ``catalogue=False`` skips the catalogue."""
     data = demodata.generate(seed)
+    if regions is not None:
+        data.regions = [r for r in data.regions if r.admdvs in regions]
+        data.persons = [p for p in data.persons if p.insured_region in regions]
+        data.institutions = [i for i in data.institutions if i.region in regions]
+        data.policies = [p for p in data.policies if p.region in regions]
+        data.identities = [i for i in data.identities if i.psn_no[:6] in regions]
+        data.civil_servants = [n for n in data.civil_servants if n[:6] in regions]
+    if not catalogue:
+        data.catalogue = []
     say = progress or (lambda message: None)
-    counts = {"regions": 0, "persons": 0, "institutions": 0, "opening_postings": 0}
+    counts = {"regions": 0, "persons": 0, "institutions": 0, "opening_postings": 0, "catalogue": {}}
 
     for r in data.regions:
         _, created = region_register(r.admdvs, r.name, r.province, evoucher_open=r.evoucher_open)
@@ -45,18 +63,27 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
             counts["opening_postings"] += 1
     say(f"persons: {len(data.persons)} ({counts['persons']} new, {counts['opening_postings']} opening balances)")
 
+    for psn_no in data.civil_servants:
+        person_cvlserv_set(psn_no, True)
+    for i in data.identities:
+        person_identity_add(i.psn_no, i.psn_idet_type, i.begntime, endtime=i.endtime, psn_type_lv=i.psn_type_lv,
+                            memo=i.memo)
+    say(f"civil servants: {len(data.civil_servants)}, identities: {len(data.identities)}")
+
     for i in data.institutions:
         _, created = institution_register(code=i.fixmedins_code, name=i.name, kind=i.kind, level=i.level,
-                                          region=i.region, designated=i.designated)
+                                          region=i.region, designated=i.designated,
+                                          outpatient_pooling=i.outpatient_pooling)
         counts["institutions"] += created
     say(f"institutions: {len(data.institutions)} ({counts['institutions']} new)")
 
-    counts["catalogue"] = catalogue_load([
-        {"med_list_codg": c.med_list_codg, "name": c.name, "kind": c.kind, "list_class": c.list_class,
-         "self_pay_ratio_permille": c.self_pay_ratio_permille, "price_cap_fen": c.price_cap_fen,
-         "unit": c.unit, "spec": c.spec}
-        for c in data.catalogue
-    ])
+    if data.catalogue:
+        counts["catalogue"] = catalogue_load([
+            {"med_list_codg": c.med_list_codg, "name": c.name, "kind": c.kind, "list_class": c.list_class,
+             "self_pay_ratio_permille": c.self_pay_ratio_permille, "price_cap_fen": c.price_cap_fen,
+             "unit": c.unit, "spec": c.spec}
+            for c in data.catalogue
+        ])
     say(f"catalogue: {len(data.catalogue)} items {counts['catalogue']}")
 
     counts["policies"] = policy_load([

@@ -49,6 +49,13 @@ def fund_owner(region: str, insutype: str) -> str:
     return f"{region}-{insutype}"
 
 
+def supplement_fund_owner(region: str, fund_pay_type: str) -> str:
+    """Owner key of a region's supplementary fund (大额补助 330100, 大病保险
+    390200, 公务员补助 320100, 医疗救助 610100): its own pooled_fund account,
+    so a settlement's posting shows which fund paid."""
+    return f"{region}-{fund_pay_type}"
+
+
 MAX_FEN = 2**63 - 1  # what a BIGINT balance holds
 
 

@@ -67,7 +67,11 @@ def policy_entry_parse(entry) -> dict:
         errors.append(f"version 必须是正整数，实为 {version!r}")
     effective_from = _effective_from(entry.get("effective_from"), errors)
     if "params" in entry:
-        errors.extend(params_errors(entry["params"]))
+        # insutype lets the validator refuse a fund that does not belong to
+        # it (hifob only for 310, hifmi only for 390); an unknown insutype is
+        # already listed above.
+        insutype = entry.get("insutype") if entry.get("insutype") in Insutype.values else None
+        errors.extend(params_errors(entry["params"], insutype=insutype))
     if errors:
         label = f"{region}/{entry.get('insutype')}/v{version}"
         raise InvalidInput(f"政策参数 {label} 无效：" + "；".join(errors), {"errors": errors})

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from django.db import IntegrityError
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from common import crypto, idnumber
@@ -28,7 +28,7 @@ from ..enums import (
     PsnType,
 )
 from ..errors import Conflict, InvalidInput
-from ..models import Institution, InsuredPerson, Region, RegistryChange
+from ..models import Institution, InsuredPerson, PersonIdentity, Region, RegistryChange
 from .audit import audit_record
 from .ledger import fund_owner, ledger_account_get_or_create
 
@@ -218,10 +218,14 @@ def person_move(psn_no: str, *, region: str | None = None, insutype: str | None 
 
 
 def institution_register(
-    *, code: str, name: str, kind: str, level: str, region: str, designated: bool = True
+    *, code: str, name: str, kind: str, level: str, region: str, designated: bool = True,
+    outpatient_pooling: bool = False,
 ) -> tuple[Institution, bool]:
-    """Create or update a designated institution (upsert on fixmedins_code).
-    Pharmacies are level '9'; hospitals '1', '2', '3' or '9'."""
+    """Create or update a designated institution (upsert on fixmedins_code:
+    every field is set, ``outpatient_pooling`` included). Pharmacies are
+    level '9'; hospitals '1', '2', '3' or '9'. ``outpatient_pooling``: the
+    institution is designated for employee outpatient pooling (门诊统筹); a
+    pharmacy without it gets no outpatient pooled benefit."""
     code = (code or "").strip().upper()
     name = (name or "").strip()
     if not _FIXMEDINS_CODE.fullmatch(code):
@@ -239,8 +243,78 @@ def institution_register(
     with core_atomic():
         institution, created = Institution.objects.update_or_create(
             fixmedins_code=code,
-            defaults={"name": name, "kind": kind, "level": level, "region": region, "designated": designated},
+            defaults={"name": name, "kind": kind, "level": level, "region": region, "designated": designated,
+                      "outpatient_pooling": bool(outpatient_pooling)},
         )
         ledger_account_get_or_create(LedgerAccountKind.INSTITUTION_RECEIVABLE, code)
-        audit_record("institution.register", code, {"designated": designated, "created": created})
+        audit_record("institution.register", code, {"designated": designated, "created": created,
+                                                    "outpatient_pooling": bool(outpatient_pooling)})
     return institution, created
+
+
+# 人员身份类别 (psn_idet_type) of this platform's regions: the national
+# interface leaves the dictionary to each region; these are the values the
+# demo regions use (core_platform/README.md). Medical assistance (maf) lists
+# the codes it pays for in the region's policy.
+IDENTITY_TYPES = {
+    "2101": "特困供养人员",
+    "2201": "最低生活保障对象",
+    "2301": "低保边缘家庭成员",
+    "2401": "防止返贫监测对象",
+}
+_IDENTITY_LEVEL = re.compile(r"[0-9A-Za-z]{0,6}", re.ASCII)
+
+
+def person_cvlserv_set(psn_no: str, cvlserv: bool) -> InsuredPerson:
+    """Set or clear a person's civil-servant flag (公务员标志, 1101/2101
+    ``cvlserv_flag``)."""
+    with core_atomic():
+        person = InsuredPerson.objects.select_for_update().filter(psn_no=psn_no).first()
+        if person is None:
+            raise InvalidInput(f"人员编号 {psn_no} 不存在")
+        if person.cvlserv_flag != bool(cvlserv):
+            person.cvlserv_flag = bool(cvlserv)
+            person.save(update_fields=["cvlserv_flag", "updated_at"])
+            audit_record("person.cvlserv_set", psn_no, {"cvlserv_flag": person.cvlserv_flag})
+    return person
+
+
+def person_identity_add(psn_no: str, psn_idet_type: str, begntime: dt.date, *, endtime: dt.date | None = None,
+                        psn_type_lv: str = "", memo: str = "") -> tuple[PersonIdentity, bool]:
+    """Record a special identity (人员身份) of a person, valid from
+    ``begntime`` to ``endtime`` inclusive (None: open-ended). Idempotent on
+    (psn_no, type, begntime) with the same details; other details for the
+    same key are refused (end it and add a new period instead)."""
+    if psn_idet_type not in IDENTITY_TYPES:
+        known = "，".join(f"{code} {name}" for code, name in IDENTITY_TYPES.items())
+        raise InvalidInput(f"人员身份类别 {psn_idet_type!r} 不在本地区字典中（可选：{known}）")
+    if not isinstance(begntime, dt.date) or (endtime is not None and not isinstance(endtime, dt.date)):
+        raise InvalidInput("身份开始、结束日期必须是日期")
+    if endtime is not None and endtime < begntime:
+        raise InvalidInput("身份结束日期早于开始日期")
+    psn_type_lv = (psn_type_lv or "").strip()
+    memo = (memo or "").strip()
+    if not _IDENTITY_LEVEL.fullmatch(psn_type_lv):
+        raise InvalidInput("人员身份等级 psn_type_lv 必须是不超过6位的字母或数字")
+    if len(memo) > 500:
+        raise InvalidInput("备注不超过500个字符")
+    with core_atomic():
+        if not InsuredPerson.objects.filter(psn_no=psn_no).exists():
+            raise InvalidInput(f"人员编号 {psn_no} 不存在")
+        wanted = {"psn_type_lv": psn_type_lv, "endtime": endtime, "memo": memo}
+        identity, created = PersonIdentity.objects.get_or_create(
+            psn_no=psn_no, psn_idet_type=psn_idet_type, begntime=begntime, defaults=wanted)
+        if not created and {k: getattr(identity, k) for k in wanted} != wanted:
+            raise Conflict(f"人员 {psn_no} 的身份 {psn_idet_type}（{begntime.isoformat()} 起）已登记且内容不同")
+        if created:
+            audit_record("person.identity_add", psn_no, {"psn_idet_type": psn_idet_type,
+                                                        "begntime": begntime.isoformat(),
+                                                        "endtime": endtime.isoformat() if endtime else None})
+    return identity, created
+
+
+def person_identities_on(psn_no: str, on: dt.date) -> frozenset[str]:
+    """The identity codes a person holds on ``on`` (begntime <= on <= endtime)."""
+    rows = PersonIdentity.objects.filter(psn_no=psn_no, begntime__lte=on).filter(
+        Q(endtime__isnull=True) | Q(endtime__gte=on))
+    return frozenset(rows.values_list("psn_idet_type", flat=True))

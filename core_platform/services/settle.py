@@ -36,9 +36,19 @@ from .. import engine
 from ..db import core_atomic
 from ..errors import AmountOutOfRange
 from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
-from ..models import AnnualAccumulator, CatalogueItem, EnvelopeMessage, Institution, InsuredPerson, LedgerAccount, Settlement
+from ..models import (
+    AnnualAccumulator,
+    CatalogueItem,
+    EnvelopeMessage,
+    Institution,
+    InsuredPerson,
+    LedgerAccount,
+    PolicyParameters,
+    Settlement,
+)
 from ..selectors import person_age, person_id_number, policy_current
-from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create
+from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create, supplement_fund_owner
+from .registry import person_identities_on
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 TOMBSTONE_HASH = "TOMBSTONE"  # an EnvelopeMessage claimed by 2601 for a msgid that never ran
@@ -207,6 +217,10 @@ def bill_parse(env: Envelope) -> Bill:
     med_type = _code(env, druginfo, "med_type", "41")
     cert_type = _code(env, druginfo, "mdtrt_cert_type", "")
     begun = _datetime(env, druginfo, "begntime")
+    if begun is not None and begun.date() > timezone.localdate() + dt.timedelta(days=1):
+        # The bill's date picks the policy version and the policy year: a
+        # date in the future would settle under rules not yet in force.
+        _fail(InfCode.INPUT_INVALID, f"就诊开始时间 begntime {begun:%Y-%m-%d} 晚于当前日期，不能结算", env)
     record = {"druginfo": _record_fields(env, druginfo), "drugdetail": {}}
     codes = {str(d.get("med_list_codg", "")) for d in details if isinstance(d, dict)}
     catalogue = {c.med_list_codg: c for c in CatalogueItem.objects.filter(med_list_codg__in=codes)}
@@ -259,10 +273,27 @@ def bill_parse(env: Envelope) -> Bill:
 # --- computing the split ------------------------------------------------------------
 
 def _params(env: Envelope, person: InsuredPerson, on: dt.date):
+    """The policy version in force on the bill's date ``on`` (begntime's
+    date, else today): a new year's or a mid-year version applies from its
+    effective_from."""
     policy = policy_current(person.insured_region, person.insutype, on)
     if policy is None:
-        _fail(InfCode.POLICY_MISSING, "参保地未配置该险种的待遇政策", env)
+        if not PolicyParameters.objects.filter(region=person.insured_region, insutype=person.insutype).exists():
+            _fail(InfCode.POLICY_MISSING, "参保地未配置该险种的待遇政策", env)
+        _fail(InfCode.POLICY_MISSING, f"就诊日期 {on.isoformat()} 早于参保地该险种首个待遇政策的生效日期", env)
     return engine.parse_params(policy.params)
+
+
+# med_type (医疗类别): 21 普通住院, 22..29 other inpatient kinds, 52 生育住院
+# are inpatient; everything else (11 普通门诊, 14 门诊慢特病, 41 药店购药, ...)
+# is outpatient for the policy's outpatient rules.
+def _inpatient(med_type: str) -> bool:
+    return med_type.startswith("2") or med_type == "52"
+
+
+def _patient(person: InsuredPerson, on: dt.date):
+    return engine.Patient(psn_type=person.psn_type, cvlserv=person.cvlserv_flag,
+                          identities=person_identities_on(person.psn_no, on))
 
 
 def _accumulator(psn_no: str, year: int, *, lock: bool) -> AnnualAccumulator:
@@ -279,17 +310,20 @@ def _account(psn_no: str, *, lock: bool) -> LedgerAccount:
 
 
 def _split(env: Envelope, bill: Bill, *, lock: bool):
-    today = timezone.localdate()
-    params = _params(env, bill.person, today)
+    """The split of ``bill`` under the policy in force on its date, against
+    the counters of the policy year that date falls in."""
+    params = _params(env, bill.person, bill.bill_date)
+    year = engine.policy_year(params, bill.bill_date)
     account = _account(bill.person.psn_no, lock=lock)  # account first, then accumulator: one order everywhere
-    accumulator = _accumulator(bill.person.psn_no, today.year, lock=lock)
+    accumulator = _accumulator(bill.person.psn_no, year, lock=lock)
     try:
         result = engine.split(
             params, bill.institution.level,
-            engine.Accumulators(eligible_cost_fen=accumulator.eligible_cost_fen,
-                                deductible_paid_fen=accumulator.deductible_paid_fen,
-                                fund_paid_fen=accumulator.fund_paid_fen),
+            engine.Accumulators(**{name: getattr(accumulator, name) for name in engine.COUNTERS}),
             account.balance_fen, bill.use_account, bill.items,
+            patient=_patient(bill.person, bill.bill_date),
+            visit=engine.Visit(inpatient=_inpatient(bill.med_type),
+                               outpatient_pooling=bill.institution.outpatient_pooling),
         )
     except engine.EngineError as error:
         code = {"POLICY_INVALID": InfCode.POLICY_MISSING, "ITEM_INVALID": InfCode.AMOUNTS_INCONSISTENT}.get(
@@ -303,7 +337,12 @@ PSN_CERT_TYPE_ID_CARD = "01"  # 居民身份证
 NATY_HAN = "01"  # 民族: the registry does not hold it yet
 CLR_WAY_BY_ITEM = "1"  # 清算方式: 按项目
 CLR_TYPE = {"pharmacy": "41", "hospital": "11"}  # 清算类别: 41 定点药店购药, 11 门诊
-CVLSERV_FLAG_NO = "0"  # 公务员标志: the registry holds no civil servants yet
+# The supplementary funds: the BillSplit field each pays in, and its
+# fund_pay_type (which also names its pooled_fund ledger account,
+# ledger.supplement_fund_owner). The basic fund is 310100 / 390100.
+SUPPLEMENT_FUNDS = (("hifob", "hifob_pay", "330100"), ("hifmi", "hifmi_pay", "390200"),
+                    ("cvlserv", "cvlserv_pay", "320100"), ("maf", "maf_pay", "610100"))
+BASIC_FUND_PAY_TYPE = {"310": "310100", "390": "390100"}
 
 
 def _now_text() -> str:
@@ -328,7 +367,7 @@ def _output(env: Envelope, bill: Bill, result, *, balance_fen: int, setl_id: str
         "psn_cert_type": PSN_CERT_TYPE_ID_CARD, "certno": person_id_number(person),  # the wallet masks it
         "gend": person.gender, "naty": NATY_HAN, "brdy": person.birth_date.isoformat(),
         "age": age_value(person_age(person.birth_date, bill.bill_date)),
-        "insutype": person.insutype, "psn_type": person.psn_type, "cvlserv_flag": CVLSERV_FLAG_NO,
+        "insutype": person.insutype, "psn_type": person.psn_type, "cvlserv_flag": "1" if person.cvlserv_flag else "0",
         "setl_time": _now_text(), "mdtrt_cert_type": bill.mdtrt_cert_type, "med_type": bill.med_type,
     })
     setlinfo.update(money)
@@ -354,12 +393,32 @@ MED_CHRGITM_TYPE = {"drug": "09", "material": "14", "service": "99"}
 # --- handlers ------------------------------------------------------------------------
 
 def benefit_check(env: Envelope) -> dict:
-    """2001: may this person be settled here now?"""
+    """2001: may this person be settled here now? One ``trtinfo`` row per
+    fund of the policy in force today: the basic fund, then each
+    supplementary fund the region's policy has, flagged "1" if this person
+    may get it (civil-servant subsidy: cvlserv_flag; medical assistance: an
+    identity it lists, held today) and "0" with the reason if not."""
     data = _node(env, "data")
     person = _person(env, data)
     institution = _institution(env)
-    return {"trtinfo": [{"fund_pay_type": "310100" if person.insutype == "310" else "390100",
-                         "trt_enjymnt_flag": "1", "trt_chk_rslt": f"可在{institution.name}享受医保待遇"}]}
+    today = timezone.localdate()
+    rows = [{"fund_pay_type": BASIC_FUND_PAY_TYPE.get(person.insutype, "390100"),
+             "trt_enjymnt_flag": "1", "trt_chk_rslt": f"可在{institution.name}享受医保待遇"}]
+    policy = policy_current(person.insured_region, person.insutype, today)
+    supplements = {s.get("fund"): s for s in (policy.params.get("supplements") or [])} if policy else {}
+    identities = person_identities_on(person.psn_no, today) if "maf" in supplements else frozenset()
+    for fund, _, fund_pay_type in SUPPLEMENT_FUNDS:
+        if fund not in supplements:
+            continue
+        name = engine.FUND_PAY_TYPE_NAMES.get(fund_pay_type, fund_pay_type)
+        if fund == "cvlserv" and not person.cvlserv_flag:
+            flag, text = "0", f"非公务员，不享受{name}"
+        elif fund == "maf" and not identities & set(supplements[fund].get("identities") or []):
+            flag, text = "0", f"无医疗救助对象身份，不享受{name}"
+        else:
+            flag, text = "1", f"按参保地政策享受{name}"
+        rows.append({"fund_pay_type": fund_pay_type, "trt_enjymnt_flag": flag, "trt_chk_rslt": text})
+    return {"trtinfo": rows}
 
 
 def pre_settle(env: Envelope) -> dict:
@@ -389,11 +448,18 @@ def settle(env: Envelope) -> dict:
     setl_id = f"S{now:%Y%m%d%H%M%S}{secrets.token_hex(6).upper()}"
     mdtrt_id = f"M{now:%Y%m%d%H%M%S}{secrets.token_hex(6).upper()}"
     person, institution = bill.person, bill.institution
+    # Each fund pays from its own pooled_fund account (the basic fund:
+    # "<admdvs>-<insutype>"; a supplementary fund: "<admdvs>-<fund_pay_type>").
+    funds = [(fund_owner(person.insured_region, person.insutype), result.hifp_pay)]
+    funds += [(supplement_fund_owner(person.insured_region, code), getattr(result, field))
+              for _, field, code in SUPPLEMENT_FUNDS]
+    if sum(amount for _, amount in funds) != result.fund_pay_sumamt:
+        raise AssertionError("fund_pay_sumamt is not the sum of the funds")  # the engine's identity
     lines = [
         (ledger_account_get_or_create(LedgerAccountKind.INSTITUTION_RECEIVABLE, institution.fixmedins_code),
          result.medfee_sumamt),
-        (ledger_account_get_or_create(LedgerAccountKind.POOLED_FUND, fund_owner(person.insured_region, person.insutype)),
-         -result.fund_pay_sumamt),
+        *[(ledger_account_get_or_create(LedgerAccountKind.POOLED_FUND, owner), -amount)
+          for owner, amount in funds if amount],
         (account, -result.acct_pay),
         (ledger_account_get_or_create(LedgerAccountKind.CASH, institution.fixmedins_code), -result.psn_cash_pay),
     ]
@@ -402,7 +468,7 @@ def settle(env: Envelope) -> dict:
         if lines else None
     if posting is None:  # a zero bill: nothing moves, but it is still a record
         _fail(InfCode.INPUT_INVALID, "结算金额为0，无需结算", env)
-    deltas = result.deltas
+    deltas = result.deltas.as_dict()  # every counter, by engine.COUNTERS name
     _accumulate(accumulator, deltas, sign=1)
     account.refresh_from_db(fields=["balance_fen"])
     output = _output(env, bill, result, balance_fen=account.balance_fen, setl_id=setl_id, mdtrt_id=mdtrt_id)
@@ -411,8 +477,7 @@ def settle(env: Envelope) -> dict:
         msgid=env.msgid, insutype=person.insutype, insured_region=person.insured_region,
         medfee_fen=result.medfee_sumamt, fund_fen=result.fund_pay_sumamt, acct_fen=result.acct_pay,
         mulaid_fen=result.acct_mulaid_pay, cash_fen=result.psn_cash_pay, accumulator_year=accumulator.year,
-        deltas={"eligible_cost_fen": deltas.eligible_cost_fen, "deductible_paid_fen": deltas.deductible_paid_fen,
-                "fund_paid_fen": deltas.fund_paid_fen},
+        deltas=deltas,
         setlinfo=json_ready(output["setlinfo"]), setldetail=json_ready(output["setldetail"]),
         detlcutinfo=json_ready(output["detlcutinfo"]), explanation=output["explanation"],
         invono=bill.info["druginfo"].get("invono", ""), bill_info=bill.info, posting=posting,
@@ -420,16 +485,15 @@ def settle(env: Envelope) -> dict:
     return output
 
 
-def _accumulate(accumulator: AnnualAccumulator, deltas, *, sign: int) -> None:
-    def get(name):
-        return deltas[name] if isinstance(deltas, dict) else getattr(deltas, name)
-
-    accumulator.eligible_cost_fen += sign * get("eligible_cost_fen")
-    accumulator.deductible_paid_fen += sign * get("deductible_paid_fen")
-    accumulator.fund_paid_fen += sign * get("fund_paid_fen")
-    if max(accumulator.eligible_cost_fen, accumulator.deductible_paid_fen, accumulator.fund_paid_fen) > MAX_FEN:
-        raise AmountOutOfRange(accumulator.psn_no)
-    accumulator.save(update_fields=["eligible_cost_fen", "deductible_paid_fen", "fund_paid_fen", "updated_at"])
+def _accumulate(accumulator: AnnualAccumulator, deltas: dict, *, sign: int) -> None:
+    """Move every counter (``engine.COUNTERS``) by ``sign`` × its delta; a
+    name an older settlement record lacks counts 0."""
+    for name in engine.COUNTERS:
+        value = getattr(accumulator, name) + sign * int(deltas.get(name, 0))
+        if value > MAX_FEN:
+            raise AmountOutOfRange(accumulator.psn_no)
+        setattr(accumulator, name, value)
+    accumulator.save(update_fields=[*engine.COUNTERS, "updated_at"])
 
 
 def _reverse(env: Envelope, settlement: Settlement) -> dict:
@@ -502,7 +566,7 @@ def _reversal_output(env: Envelope, settlement: Settlement, balance_fen: int, wh
                         "fund_payamt": fen_to_amount(-_stored_fen(row, "fund_payamt")),
                         "setl_proc_info": f"撤销结算 {settlement.setl_id}：{row.get('setl_proc_info', '')}"})
     if not details and settlement.fund_fen:
-        fund_type = "310100" if settlement.insutype == "310" else "390100"
+        fund_type = BASIC_FUND_PAY_TYPE.get(settlement.insutype, "390100")
         details.append({"fund_pay_type": fund_type, "fund_pay_type_name": engine.FUND_PAY_TYPE_NAMES[fund_type],
                         "inscp_scp_amt": fen_to_amount(-fen["inscp_scp_amt"]),
                         "crt_payb_lmt_amt": fen_to_amount(0), "fund_payamt": fen_to_amount(-settlement.fund_fen),

@@ -38,7 +38,7 @@ from common.money import age_value, fen_to_amount
 
 from .. import selectors
 from ..enums import EnrolmentStatus, InstitutionKind
-from ..models import InsuredPerson
+from ..models import InsuredPerson, PersonIdentity
 
 logger = logging.getLogger(__name__)
 
@@ -127,14 +127,25 @@ def person_info(env: Envelope) -> dict:
                 "psn_insu_stas": INSU_STATUS[person.enrolment_status],
                 "psn_insu_date": person.enrolled_on.isoformat(),
                 "paus_insu_date": paused.isoformat() if paused else "",
-                "cvlserv_flag": "0",
+                "cvlserv_flag": "1" if person.cvlserv_flag else "0",
                 "insuplc_admdvs": person.insured_region,
                 "emp_name": person.employer,
             }
         ],
-        "idetinfo": [],  # 人员身份: the registry holds no special identities (低保, 离休...) yet
+        "idetinfo": _identities(person.psn_no),
         "evoucher": {"region_open": bool(region and region.evoucher_open)},
     }
+
+
+def _identities(psn_no: str) -> list[dict]:
+    """1101 ``idetinfo``: every recorded identity period of the person (人员
+    身份, e.g. 2101 特困供养人员; codes in core_platform/README.md), past ones
+    included — ``endtime`` says until when ("" open-ended). Dates as 日期时间型:
+    the first day from 00:00:00, the last day until 23:59:59."""
+    return [{"psn_idet_type": row.psn_idet_type, "psn_type_lv": row.psn_type_lv, "memo": row.memo,
+             "begntime": f"{row.begntime.isoformat()} 00:00:00",
+             "endtime": f"{row.endtime.isoformat()} 23:59:59" if row.endtime else ""}
+            for row in PersonIdentity.objects.filter(psn_no=psn_no).order_by("begntime", "psn_idet_type")]
 
 
 def institution_info(env: Envelope) -> dict:

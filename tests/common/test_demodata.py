@@ -91,7 +91,7 @@ def test_policies():
 
 def test_personas():
     personas = demodata.DEMO_PERSONAS
-    assert set(personas) == {"employee", "child", "resident", "elderly", "suspended", "not_open"}
+    assert set(personas) == {"employee", "child", "resident", "elderly", "suspended", "not_open", "chongqing"}
     open_regions = {r.admdvs for r in DATA.regions if r.evoucher_open}
     assert personas["employee"].insutype == "310" and personas["employee"].balance_fen >= 200_000
     assert personas["child"].age() < 6 and personas["child"].household == personas["employee"].household
@@ -99,4 +99,5 @@ def test_personas():
     assert personas["elderly"].age() >= 80
     assert personas["suspended"].enrolment_status == "suspended"
     assert personas["not_open"].insured_region not in open_regions
+    assert (personas["chongqing"].insured_region, personas["chongqing"].balance_fen) == ("500100", 33_280)
     assert personas == demodata.personas(demodata.generate())
