@@ -435,3 +435,25 @@ def test_policy_year(year_start, day, expected):
     assert params_errors(params) == []
     assert policy_year(params, day) == expected
     assert policy_year(parse_params(params), day) == expected
+
+
+def test_hifob_base_is_all_the_cost_beyond_the_point_where_the_ceiling_is_reached():
+    # The contract: over_ceiling_cost is "the part of R lying beyond the point where the exact band fund
+    # reaches the ceiling left". A 0 % band lying beyond that point is beyond it too.
+    # Policy: no deductible; 90 % up to 1000 元 cumulative, 0 % above; basic ceiling 90 元.
+    # hifob: no deductible, 100 %, ceiling 1 万元. Level 1, fresh year, A-class 2000 元, balance 0.
+    # Basic: band 1 100000 × 90 % = 90000, band 2 100000 × 0 % = 0 -> 90000 by ratio; ceiling 9000 -> hifp 9000;
+    #   co-pay 200000 − 9000 = 191000. The ceiling is reached after 9000 × 1000 / 900 = 10000 of cost:
+    #   cost beyond it 200000 − 10000 = 190000 (the 0 % band included).
+    # hifob: base min(190000, 191000) = 190000 × 100 % = 190000; psn_part 200000 − 199000 = 1000.
+    params = {"model": "standard", "deductible_fen": {lv: 0 for lv in "1239"},
+              "bands": [{"upto_fen": 100000, "ratio_permille": {lv: 900 for lv in "1239"}},
+                        {"upto_fen": None, "ratio_permille": {lv: 0 for lv in "1239"}}],
+              "annual_ceiling_fen": 9000, "account_may_pay_self_part": True,
+              "supplements": [{"fund": "hifob", "basis": "over_basic_ceiling", "deductible_fen": 0,
+                               "bands": [{"upto_fen": None, "ratio_permille": 1000}], "annual_ceiling_fen": 1000000}]}
+    s = split(params, "1", acc(), 0, True, [item("1", "A", 200000, "1", 200000)])
+    assert fund(s, "hifob").base_fen == 190000
+    assert_setlinfo(s, medfee_sumamt=200000, inscp_scp_amt=200000, act_pay_dedc=0, hifp_pay=9000,
+                    pool_prop_selfpay=191000, hifob_pay=190000, fund_pay_sumamt=199000, psn_part_amt=1000,
+                    acct_pay=0, psn_cash_pay=1000, balc=0, **Z)

@@ -426,6 +426,8 @@ def test_national_identities_hold_for_random_policies_bills_patients_and_visits(
             assert d[name] == 0, name
     for name in FUNDS:
         assert d[f"{name}_paid_fen"] == getattr(s, f"{name}_pay")
+    if s.stage == "none":  # not settled by the basic insurance: no counter moves, no supplement pays
+        assert set(d.values()) == {0} and s.fund_pay_sumamt == 0
     # the national forms carry the same numbers
     setlinfo = s.to_setlinfo()
     assert all(yuan_to_fen(setlinfo[k]) == getattr(s, k) for k in _MONEY if k in setlinfo)
