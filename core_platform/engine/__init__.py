@@ -6,7 +6,7 @@ tests/core_platform/test_engine.py enforces that by parsing the imports.
 One entry point::
 
     split(params, level, accumulators, balance_fen, use_account, items, *, patient=Patient(), visit=Visit(),
-          mutual_aid=None)
+          mutual_aid=None, filing=None)
         -> BillSplit
 
 ``params`` is a ``PolicyParams`` (``parse_params(dict)``) or the raw ``params``
@@ -41,7 +41,7 @@ max, so the parts always sum exactly to the total.
 
 from .errors import EngineError
 from .funds import BandSplit, FundSplit, Patient
-from .params import FUNDS, LEVELS, MODELS, Band, PolicyParams, Supplement, params_errors, parse_params, policy_year
+from .params import FILING_KINDS, FUNDS, LEVELS, MODELS, Band, PolicyParams, Supplement, params_errors, parse_params, policy_year
 from .rounding import round_half_up
 from .split import (
     COUNTERS,
@@ -49,6 +49,7 @@ from .split import (
     Accumulators,
     BillSplit,
     Deltas,
+    Filing,
     ItemSplit,
     LineItem,
     MutualAid,
@@ -58,7 +59,7 @@ from .split import (
 )
 
 __all__ = [
-    "COUNTERS", "FUNDS", "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit",
-    "Deltas", "EngineError", "FundSplit", "ItemSplit", "LineItem", "MutualAid", "Patient", "PolicyParams", "Supplement", "Visit",
+    "COUNTERS", "FILING_KINDS", "FUNDS", "FUND_PAY_TYPE_NAMES", "LEVELS", "MODELS", "Accumulators", "Band", "BandSplit", "BillSplit",
+    "Deltas", "EngineError", "Filing", "FundSplit", "ItemSplit", "LineItem", "MutualAid", "Patient", "PolicyParams", "Supplement", "Visit",
     "apply_deltas", "params_errors", "parse_params", "policy_year", "round_half_up", "split",
 ]

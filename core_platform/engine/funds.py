@@ -37,6 +37,8 @@ class BandSplit:
     portion_fen: int
     ratio_permille: int
     fund_millifen: int  # exact portion × ratio, in 1/1000 fen (rounded only in the sum)
+    adjust_permille: int = 0  # cross-province ratio adjustment (ratio = max(0, base_ratio + adjust))
+    base_ratio_permille: int | None = None  # the band's own ratio before the adjustment (None: no adjustment)
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,19 @@ class FundSplit:
     pay_fen: int
 
 
-def band_splits(bands: tuple[Band, ...], level: str, start: int, end: int, *, retired: bool = False
-                ) -> tuple[BandSplit, ...]:
-    """Split [start, end) of a cumulative axis across the bands."""
+def band_splits(bands: tuple[Band, ...], level: str, start: int, end: int, *, retired: bool = False,
+                adjust_permille: int = 0) -> tuple[BandSplit, ...]:
+    """Split [start, end) of a cumulative axis across the bands; each band's
+    ratio moved by ``adjust_permille`` (cross-province filing), never below 0."""
     result = []
     for i, band in enumerate(bands, start=1):
         lo = max(start, band.lower_fen)
         hi = end if band.upto_fen is None else min(end, band.upto_fen)
         if hi > lo:
-            ratio = band.ratio(level, retired)
-            result.append(BandSplit(i, band.lower_fen, band.upto_fen, hi - lo, ratio, (hi - lo) * ratio))
+            base = band.ratio(level, retired)
+            ratio = max(0, base + adjust_permille)
+            result.append(BandSplit(i, band.lower_fen, band.upto_fen, hi - lo, ratio, (hi - lo) * ratio,
+                                    adjust_permille, base if adjust_permille else None))
     return tuple(result)
 
 

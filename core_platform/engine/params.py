@@ -25,6 +25,9 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
         "ratio_permille": {"in_service": {"1": 900, ...}, "retired": {"1": 900, ...}},
         "annual_ceiling_fen": {"in_service": 2000000, "retired": 2500000}
       },
+      "cross_province": {"adjust_permille": {"long_term": 0, "referral": -100,   # optional
+                                             "emergency": -100, "temporary_other": -200},
+                         "unfiled": "refuse", "same_province": "local"},
       "mutual_aid": {"relations": ["spouse", "parent", "child"],           # optional
                      "in_province_mode": "direct"},
       "supplements": [                                                     # optional
@@ -60,6 +63,14 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
   and for retirees, and its own counters; pharmacies (level 9) only when
   designated for outpatient pooling. Without it, every bill is settled by
   the main rules.
+- ``cross_province`` (异地就医, read for the INSURED region): the ratio
+  adjustment per filing kind, in permille points added to every band ratio
+  of the basic stage and bounded at 0 (defaults: long-term 0, referral and
+  emergency −100, other temporary −200); ``unfiled``: a bill in another
+  province without a filing is refused (``refuse``, the default) or settled
+  at the lowest temporary ratio (``lowest_ratio``); ``same_province``: a bill
+  in another pooling region of the same province is ``local`` (default) or
+  needs a filing like another province (``filed``).
 - ``mutual_aid`` (家庭共济, read for the PAYER's region): the relations whose
   bills the payer's personal account may pay (default all six — spouse,
   parent, child, sibling, grandparent, grandchild, the 2024 national 近亲属
@@ -82,6 +93,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from .errors import EngineError
 
@@ -102,7 +114,11 @@ FUNDS = {
 FUND_INSUTYPE = {"hifob": "310", "hifmi": "390"}  # a fund only for one insutype
 SUPPLEMENT_BASES = ("over_basic_ceiling", "personal_eligible")
 _KEYS = {"model", "deductible_fen", "bands", "annual_ceiling_fen", "account_may_pay_self_part"}
-_OPTIONAL = {"deductible_basis", "year_start", "outpatient", "supplements", "mutual_aid"}
+_OPTIONAL = {"deductible_basis", "year_start", "outpatient", "supplements", "mutual_aid", "cross_province"}
+FILING_KINDS = ("long_term", "referral", "emergency", "temporary_other")
+FILING_KIND_NAMES = {"long_term": "长期备案", "referral": "异地转诊转院", "emergency": "急诊抢救",
+                     "temporary_other": "其他临时外出"}
+DEFAULT_ADJUST = {"long_term": 0, "referral": -100, "emergency": -100, "temporary_other": -200}
 RELATIONS = ("spouse", "parent", "child", "sibling", "grandparent", "grandchild")
 MUTUAL_AID_MODES = ("direct", "set_aside")
 _MONTH_DAY = re.compile(r"[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -163,6 +179,9 @@ class PolicyParams:
     year_start: tuple[int, int] = (1, 1)  # (month, day)
     outpatient: Outpatient | None = None
     supplements: tuple[Supplement, ...] = ()  # in computation order (FUNDS)
+    cross_adjust_permille: Mapping[str, int] = dataclass_field(default_factory=lambda: dict(DEFAULT_ADJUST))
+    cross_unfiled: str = "refuse"  # refuse / lowest_ratio
+    cross_same_province: str = "local"  # local / filed
     mutual_aid_relations: frozenset[str] = frozenset(RELATIONS)
     mutual_aid_in_province_mode: str = "direct"
 
@@ -357,7 +376,26 @@ def params_errors(params, insutype: str | None = None) -> list[str]:
         _supplements_errors(params["supplements"], insutype, errors)
     if "mutual_aid" in params:
         _mutual_aid_errors(params["mutual_aid"], errors)
+    if "cross_province" in params:
+        _cross_province_errors(params["cross_province"], errors)
     return errors
+
+
+def _cross_province_errors(value, errors: list[str]) -> None:
+    keys = {"adjust_permille", "unfiled", "same_province"}
+    if not isinstance(value, Mapping) or not set(value) <= keys:
+        errors.append(f"cross_province 必须是对象，只能包含 {_names(keys)}")
+        return
+    adjust = value.get("adjust_permille", DEFAULT_ADJUST)
+    if _mapping_keys(adjust, "cross_province.adjust_permille", FILING_KINDS, "备案类别", errors):
+        for kind in FILING_KINDS:
+            v = adjust.get(kind)
+            if kind in adjust and (not is_int(v) or not -1000 <= v <= 0):
+                errors.append(f"cross_province.adjust_permille.{kind} 必须是-1000到0的整数（千分点，只降不升），实为 {v!r}")
+    if value.get("unfiled", "refuse") not in ("refuse", "lowest_ratio"):
+        errors.append(f"cross_province.unfiled 必须是 refuse 或 lowest_ratio，实为 {value.get('unfiled')!r}")
+    if value.get("same_province", "local") not in ("local", "filed"):
+        errors.append(f"cross_province.same_province 必须是 local 或 filed，实为 {value.get('same_province')!r}")
 
 
 def _mutual_aid_errors(value, errors: list[str]) -> None:
@@ -429,6 +467,9 @@ def parse_params(params: Mapping, insutype: str | None = None) -> PolicyParams:
         mutual_aid_relations=frozenset(params["mutual_aid"]["relations"]) if "mutual_aid" in params
         else frozenset(RELATIONS),
         mutual_aid_in_province_mode=params.get("mutual_aid", {}).get("in_province_mode", "direct"),
+        cross_adjust_permille=dict(params.get("cross_province", {}).get("adjust_permille", DEFAULT_ADJUST)),
+        cross_unfiled=params.get("cross_province", {}).get("unfiled", "refuse"),
+        cross_same_province=params.get("cross_province", {}).get("same_province", "local"),
     )
 
 

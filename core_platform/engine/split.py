@@ -47,8 +47,8 @@ from common.money import fen_to_amount, fen_to_yuan
 from .errors import EngineError
 from .funds import BandSplit, FundSplit, Patient, band_splits, explain_fund, over_ceiling_cost, setl_proc_info, \
     supplements_split
-from .params import (CATEGORY_NAMES, FUNDS, LEVEL_NAMES, LEVELS, RETIRED_PSN_TYPE, Band, PolicyParams, is_int,
-                     parse_params)
+from .params import (CATEGORY_NAMES, FILING_KIND_NAMES, FILING_KINDS, FUNDS, LEVEL_NAMES, LEVELS, RETIRED_PSN_TYPE,
+                     Band, PolicyParams, is_int, parse_params)
 from .rounding import round_half_up
 
 LIST_CLASSES = ("A", "B", "C")
@@ -113,6 +113,20 @@ class Visit:
 
     inpatient: bool = False
     outpatient_pooling: bool = False
+
+
+@dataclass(frozen=True)
+class Filing:
+    """The cross-province filing (异地就医备案) a bill is settled under, as the
+    core found it: ``kind`` long_term / referral / emergency /
+    temporary_other (params.FILING_KINDS), or ``unfiled`` when none covers a
+    bill that needs one. ``number``: the filing's trt_dcla_detl_sn ("" for
+    emergency treatment without one). None for a local bill."""
+
+    kind: str
+    number: str = ""
+    type_name: str = ""  # Chinese: 异地长期居住, 异地转诊转院, ...
+    treatment_region: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,6 +256,7 @@ class BillSplit:
     stage: str = "general"  # general / inpatient / outpatient / none (see split())
     funds: tuple[FundSplit, ...] = ()  # the supplementary funds considered, in order
     over_ceiling_cost: int = 0  # reimbursable cost beyond the basic fund's ceiling (the 大额 basis)
+    filing: Filing | None = None  # the cross-province filing used (None: a local bill)
 
     def to_setlinfo(self) -> dict[str, Decimal]:
         """The national setlinfo money fields (数值型 16,2) as two-place
@@ -264,6 +279,8 @@ class BillSplit:
                     f"统筹基金按比例支付{_y(self.hifp_pay)}元")
             if self.over_ceiling:
                 info += f"（超封顶线{_y(self.over_ceiling)}元由个人负担）"
+            if self.filing is not None:
+                info += "；" + _filing_name(self.filing)
             rows.append({
                 "fund_pay_type": fund_type,
                 "fund_pay_type_name": FUND_PAY_TYPE_NAMES[fund_type],
@@ -516,6 +533,7 @@ def split(
     patient: Patient = Patient(),
     visit: Visit = Visit(),
     mutual_aid: MutualAid | None = None,
+    filing: Filing | None = None,
 ) -> BillSplit:
     """Settle one bill. Pure; raises ``EngineError`` on invalid input.
 
@@ -525,12 +543,15 @@ def split(
     unique ``feedetl_sn``); ``patient``: psn_type (retirees), civil-servant
     flag, assistance identities; ``visit``: inpatient or not, and whether
     the institution is designated for outpatient pooling; ``mutual_aid``: a
-    family member's account that pays after the person's own (家庭共济)."""
+    family member's account that pays after the person's own (家庭共济);
+    ``filing``: the cross-province filing the bill is settled under (None:
+    a local bill)."""
     params = parse_params(params)
     _validate_state(level, accumulators, balance_fen, use_account, items)
     if not isinstance(patient, Patient) or not isinstance(visit, Visit):
         raise _refuse("INPUT_INVALID", "参保人信息必须是 Patient，就诊信息必须是 Visit")
     _validate_mutual_aid(mutual_aid)
+    adjust = _filing_adjust(params, filing)
     details = tuple(_split_item(item) for item in items)
 
     total = sum(d.amount for d in details)
@@ -561,7 +582,7 @@ def split(
         dedc = min(eligible - first, deductible_left)
         start, end = cum + first + dedc, cum + eligible
     reimbursable = end - start if stage.kind != "none" else 0
-    bands = band_splits(stage.bands, level, start, end, retired=stage.retired)
+    bands = band_splits(stage.bands, level, start, end, retired=stage.retired, adjust_permille=adjust)
     fund_exact_millifen = sum(b.fund_millifen for b in bands)
     fund_by_ratio = round_half_up(Fraction(fund_exact_millifen, 1000))
     ceiling_left = max(0, stage.ceiling_fen - acc[fund_name])
@@ -604,7 +625,8 @@ def split(
         dedc=dedc, reimbursable=reimbursable, start=start, end=end, bands=bands,
         fund_exact_millifen=fund_exact_millifen, fund_by_ratio=fund_by_ratio, ceiling_left=ceiling_left,
         hifp=hifp, over_ceiling=over_ceiling, copay=copay, funds=funds, psn_part=psn_part, acct=acct, cash=cash,
-        mutual_aid=mutual_aid, mulaid=mulaid, mulaid_limits=mulaid_limits, excluded=excluded,
+        mutual_aid=mutual_aid, mulaid=mulaid, mulaid_limits=mulaid_limits, excluded=excluded, filing=filing,
+        adjust=adjust,
         balc=balc,
     )
     result = BillSplit(
@@ -613,7 +635,7 @@ def split(
         pool_prop_selfpay=copay, fund_pay_sumamt=fund_total, psn_part_amt=psn_part, acct_pay=acct,
         acct_mulaid_pay=mulaid, psn_cash_pay=cash, balc=balc, acct_first_pay=first, over_ceiling=over_ceiling,
         band_splits=bands, details=details, explanation=tuple(explanation), deltas=deltas,
-        ceiling_left=ceiling_left, stage=stage.kind, funds=funds, over_ceiling_cost=over_cost, **paid,
+        ceiling_left=ceiling_left, stage=stage.kind, funds=funds, over_ceiling_cost=over_cost, filing=filing, **paid,
     )
     _check(result, balance_fen, ceiling_left)
     return result
@@ -648,7 +670,7 @@ def _check(s: BillSplit, balance: int, ceiling_left: int) -> None:
 def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, overlimit, preselfpay, eligible,
              first, deductible_year, deductible_left, cumulative_basis, dedc, reimbursable, start, end, bands,
              fund_exact_millifen, fund_by_ratio, ceiling_left, hifp, over_ceiling, copay, funds, psn_part, acct, cash,
-             balc, mutual_aid, mulaid, mulaid_limits, excluded) -> list[str]:
+             balc, mutual_aid, mulaid, mulaid_limits, excluded, filing, adjust) -> list[str]:
     lines: list[str] = []
     level_name = LEVEL_NAMES[level]
     lines.append(
@@ -661,6 +683,8 @@ def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, 
         lines.append(f"本次按{stage.label}政策结算，起付线、报销比例和年度限额单独累计。")
     if stage.retired:
         lines.append("退休人员：按退休人员报销比例计算。")
+    if filing is not None:
+        lines.append(_filing_line(filing, adjust))
     if params.model == "account_first":
         if not use_account:
             lines.append("个人账户先付（通道式）：本次未使用个人账户，政策范围内费用不经账户先付。")
@@ -698,7 +722,11 @@ def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, 
         lines.append(f"分段报销：{_y(reimbursable)}元位于本年政策范围内累计费用{_y(start)}元至{_y(end)}元之间，按分段比例报销：")
         for b in bands:
             span = f"{_y(b.lower_fen)}元至{_y(b.upto_fen)}元" if b.upto_fen is not None else f"{_y(b.lower_fen)}元以上"
-            lines.append(f"  第{b.index}段（累计{span}，{level_name}报销{_pct(b.ratio_permille)}）："
+            rate = _pct(b.ratio_permille)
+            if b.base_ratio_permille is not None:
+                floor = "，不低于0" if b.base_ratio_permille + b.adjust_permille < 0 else ""
+                rate = f"{_pct(b.base_ratio_permille)}{_points(b.adjust_permille)}{floor}={rate}"
+            lines.append(f"  第{b.index}段（累计{span}，{level_name}报销{rate}）："
                          f"{_y(b.portion_fen)} × {_pct(b.ratio_permille)} = {_millifen_yuan(b.fund_millifen)}元")
         exact = _millifen_yuan(fund_exact_millifen)
         if fund_exact_millifen % 1000:
@@ -749,6 +777,46 @@ def _explain(*, params, level, stage, acc, balance, use_account, total, fulamt, 
             lines.append(line + "。")
     lines.append(f"现金支付{_y(cash)}元。")
     return lines
+
+
+def _points(permille: int) -> str:
+    """-100 -> "−10个百分点", -25 -> "−2.5个百分点"."""
+    value = Decimal(-permille) / 10
+    return f"−{value.normalize():f}个百分点"
+
+
+def _filing_name(filing: Filing) -> str:
+    if filing.kind == "unfiled":
+        return "异地就医未备案"
+    name = filing.type_name or FILING_KIND_NAMES.get(filing.kind, filing.kind)
+    return f"异地就医备案：{name}" + (f"，备案号{filing.number}" if filing.number else "（无需事先备案）")
+
+
+def _filing_adjust(params: PolicyParams, filing: Filing | None) -> int:
+    """The ratio adjustment for this bill (permille points, ≤ 0); refuses an
+    unfiled bill where the insured region says so."""
+    if filing is None:
+        return 0
+    if not isinstance(filing, Filing) or filing.kind not in (*FILING_KINDS, "unfiled"):
+        raise _refuse("INPUT_INVALID", f"异地就医备案类别无效：{getattr(filing, 'kind', filing)!r}")
+    if filing.kind != "unfiled":
+        return params.cross_adjust_permille[filing.kind]
+    if params.cross_unfiled == "refuse":
+        raise _refuse("NOT_FILED", "异地就医未备案，不能直接结算：请参保人先通过国家医保服务平台App或微信、支付宝小程序"
+                                   "办理异地就医备案（可承诺制即时备案，就医后、结算前补办也可），或回参保地手工报销",
+                      treatment_region=filing.treatment_region)
+    return min(params.cross_adjust_permille.values())
+
+
+def _filing_line(filing: Filing, adjust: int) -> str:
+    """The explanation line naming the rule applied to a cross-province bill."""
+    change = f"报销比例{_points(adjust)}（调整后不低于0）" if adjust else "报销比例不作调整"
+    if filing.kind == "unfiled":
+        return (f"异地就医：未办理备案，参保地规定按最低的临时外出报销比例结算，{change}；"
+                "执行参保地政策、就医地目录。")
+    name = filing.type_name or FILING_KIND_NAMES.get(filing.kind, filing.kind)
+    basis = f"备案号{filing.number}" if filing.number else "无需事先备案"
+    return f"异地就医：按{name}结算（{basis}）；执行参保地政策、就医地目录，{change}。"
 
 
 def _validate_mutual_aid(aid) -> None:
