@@ -162,7 +162,11 @@ def test_bad_policy_file_refused(region, tmp_path, mutate, message):
 def test_policy_not_json_or_changed_version(region, tmp_path):
     path = tmp_path / "p.json"
     path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(CommandError, match="not valid JSON"):
+    with pytest.raises(CommandError, match="INVALID_INPUT: 政策参数文件 .* 不是合法的JSON"):
+        call_command("core_load_policy", str(path))
+    # A key given twice is refused, not settled silently by keeping the last one.
+    path.write_text('{"region": "110100", "region": "310100"}', encoding="utf-8")
+    with pytest.raises(CommandError, match="字段 region 重复出现"):
         call_command("core_load_policy", str(path))
     with open(f"{FIXTURES}/policy_example_standard.json", encoding="utf-8") as fh:
         policy = json.load(fh)["policies"][0]

@@ -473,23 +473,23 @@ GOOD = {**STANDARD, "supplements": [{"fund": "hifob", "basis": "over_basic_ceili
                                      "bands": [{"upto_fen": None, "ratio_permille": 800}],
                                      "annual_ceiling_fen": 5000000}]}
 BAD_POLICIES = {
-    "unknown_fund": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "fund": "bogus"}]}, "bogus"),
+    "unknown_fund": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "fund": "bogus"}]}, "未知基金 'bogus'"),
     "overlapping_bands": ({**STANDARD, "bands": [
         {"upto_fen": 500000, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}},
         {"upto_fen": 400000, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}},
-        {"upto_fen": None, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}}]}, "upto_fen"),
+        {"upto_fen": None, "ratio_permille": {"1": 900, "2": 850, "3": 800, "9": 700}}]}, "各档不得重叠"),
     "supplement_bands_overlap": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "bands": [
         {"upto_fen": 500000, "ratio_permille": 800}, {"upto_fen": 500000, "ratio_permille": 900},
-        {"upto_fen": None, "ratio_permille": 900}]}]}, "upto_fen"),
+        {"upto_fen": None, "ratio_permille": 900}]}]}, "（hifob）.bands[1].upto_fen"),
     "ratio_above_1000": ({**STANDARD, "bands": [
-        {"upto_fen": None, "ratio_permille": {"1": 1001, "2": 850, "3": 800, "9": 700}}]}, "1001"),
+        {"upto_fen": None, "ratio_permille": {"1": 1001, "2": 850, "3": 800, "9": 700}}]}, "不超过100%），实为 1001"),
     "supplement_ratio_above_1000": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "bands": [
-        {"upto_fen": None, "ratio_permille": 1200}]}]}, "1200"),
-    "ceiling_below_deductible": ({**STANDARD, "annual_ceiling_fen": 50000}, "annual_ceiling_fen"),
+        {"upto_fen": None, "ratio_permille": 1200}]}]}, "不超过100%），实为 1200"),
+    "ceiling_below_deductible": ({**STANDARD, "annual_ceiling_fen": 50000}, "不得低于起付线 deductible_fen.3"),
     "supplement_ceiling_below_deductible": ({**GOOD, "supplements": [{**GOOD["supplements"][0],
                                                                       "deductible_fen": 6000000}]},
-                                            "annual_ceiling_fen"),
-    "hifmi_for_employees": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "fund": "hifmi"}]}, "hifmi"),
+                                            "（hifob）.annual_ceiling_fen（5000000）不得低于起付线"),
+    "hifmi_for_employees": ({**GOOD, "supplements": [{**GOOD["supplements"][0], "fund": "hifmi"}]}, "只适用于险种 390"),
 }
 
 
