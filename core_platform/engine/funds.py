@@ -85,17 +85,23 @@ def over_ceiling_cost(bands: tuple[BandSplit, ...], ceiling_left: int) -> int:
     """The reimbursable cost lying beyond the point where the exact band fund
     reaches what the ceiling still allows: walking the band portions in
     order, in the portion where the fund reaches it only ``left × 1000 /
-    ratio`` is covered. Exact, rounded half-up once; 0 if not reached."""
+    ratio`` is covered, and every portion after that point is beyond it (a
+    0 % band too). With nothing left of the ceiling, all of it is beyond.
+    Exact, rounded half-up once."""
     left = Fraction(ceiling_left)
     over = Fraction(0)
+    reached = left == 0
     for b in bands:
+        if reached:
+            over += b.portion_fen
+            continue
         fund = Fraction(b.fund_millifen, 1000)
-        if fund <= left:
+        if fund < left:
             left -= fund
             continue
-        covered = left * 1000 / b.ratio_permille  # fund > left >= 0, so the ratio is positive
+        covered = left * 1000 / b.ratio_permille  # fund >= left > 0, so the ratio is positive
         over += b.portion_fen - covered
-        left = Fraction(0)
+        reached = True
     return round_half_up(over)
 
 

@@ -588,7 +588,7 @@ def split(
     ceiling_left = max(0, stage.ceiling_fen - acc[fund_name])
     hifp = min(fund_by_ratio, ceiling_left)
     over_ceiling = fund_by_ratio - hifp
-    over_cost = over_ceiling_cost(bands, ceiling_left) if over_ceiling else 0
+    over_cost = over_ceiling_cost(bands, ceiling_left)
     copay = eligible - first - dedc - hifp  # stage "none": the whole eligible cost
 
     funds = supplements_split(params, acc, patient, settled=stage.kind != "none",
