@@ -27,7 +27,8 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
       },
       "cross_province": {"adjust_permille": {"long_term": 0, "referral": -100,   # optional
                                              "emergency": -100, "temporary_other": -200},
-                         "unfiled": "refuse", "same_province": "local"},
+                         "unfiled": "refuse", "same_province": "local", "open": true,
+                         "long_term_min_months": 6, "temporary_valid_months": 6},
       "mutual_aid": {"relations": ["spouse", "parent", "child"],           # optional
                      "in_province_mode": "direct"},
       "supplements": [                                                     # optional
@@ -70,7 +71,13 @@ hospitals and '9' pharmacies/ungraded; every level must be present)::
   province without a filing is refused (``refuse``, the default) or settled
   at the lowest temporary ratio (``lowest_ratio``); ``same_province``: a bill
   in another pooling region of the same province is ``local`` (default) or
-  needs a filing like another province (``filed``).
+  needs a filing like another province (``filed``). The filing rules the
+  wallet applies when a person files (read through the core's 9501):
+  ``open`` — has the region opened cross-province direct settlement
+  (default true); ``long_term_min_months`` — a long-term filing may be
+  changed or cancelled after this many months (default 6; earlier only with
+  a reason the region accepts); ``temporary_valid_months`` — how long a
+  temporary filing is valid (default 6).
 - ``mutual_aid`` (家庭共济, read for the PAYER's region): the relations whose
   bills the payer's personal account may pay (default all six — spouse,
   parent, child, sibling, grandparent, grandchild, the 2024 national 近亲属
@@ -182,6 +189,9 @@ class PolicyParams:
     cross_adjust_permille: Mapping[str, int] = dataclass_field(default_factory=lambda: dict(DEFAULT_ADJUST))
     cross_unfiled: str = "refuse"  # refuse / lowest_ratio
     cross_same_province: str = "local"  # local / filed
+    cross_open: bool = True  # has the insured region opened cross-province direct settlement
+    cross_long_term_min_months: int = 6
+    cross_temporary_valid_months: int = 6
     mutual_aid_relations: frozenset[str] = frozenset(RELATIONS)
     mutual_aid_in_province_mode: str = "direct"
 
@@ -382,7 +392,7 @@ def params_errors(params, insutype: str | None = None) -> list[str]:
 
 
 def _cross_province_errors(value, errors: list[str]) -> None:
-    keys = {"adjust_permille", "unfiled", "same_province"}
+    keys = {"adjust_permille", "unfiled", "same_province", "open", "long_term_min_months", "temporary_valid_months"}
     if not isinstance(value, Mapping) or not set(value) <= keys:
         errors.append(f"cross_province 必须是对象，只能包含 {_names(keys)}")
         return
@@ -396,6 +406,12 @@ def _cross_province_errors(value, errors: list[str]) -> None:
         errors.append(f"cross_province.unfiled 必须是 refuse 或 lowest_ratio，实为 {value.get('unfiled')!r}")
     if value.get("same_province", "local") not in ("local", "filed"):
         errors.append(f"cross_province.same_province 必须是 local 或 filed，实为 {value.get('same_province')!r}")
+    if not isinstance(value.get("open", True), bool):
+        errors.append("cross_province.open 必须是 true 或 false")
+    for key, low in (("long_term_min_months", 0), ("temporary_valid_months", 1)):
+        months = value.get(key, 6)
+        if not is_int(months) or not low <= months <= 120:
+            errors.append(f"cross_province.{key} 必须是{low}-120的整数（月），实为 {months!r}")
 
 
 def _mutual_aid_errors(value, errors: list[str]) -> None:
@@ -470,6 +486,9 @@ def parse_params(params: Mapping, insutype: str | None = None) -> PolicyParams:
         cross_adjust_permille=dict(params.get("cross_province", {}).get("adjust_permille", DEFAULT_ADJUST)),
         cross_unfiled=params.get("cross_province", {}).get("unfiled", "refuse"),
         cross_same_province=params.get("cross_province", {}).get("same_province", "local"),
+        cross_open=params.get("cross_province", {}).get("open", True),
+        cross_long_term_min_months=params.get("cross_province", {}).get("long_term_min_months", 6),
+        cross_temporary_valid_months=params.get("cross_province", {}).get("temporary_valid_months", 6),
     )
 
 
