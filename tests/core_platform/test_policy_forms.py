@@ -523,3 +523,54 @@ def test_the_demo_policy_forms_load_and_validate():
     assert "outpatient" in forms[("320100", "310")]
     assert {s["fund"] for s in forms[("320100", "310")]["supplements"]} == {"hifob", "cvlserv"}
     assert {s["fund"] for s in forms[("320100", "390")]["supplements"]} == {"hifmi", "maf"}
+
+
+# --- property: any bill of the 320100 forms, settled then reversed ------------------------------------
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+NJ_INSTITUTIONS = [NJ_POOLING_PHARMACY, NJ_PLAIN_PHARMACY, NJ_LEVEL2, NJ_LEVEL3, "H32010000005"]
+
+
+def _everything(psn_no) -> tuple:
+    rows = AnnualAccumulator.objects.filter(psn_no=psn_no)
+    return (personal_balance_fen(psn_no), {r.year: tuple(getattr(r, n) for n in engine.COUNTERS) for r in rows
+                                           if any(getattr(r, n) for n in engine.COUNTERS)},
+            {owner: value for owner, value in pool_balances().items() if value})
+
+
+@given(psn=st.sampled_from([(NJ_CIVIL_SERVANT, "310"), (NJ_RETIREE, "310"), (NJ_TEKUN, "390")]),
+       institution=st.sampled_from(NJ_INSTITUTIONS), med_type=st.sampled_from(["11", "21", "41", "52"]),
+       fen=st.integers(1, 60_000_000), day=st.sampled_from(["2026-02-01", "2026-08-15"]),
+       earlier=st.integers(0, 40_000_000))
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_bill_settled_then_reversed_restores_every_counter_and_fund(client, nanjing, psn, institution,
+                                                                        med_type, fen, day, earlier):
+    """Over the employee (outpatient pooling, hifob, cvlserv) and resident (hifmi, maf) forms, with
+    an earlier bill already counted: the parts sum to the total, each fund's ledger line is its
+    setlinfo amount, and reversing restores the balance, every counter row and every fund."""
+    psn_no, insutype = psn
+    if earlier:
+        first = send(client, "2102", bill(psn_no, f"{earlier / 100:.2f}", on="2026-01-20", med_type="21",
+                                          insutype=insutype), NJ_LEVEL3)
+        assert first["infcode"] == 0, first
+    before = _everything(psn_no)
+    answer = send(client, "2102", bill(psn_no, f"{fen / 100:.2f}", on=day, med_type=med_type, insutype=insutype),
+                  institution)
+    assert answer["infcode"] == 0, answer
+    info = answer["output"]["setlinfo"]
+    assert info["fund_pay_sumamt"] + info["acct_pay"] + info["acct_mulaid_pay"] + info["psn_cash_pay"] == \
+        info["medfee_sumamt"]
+    funds = {"hifp_pay": "320100-" + insutype, "hifob_pay": "320100-330100", "hifmi_pay": "320100-390200",
+             "cvlserv_pay": "320100-320100", "maf_pay": "320100-610100"}
+    assert info["fund_pay_sumamt"] == sum(info[name] for name in funds)
+    lines = {e.account.owner: e.amount_fen for e in Entry.objects.filter(
+        posting=Settlement.objects.get(setl_id=info["setl_id"]).posting, account__kind="pooled_fund").select_related(
+        "account")}
+    assert lines == {owner: -int(info[name] * 100) for name, owner in funds.items() if info[name]}
+    undo = send(client, "2103", {"data": {"setl_id": info["setl_id"]}}, institution)
+    assert undo["infcode"] == 0, undo
+    assert _everything(psn_no) == before
+    if earlier:
+        send(client, "2103", {"data": {"setl_id": first["output"]["setlinfo"]["setl_id"]}}, NJ_LEVEL3)
+    assert ledger_discrepancies() == []

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from common.money import yuan_to_fen
+from core_platform import engine
 from core_platform.models import AnnualAccumulator, LedgerAccount
 from core_platform.selectors import ledger_discrepancies, personal_balance_fen
 from core_platform.services.ledger import personal_account_credit
@@ -36,9 +37,11 @@ def _bill(psn_no, items, use_account):
 
 
 def _state(psn_no):
-    acc = AnnualAccumulator.objects.filter(psn_no=psn_no).first()
+    """The balance and every annual counter of every policy-year row."""
+    rows = AnnualAccumulator.objects.filter(psn_no=psn_no).order_by("year")
     return (personal_balance_fen(psn_no),
-            (acc.eligible_cost_fen, acc.deductible_paid_fen, acc.fund_paid_fen) if acc else (0, 0, 0))
+            {row.year: tuple(getattr(row, name) for name in engine.COUNTERS) for row in rows
+             if any(getattr(row, name) for name in engine.COUNTERS)})
 
 
 @given(items=st.lists(item, min_size=1, max_size=4), use_account=st.booleans(), topup=st.integers(0, 500_00))
