@@ -20,12 +20,22 @@ from decimal import Decimal as D
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from common import demodata, idnumber
 from common.envelope import InfCode
 from core_platform import engine
 from core_platform.errors import InvalidInput
-from core_platform.models import AnnualAccumulator, Entry, LedgerAccount, PersonIdentity, PolicyParameters, Settlement
+from core_platform.models import (
+    AnnualAccumulator,
+    Entry,
+    Institution,
+    InsuredPerson,
+    LedgerAccount,
+    PersonIdentity,
+    PolicyParameters,
+    Settlement,
+)
 from core_platform.selectors import ledger_discrepancies, personal_balance_fen
 from core_platform.services.catalogue import catalogue_load
 from core_platform.services.demo import demo_seed
@@ -450,8 +460,6 @@ def test_1101_answers_identities_and_the_civil_servant_flag(client, nanjing):
 def test_operator_commands_set_the_flags_and_identities(nanjing):
     call_command("core_register_institution", code="P32010000009", name="南京门诊统筹药店", kind="pharmacy",
                  level="9", region="320100", outpatient_pooling=True)
-    from core_platform.models import Institution, InsuredPerson
-
     assert Institution.objects.get(fixmedins_code="P32010000009").outpatient_pooling is True
     call_command("core_person_benefits", psn_no=NJ_RETIREE, cvlserv="1", identity="2201", begin="2026-01-01",
                  end="2026-12-31", memo="低保")
@@ -526,8 +534,6 @@ def test_the_demo_policy_forms_load_and_validate():
 
 
 # --- property: any bill of the 320100 forms, settled then reversed ------------------------------------
-
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
 
 NJ_INSTITUTIONS = [NJ_POOLING_PHARMACY, NJ_PLAIN_PHARMACY, NJ_LEVEL2, NJ_LEVEL3, "H32010000005"]
 
