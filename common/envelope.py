@@ -80,6 +80,9 @@ class InfCode(IntEnum):
     POLICY_MISSING = 4006  # no policy parameters for the region/insutype/date
     ORIGINAL_REVERSED = 4007  # 2601 reversed this msgid before it ever ran
     CONFIRMATION_REQUIRED = 4008  # (wallet→core) the account part exceeds acct_pay_limit: nothing posted
+    NOT_FILED = 4011  # a bill in another province (or region, where the insured region says so) without a
+    #   current cross-province filing (异地就医未备案) covering the treatment region and date
+    CROSS_PROVINCE_NOT_OPEN = 4012  # the insured region has not opened cross-province direct settlement
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     OUTCOME_UNKNOWN = 5002  # sent to the core, no answer yet; being resolved — retry the same msgid
     INTERNAL = 5999

@@ -374,3 +374,60 @@ class RegistryChange(models.Model):
     kind = models.CharField(max_length=30)
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class RegionCatalogueItem(models.Model):
+    """A treatment region's own terms for a catalogue item (就医地目录): its
+    class, self-pay-first ratio and price cap where they differ from the
+    catalogue's. A bill at an institution of ``region`` uses them, whoever
+    the patient is (local or from another province: "就医地目录")."""
+
+    region = models.CharField(max_length=6)
+    med_list_codg = models.CharField(max_length=50)
+    list_class = models.CharField(max_length=1, choices=ListClass.choices)
+    self_pay_ratio_permille = models.PositiveIntegerField(default=0)
+    price_cap_fen = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["region", "med_list_codg"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "med_list_codg"], name="core_region_catalogue_uniq"),
+            models.CheckConstraint(
+                condition=(Q(list_class=ListClass.A, self_pay_ratio_permille=0)
+                           | Q(list_class=ListClass.C, self_pay_ratio_permille=1000)
+                           | Q(list_class=ListClass.B, self_pay_ratio_permille__lte=1000)),
+                name="core_region_catalogue_class_ratio",
+            ),
+        ]
+
+
+class Filing(models.Model):
+    """The core's copy of a cross-province treatment filing (异地就医备案),
+    held from the wallet's events (9201 filing.created / filing.changed /
+    filing.cancelled; services/filings.py). Settlement reads only this copy.
+    A temporary filing past ``end_date`` simply no longer covers a bill; a
+    cancelled one never does again."""
+
+    filing_no = models.CharField(max_length=40, unique=True)  # trt_dcla_detl_sn
+    psn_no = models.CharField(max_length=30, db_index=True)
+    type = models.CharField(max_length=24)  # retired_resettled, long_term_residence, ..., temporary_other
+    kind = models.CharField(max_length=16)  # engine.FILING_KINDS
+    basis = models.CharField(max_length=12, blank=True)  # commitment / proof
+    dest_admdvs = models.CharField(max_length=6)  # a city, or a whole province ("xx0000")
+    begin_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)  # null: until cancelled (long-term)
+    institutions = models.JSONField(default=list)  # referral: the receiving institutions (empty: any)
+    referral = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=12, default="active")  # active / cancelled
+    cancelled_on = models.DateField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)  # when the core applied the cancellation
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["psn_no", "begin_date", "filing_no"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("begin_date")),
+                                   name="core_filing_period"),
+        ]
