@@ -1,4 +1,5 @@
 import { request } from '@/http/request'
+import { withPerson } from '@/utils/family'
 
 /** A code as pushed on /ws/code/ and answered by GET /api/voucher/code (schema: CodeCurrentApiOutput). Times are Unix seconds. */
 export interface VoucherCode {
@@ -17,9 +18,9 @@ export interface WsTicket {
   expires_in: number
 }
 
-/** REST fallback of the code page: a fresh code now. */
-export function getCode(): Promise<VoucherCode> {
-  return request<VoucherCode>({ url: '/api/voucher/code' })
+/** REST fallback of the code page: a fresh code now (a bound relative's with `person` = the binding id). */
+export function getCode(person = ''): Promise<VoucherCode> {
+  return request<VoucherCode>({ url: withPerson('/api/voucher/code', person) })
 }
 
 /** A single-use ticket for one WebSocket connect (fetch a new one for every connect). */
@@ -28,17 +29,17 @@ export function getWsTicket(): Promise<WsTicket> {
 }
 
 /** The SVG text of a code's QR or barcode (H5). */
-export function getCodeSvg(kind: 'qr' | 'barcode', code: string): Promise<string> {
+export function getCodeSvg(kind: 'qr' | 'barcode', code: string, person = ''): Promise<string> {
   return request<string>({
-    url: `/api/voucher/code/${kind}?code=${encodeURIComponent(code)}&format=svg`,
+    url: withPerson(`/api/voucher/code/${kind}?code=${encodeURIComponent(code)}&format=svg`, person),
     responseType: 'text',
   })
 }
 
 /** The PNG bytes of a code's QR or barcode (mini-programs). */
-export function getCodePng(kind: 'qr' | 'barcode', code: string): Promise<ArrayBuffer> {
+export function getCodePng(kind: 'qr' | 'barcode', code: string, person = ''): Promise<ArrayBuffer> {
   return request<ArrayBuffer>({
-    url: `/api/voucher/code/${kind}?code=${encodeURIComponent(code)}&format=png`,
+    url: withPerson(`/api/voucher/code/${kind}?code=${encodeURIComponent(code)}&format=png`, person),
     responseType: 'arraybuffer',
   })
 }

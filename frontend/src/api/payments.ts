@@ -88,8 +88,9 @@ export interface Notification {
   at: string
 }
 
-export function listPending(): Promise<Payment[]> {
-  return request<Payment[]>({ url: '/api/payments/pending' })
+/** Confirmations waiting for the PIN: mine, or a bound relative's with `person` = the binding id. */
+export function listPending(person = ''): Promise<Payment[]> {
+  return request<Payment[]>({ url: person ? `/api/payments/pending?person=${encodeURIComponent(person)}` : '/api/payments/pending' })
 }
 
 export function confirmPayment(id: string, pin: string): Promise<Payment> {

@@ -10,7 +10,8 @@ import { isApiError } from '@/http/errors'
 import { CODE_IMAGE_FORMAT, imageDataUrl } from '@/platform'
 import { clockOffset, groupDigits, secondsLeft } from '@/utils/code'
 
-export function useCodeDisplay() {
+/** `person`: the binding id whose code is shown ('' = my own), read at each image fetch. */
+export function useCodeDisplay(person: () => string = () => '') {
   const current = ref<VoucherCode | null>(null)
   const qrSrc = ref('')
   const barcodeSrc = ref('')
@@ -36,8 +37,8 @@ export function useCodeDisplay() {
     imageError.value = ''
     try {
       const [qr, bar] = CODE_IMAGE_FORMAT === 'svg'
-        ? await Promise.all([getCodeSvg('qr', code.code), getCodeSvg('barcode', code.code)])
-        : await Promise.all([getCodePng('qr', code.code), getCodePng('barcode', code.code)])
+        ? await Promise.all([getCodeSvg('qr', code.code, person()), getCodeSvg('barcode', code.code, person())])
+        : await Promise.all([getCodePng('qr', code.code, person()), getCodePng('barcode', code.code, person())])
       if (current.value?.code !== code.code) return // a newer code arrived meanwhile
       qrSrc.value = imageDataUrl(qr)
       barcodeSrc.value = imageDataUrl(bar)
@@ -47,6 +48,15 @@ export function useCodeDisplay() {
         imageError.value = isApiError(err) ? err.message : '医保码图片加载失败'
       }
     }
+  }
+
+  /** Forget the shown code (the page switched to another person's code). */
+  function clear(): void {
+    current.value = null
+    qrSrc.value = ''
+    barcodeSrc.value = ''
+    imageCode.value = ''
+    imageError.value = ''
   }
 
   function start(): void {
@@ -59,5 +69,5 @@ export function useCodeDisplay() {
     ticker = null
   }
 
-  return { current, qrSrc, barcodeSrc, imageCode, imageError, shown, countdown, digits, imagesReady, show, start, stop }
+  return { current, qrSrc, barcodeSrc, imageCode, imageError, shown, countdown, digits, imagesReady, show, clear, start, stop }
 }

@@ -6,7 +6,8 @@
  *   ticket from POST /api/ws-ticket: a ticket in a URL that is reused on
  *   reconnect would be refused after the first drop.
  * - Messages in: code, scanned, payment.confirm, payment.completed,
- *   payment.reversed, account.credited, error. Out: refresh.
+ *   payment.reversed, account.credited, mulaid.used (家庭共济: my account paid
+ *   for a relative), error. Out: refresh. `person` = a bound relative's code.
  * - HTTP fallback while the socket is not open (after a short grace): GET
  *   /api/voucher/code when there is no code or the shown one has reached
  *   its expires_at, and GET /api/payments/pending for confirmations.
@@ -20,6 +21,7 @@
 import { getCode, getWsTicket, type VoucherCode } from '@/api/code'
 import { listPending, type ConfirmRequest, type Payment } from '@/api/payments'
 import { isApiError } from '@/http/errors'
+import { codeSocketPath } from '@/utils/family'
 import { appSocket, type SocketManager, type SocketMessage, type SocketState } from './socket'
 
 export const CODE_SOCKET_PATH = '/ws/code/'
@@ -44,6 +46,15 @@ export interface PaymentNotice {
   balc?: string
 }
 
+/** The `mulaid.used` push to the payer (issue #13 contract). Amounts are yuan strings. */
+export interface MulaidNotice {
+  relative_name: string
+  institution: string
+  amount: string
+  remaining_annual_cap: string | null
+  at: string
+}
+
 export interface CodeChannelHandlers {
   code: (code: VoucherCode) => void
   scanned?: (notice: ScanNotice) => void
@@ -51,6 +62,8 @@ export interface CodeChannelHandlers {
   completed?: (notice: PaymentNotice) => void
   reversed?: (notice: PaymentNotice) => void
   credited?: (message: SocketMessage) => void
+  /** 家庭共济: my personal account paid part of a relative's bill. */
+  mulaidUsed?: (notice: MulaidNotice) => void
   /** A final refusal (from the socket's `error` or the REST fallback). */
   error?: (code: string, message: string) => void
   mode?: (mode: CodeChannelMode) => void
@@ -59,13 +72,13 @@ export interface CodeChannelHandlers {
 export interface CodeChannelDeps {
   socket: SocketManager
   getTicket: () => Promise<{ ticket: string }>
-  getCode: () => Promise<VoucherCode>
-  listPending: () => Promise<Payment[]>
+  getCode: (person: string) => Promise<VoucherCode>
+  listPending: (person: string) => Promise<Payment[]>
   now: () => number
 }
 
 const FINAL_CODES = new Set(['NOT_ACTIVATED', 'VOUCHER_UNAVAILABLE', 'CHANNEL_NOT_AUTHORIZED', 'UNAUTHENTICATED',
-  'SESSION_ENDED'])
+  'SESSION_ENDED', 'FAMILY_NOT_FOUND', 'FAMILY_NOT_ACTIVE'])
 
 /** Application close codes of /ws/code/ (docs/subsystems/realtime.md), for when the last message was lost. */
 export const CLOSE_CODES: Record<number, { code: string; message: string }> = {
@@ -87,6 +100,8 @@ export function pendingToConfirm(p: Payment): ConfirmRequest {
 
 export class CodeChannel {
   mode: CodeChannelMode = 'stopped'
+  /** Whose code: '' = the signed-in person's own; else a binding id (亲情账户: the relative's own code). */
+  person = ''
   private unsubscribe: Array<() => void> = []
   private pollTimer: ReturnType<typeof setTimeout> | null = null
   private graceTimer: ReturnType<typeof setTimeout> | null = null
@@ -115,6 +130,7 @@ export class CodeChannel {
       socket.on('payment.completed', (m) => this.handlers.completed?.(m as unknown as PaymentNotice)),
       socket.on('payment.reversed', (m) => this.handlers.reversed?.(m as unknown as PaymentNotice)),
       socket.on('account.credited', (m) => this.handlers.credited?.(m)),
+      socket.on('mulaid.used', (m) => this.handlers.mulaidUsed?.(m as unknown as MulaidNotice)),
       socket.on('error', (m) => this.refused(String(m.code ?? 'ERROR'), String(m.message ?? '出现错误'))),
       socket.on('session.ended', (m) => this.refused(String(m.code ?? 'SESSION_ENDED'),
         String(m.message ?? CLOSE_CODES[4401].message))),
@@ -125,8 +141,8 @@ export class CodeChannel {
       socket.onState((state) => this.socketState(state)),
     ]
     this.setMode('connecting')
-    // A fresh single-use ticket for every connect.
-    socket.open(async () => `${CODE_SOCKET_PATH}?ticket=${encodeURIComponent((await this.deps.getTicket()).ticket)}`)
+    // A fresh single-use ticket for every connect; `person` picks a bound relative's code.
+    socket.open(async () => codeSocketPath(CODE_SOCKET_PATH, (await this.deps.getTicket()).ticket, this.person))
     this.armGrace()
   }
 
@@ -139,6 +155,20 @@ export class CodeChannel {
     this.stopPolling()
     this.clearGrace()
     this.setMode('stopped')
+  }
+
+  /**
+   * Show another person's code (亲情账户 switcher): a new socket for `person`
+   * ('' = my own). Whatever was shown belongs to the previous person and is
+   * dropped by the page.
+   */
+  switchPerson(person: string): void {
+    if (person === this.person) return
+    const wasRunning = this.running
+    this.stop()
+    this.person = person
+    this.expiresAt = 0
+    if (wasRunning) this.start()
   }
 
   /** 刷新: a new code now (over the socket, or by REST when it is down). */
@@ -205,7 +235,7 @@ export class CodeChannel {
 
   private async fetchCode(): Promise<void> {
     try {
-      this.gotCode(await this.deps.getCode())
+      this.gotCode(await this.deps.getCode(this.person))
     } catch (err) {
       if (isApiError(err) && err.kind === 'business' && FINAL_CODES.has(err.code)) this.refused(err.code, err.message)
       // network trouble: keep polling; the page blanks an expired code itself
@@ -214,7 +244,7 @@ export class CodeChannel {
 
   private async fetchPending(): Promise<void> {
     try {
-      const pending = await this.deps.listPending()
+      const pending = await this.deps.listPending(this.person)
       pending.forEach((p) => this.handlers.confirm?.(pendingToConfirm(p)))
     } catch {
       // next tick

@@ -7,6 +7,8 @@
  * server's own `message`, never replaces it.
  */
 
+import { FAMILY_ADVICE } from './family'
+
 export type WizardStep = 'identity' | 'liveness' | 'pin' | 'done'
 
 export const WIZARD_STEPS: ReadonlyArray<{ key: WizardStep; label: string }> = [
@@ -289,7 +291,7 @@ export function adviceFor(
   detail: Record<string, unknown> = {},
   formatTime: (iso: string) => string = (iso) => iso,
 ): ErrorAdvice {
-  const base = ADVICE[code] ?? (/^HTTP_5\d\d$/.test(code) ? ADVICE.CORE_UNAVAILABLE : FALLBACK)
+  const base = ADVICE[code] ?? FAMILY_ADVICE[code] ?? (/^HTTP_5\d\d$/.test(code) ? ADVICE.CORE_UNAVAILABLE : FALLBACK)
   const advice = { ...base }
   if (code === 'PIN_INCORRECT' && typeof detail.tries_left === 'number') {
     advice.advice = `还可以尝试 ${detail.tries_left} 次，次数用完将锁定支付密码。` + base.advice

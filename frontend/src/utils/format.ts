@@ -88,3 +88,14 @@ export function maskName(name: string | null | undefined): string {
   if (chars.length < 2) return chars.join('')
   return '*'.repeat(chars.length - 1) + chars[chars.length - 1]
 }
+
+/**
+ * A route inside this app to go to after signing in ("/pages-family/invite/index?token=…"),
+ * or '' for anything else (no scheme, no host, no "//", no "..": never an open redirect).
+ */
+export function safeAppRoute(value: string | null | undefined): string {
+  const route = (value ?? '').trim()
+  if (!/^\/pages(-[a-z]+)?\/[A-Za-z0-9_\-/]+(\?[A-Za-z0-9_\-=&%.~]*)?$/.test(route)) return ''
+  if (route.includes('//') || route.includes('..')) return ''
+  return route
+}

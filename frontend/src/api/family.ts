@@ -1,0 +1,278 @@
+/**
+ * 亲情账户 and 家庭共济: the /api/family/ endpoints (docs: notes of issue #13,
+ * docs/subsystems/family.md once it lands). Typed endpoint functions only.
+ *
+ * Amounts are yuan strings ("12.50"), never numbers; ids are the API's public
+ * id strings. Writes that create something carry an Idempotency-Key.
+ */
+import { request } from '@/http/request'
+
+export type Relation = 'spouse' | 'parent' | 'child' | 'sibling' | 'grandparent' | 'grandchild'
+export type Consent = 'liveness' | 'invitation' | 'guardian'
+export type BindingStatus = 'pending' | 'active' | 'ended'
+export type RelationCheck = 'verified' | 'pending' | 'refuted'
+export type GuardianDocType = 'hukou' | 'birth_cert'
+export type MutualAidStatus = 'active' | 'revoked' | 'ended'
+export type MutualAidMode = 'direct' | 'set_aside'
+
+/** The relative as the binder sees them (masked). */
+export interface RelativePerson {
+  name: string
+  id_number_masked: string
+  age: number
+  gender: string
+  insutype: string
+  insured_region: string
+}
+
+/** A mutual-aid authorisation (共济授权). Amounts: yuan strings or null (no cap). */
+export interface MutualAid {
+  id: string
+  status: MutualAidStatus
+  mode: MutualAidMode
+  annual_cap: string | null
+  bill_cap: string | null
+  confirm_above: string | null
+  set_aside: string | null
+  used_this_year: string
+  version: number
+}
+
+/** A binding as its binder sees it. */
+export interface Binding {
+  id: string
+  relation: Relation
+  relation_name: string
+  relative: RelativePerson
+  status: BindingStatus
+  consent: Consent
+  relation_check: RelationCheck
+  proxy_voucher: boolean
+  can_show_code: boolean
+  created_at: string
+  activated_at: string | null
+  ended_at: string | null
+  mutual_aid: MutualAid | null
+}
+
+/** A binding as the relative sees it: who bound me. */
+export interface BinderView {
+  id: string
+  binder_name_masked: string
+  relation: Relation
+  relation_name: string
+  status: BindingStatus
+  created_at: string
+  activated_at: string | null
+  /** false while the relative is under 16 (FAMILY_END_NOT_ALLOWED) */
+  can_end?: boolean
+}
+
+export interface GuardianDetails {
+  doc_type: GuardianDocType
+  doc_no: string
+  commitment_accepted: true
+}
+
+export interface AddRelativeInput {
+  relation: Relation
+  name: string
+  id_number: string
+  consent: Consent
+  guardian?: GuardianDetails
+}
+
+export interface FamilyLivenessChallenge {
+  nonce: string
+  actions: string[]
+  expires_at: string
+  provider_url: string
+}
+
+export interface Invitation {
+  token: string
+  url: string
+  expires_at: string
+}
+
+export type InvitationStatus = 'pending' | 'used' | 'expired' | 'ended'
+
+export interface InvitationView {
+  binder_name_masked: string
+  relation: Relation
+  relation_name?: string
+  expires_at: string
+  status: InvitationStatus | string
+}
+
+export interface FamilyBalance {
+  balance: string | null
+  as_of: string | null
+  stale: boolean
+}
+
+export interface CodeView {
+  binder_name_masked: string
+  shown_at: string
+  channel: string
+  channel_name?: string
+}
+
+export interface MutualAidInput {
+  annual_cap?: string | null
+  bill_cap?: string | null
+  confirm_above?: string | null
+  mode?: MutualAidMode
+  set_aside?: string | null
+}
+
+export interface LedgerEntry {
+  at: string
+  institution: string
+  relative_name: string
+  amount: string
+  remaining_annual_cap: string | null
+  setl_id: string
+  status: string
+}
+
+function path(...parts: string[]): string {
+  return parts.map((p) => encodeURIComponent(p)).join('/')
+}
+
+/** A fresh key for one create (a retry of the same tap reuses it). */
+export function newIdempotencyKey(random: () => number = Math.random): string {
+  let out = ''
+  for (let i = 0; i < 32; i += 1) out += Math.floor(random() * 16).toString(16)
+  return out
+}
+
+// --- bindings (the binder) -----------------------------------------------------------------
+
+export function listRelatives(): Promise<Binding[]> {
+  return request<Binding[]>({ url: '/api/family/relatives' })
+}
+
+export function addRelative(input: AddRelativeInput, idempotencyKey: string): Promise<Binding> {
+  return request<Binding>({
+    url: '/api/family/relatives',
+    method: 'POST',
+    data: input as unknown as Record<string, unknown>,
+    idempotencyKey,
+  })
+}
+
+export function getRelative(id: string): Promise<Binding> {
+  return request<Binding>({ url: `/api/family/relatives/${path(id)}` })
+}
+
+export function startRelativeLiveness(id: string): Promise<FamilyLivenessChallenge> {
+  return request<FamilyLivenessChallenge>({ url: `/api/family/relatives/${path(id)}/liveness/start`, method: 'POST' })
+}
+
+export function verifyRelativeLiveness(id: string, signed: { result: Record<string, unknown>; signature: string }): Promise<Binding> {
+  return request<Binding>({
+    url: `/api/family/relatives/${path(id)}/liveness/verify`,
+    method: 'POST',
+    data: { result: signed.result, signature: signed.signature },
+  })
+}
+
+export function createInvitation(id: string, idempotencyKey: string): Promise<Invitation> {
+  return request<Invitation>({ url: `/api/family/relatives/${path(id)}/invitation`, method: 'POST', idempotencyKey })
+}
+
+export function endRelative(id: string): Promise<Binding> {
+  return request<Binding>({ url: `/api/family/relatives/${path(id)}/end`, method: 'POST' })
+}
+
+export function setRelativePin(id: string, pin: string, pinConfirm: string): Promise<{ proxy: boolean }> {
+  return request<{ proxy: boolean }>({
+    url: `/api/family/relatives/${path(id)}/pin`,
+    method: 'POST',
+    data: { pin, pin_confirm: pinConfirm },
+  })
+}
+
+export function listRelativeRecords(id: string): Promise<import('./payments').Payment[]> {
+  return request({ url: `/api/family/relatives/${path(id)}/records` })
+}
+
+export function getRelativeRecord(id: string, recordId: string): Promise<import('./payments').RecordDetail> {
+  return request({ url: `/api/family/relatives/${path(id)}/records/${path(recordId)}` })
+}
+
+export function getRelativeBalance(id: string): Promise<FamilyBalance> {
+  return request<FamilyBalance>({ url: `/api/family/relatives/${path(id)}/balance` })
+}
+
+// --- the relative's side -------------------------------------------------------------------
+
+export function getInvitation(token: string): Promise<InvitationView> {
+  return request<InvitationView>({ url: `/api/family/invitations/${path(token)}` })
+}
+
+export function startInvitationLiveness(token: string): Promise<FamilyLivenessChallenge> {
+  return request<FamilyLivenessChallenge>({ url: `/api/family/invitations/${path(token)}/liveness/start`, method: 'POST' })
+}
+
+export function acceptInvitation(token: string, signed: { result: Record<string, unknown>; signature: string }): Promise<unknown> {
+  return request<unknown>({
+    url: `/api/family/invitations/${path(token)}/liveness/verify`,
+    method: 'POST',
+    data: { result: signed.result, signature: signed.signature },
+  })
+}
+
+export function listBinders(): Promise<BinderView[]> {
+  return request<BinderView[]>({ url: '/api/family/binders' })
+}
+
+export function endBinder(id: string): Promise<BinderView> {
+  return request<BinderView>({ url: `/api/family/binders/${path(id)}/end`, method: 'POST' })
+}
+
+export function listCodeViews(): Promise<CodeView[]> {
+  return request<CodeView[]>({ url: '/api/family/code-views' })
+}
+
+// --- mutual aid (the payer) ----------------------------------------------------------------
+
+export function authoriseMutualAid(id: string, input: MutualAidInput, idempotencyKey: string): Promise<MutualAid> {
+  return request<MutualAid>({
+    url: `/api/family/relatives/${path(id)}/mutual-aid`,
+    method: 'POST',
+    data: input as Record<string, unknown>,
+    idempotencyKey,
+  })
+}
+
+/**
+ * Change caps / mode / set-aside. The contract says PATCH; wx.request has no
+ * PATCH (see http/request.ts), so the change is sent as PUT with the same body.
+ */
+export function updateMutualAid(id: string, input: MutualAidInput): Promise<MutualAid> {
+  return request<MutualAid>({
+    url: `/api/family/relatives/${path(id)}/mutual-aid`,
+    method: 'PUT',
+    data: input as Record<string, unknown>,
+  })
+}
+
+export function revokeMutualAid(id: string): Promise<MutualAid> {
+  return request<MutualAid>({ url: `/api/family/relatives/${path(id)}/mutual-aid/revoke`, method: 'POST' })
+}
+
+export function listMutualAidLedger(relativeId?: string): Promise<LedgerEntry[]> {
+  const query = relativeId ? `?relative=${encodeURIComponent(relativeId)}` : ''
+  return request<LedgerEntry[]>({ url: `/api/family/mutual-aid/ledger${query}` })
+}
+
+/** The invitation link's QR (SVG text on H5, PNG bytes on mini-programs), as the code images are fetched. */
+export function getInvitationQrSvg(token: string): Promise<string> {
+  return request<string>({ url: `/api/family/invitations/${path(token)}/qr?format=svg`, responseType: 'text' })
+}
+
+export function getInvitationQrPng(token: string): Promise<ArrayBuffer> {
+  return request<ArrayBuffer>({ url: `/api/family/invitations/${path(token)}/qr?format=png`, responseType: 'arraybuffer' })
+}
