@@ -29,7 +29,7 @@ BUTTONS = {
     "alipay": ("44px", "999px"),
 }
 READINESS_HOOKS = ["service-status", "check-list", "check-database", "status-error", "retry"]
-SOON = {"entry-family": "亲情账户", "entry-filing": "异地就医备案", "entry-pin": "支付密码"}
+SOON = {"entry-filing": "异地就医备案", "entry-pin": "支付密码"}
 
 
 def by_testid(page, testid: str):
@@ -140,6 +140,9 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
     records = by_testid(page, "link-records")
     expect(records).to_have_attribute("data-status", "open")
     expect(records).to_have_attribute("role", "link")
+    family = by_testid(page, "entry-family")  # 亲情账户 (issue #13)
+    expect(family).to_have_attribute("data-status", "open")
+    expect(family).to_have_attribute("role", "link")
     for testid, label in SOON.items():
         entry = by_testid(page, testid)
         expect(entry).to_contain_text(label)
@@ -155,7 +158,7 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
 
     # A 即将开放 entry goes nowhere; the records entry opens the records.
     url = page.url
-    by_testid(page, "entry-family").click()
+    by_testid(page, "entry-pin").click()
     page.wait_for_timeout(300)
     assert page.url == url
     expect(card).to_be_visible()
