@@ -83,6 +83,9 @@ class InfCode(IntEnum):
     NOT_FILED = 4011  # a bill in another province (or region, where the insured region says so) without a
     #   current cross-province filing (异地就医未备案) covering the treatment region and date
     CROSS_PROVINCE_NOT_OPEN = 4012  # the insured region has not opened cross-province direct settlement
+    MULAID_REVOKED = 4010  # (wallet→core) the mutual-aid authorisation sent is not the core's active one
+    MULAID_NOT_ALLOWED = 4013  # family mutual aid not allowed: relation, payer's enrolment or region rules
+    CONTRIBUTION_NOT_REVERSIBLE = 4014  # a paid resident contribution (9404) can only be reversed the same day
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     OUTCOME_UNKNOWN = 5002  # sent to the core, no answer yet; being resolved — retry the same msgid
     INTERNAL = 5999

@@ -82,6 +82,10 @@ class LedgerAccountKind(models.TextChoices):
     CONTRIBUTION_SOURCE = "contribution_source", "缴费来源"
     # Cash paid by persons at an institution's counter; owner = fixmedins_code.
     CASH = "cash", "现金"
+    # A payer's set-aside amount for one relative (家庭共济额度), moved out of
+    # the payer's personal account (the payer cannot spend it); owner =
+    # "<payer psn_no>:<relative psn_no>"; never negative.
+    MULAID_RESERVE = "mulaid_reserve", "共济额度"
 
 
 class PostingKind(models.TextChoices):
@@ -90,6 +94,8 @@ class PostingKind(models.TextChoices):
     SETTLEMENT = "settlement", "结算"
     REVERSAL = "reversal", "冲正"
     ADJUSTMENT = "adjustment", "调账"
+    MULAID_RESERVE = "mulaid_reserve", "共济额度划转"
+    RESIDENT_CONTRIBUTION = "resident_contribution", "代缴城乡居民医保"
 
 
 class MessageStatus(models.TextChoices):
@@ -104,3 +110,26 @@ class SettlementStatus(models.TextChoices):
 
     SETTLED = "settled", "已结算"  # posted; money moved
     REVERSED = "reversed", "已撤销"  # a compensating posting undid it (never an edit)
+
+
+class HouseholdRole(models.TextChoices):
+    """户籍 household member's relation to the household head (户主)."""
+
+    HEAD = "head", "户主"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    GRANDCHILD = "grandchild", "孙子女"
+    SIBLING = "sibling", "兄弟姐妹"
+    OTHER = "other", "其他"
+
+
+class CivilRelationKind(models.TextChoices):
+    SPOUSE = "spouse", "配偶"
+    PARENT_CHILD = "parent_child", "父母子女"
+
+
+class MutualAidStatus(models.TextChoices):
+    ACTIVE = "active", "有效"
+    REVOKED = "revoked", "已撤销"
+    ENDED = "ended", "已终止"

@@ -12,6 +12,9 @@ from common.encrypted_fields import EncryptedJSONField, EncryptedTextField
 
 from .enums import (
     CatalogueKind,
+    CivilRelationKind,
+    HouseholdRole,
+    MutualAidStatus,
     EnrolmentStatus,
     Gender,
     Insutype,
@@ -86,7 +89,8 @@ class LedgerAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "owner"], name="core_ledger_account_kind_owner_uniq"),
             models.CheckConstraint(
-                condition=~Q(kind=LedgerAccountKind.PERSONAL) | Q(balance_fen__gte=0),
+                condition=~Q(kind__in=[LedgerAccountKind.PERSONAL, LedgerAccountKind.MULAID_RESERVE])
+                | Q(balance_fen__gte=0),
                 name="core_ledger_personal_not_negative",
             ),
         ]
@@ -222,6 +226,9 @@ class CatalogueItem(models.Model):
     price_cap_fen = models.BigIntegerField(null=True, blank=True)
     unit = models.CharField(max_length=16, blank=True)
     spec = models.CharField(max_length=100, blank=True)
+    # Never paid from a family member's account (家庭共济): health products,
+    # fitness, wellness. The person's own account and cash still may.
+    mulaid_excluded = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -317,6 +324,12 @@ class Settlement(models.Model):
     fund_fen = models.BigIntegerField()
     acct_fen = models.BigIntegerField()
     mulaid_fen = models.BigIntegerField(default=0)
+    # Family mutual aid (家庭共济): who paid ``mulaid_fen``, under which
+    # authorisation, counted in which calendar year (the bill date's) for
+    # the authorisation's annual cap; blank / null without mutual aid.
+    mulaid_payer_psn_no = models.CharField(max_length=30, blank=True)
+    mulaid_auth_id = models.CharField(max_length=64, blank=True, db_index=True)
+    mulaid_year = models.PositiveSmallIntegerField(null=True, blank=True)
     cash_fen = models.BigIntegerField()
     accumulator_year = models.PositiveSmallIntegerField()
     deltas = models.JSONField(default=dict)
@@ -430,4 +443,116 @@ class Filing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("begin_date")),
                                    name="core_filing_period"),
+        ]
+
+
+# --- family: registry relations and the core's copy of bindings and
+# mutual-aid authorisations (issue #13; services/relations.py, mutual_aid.py)
+
+
+class Household(models.Model):
+    """A household register (户籍, 户口簿): its number and region; members
+    are recorded with their relation to the head."""
+
+    hh_no = models.CharField(max_length=30, unique=True)
+    region = models.CharField(max_length=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["hh_no"]
+
+
+class HouseholdMember(models.Model):
+    """A person on a household register (one register per person), with
+    their relation to the head (户主, role ``head``)."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
+    psn_no = models.CharField(max_length=30, unique=True)
+    role = models.CharField(max_length=12, choices=HouseholdRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["household", "psn_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["household"], condition=Q(role=HouseholdRole.HEAD),
+                                    name="core_household_one_head"),
+        ]
+
+
+class CivilRelation(models.Model):
+    """A civil-status relation (婚姻登记, 出生医学证明/亲子关系): ``spouse``
+    (``psn_no`` < ``rel_psn_no``) or ``parent_child`` (``psn_no`` is the
+    parent of ``rel_psn_no``)."""
+
+    kind = models.CharField(max_length=16, choices=CivilRelationKind.choices)
+    psn_no = models.CharField(max_length=30, db_index=True)
+    rel_psn_no = models.CharField(max_length=30, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "psn_no", "rel_psn_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "psn_no", "rel_psn_no"], name="core_civil_relation_uniq"),
+            models.CheckConstraint(condition=~Q(psn_no=F("rel_psn_no")), name="core_civil_relation_distinct"),
+        ]
+
+
+class FamilyBinding(models.Model):
+    """The core's copy of a wallet binding (亲情账户), from 9201 events."""
+
+    binding_id = models.CharField(max_length=64, unique=True)
+    binder_psn_no = models.CharField(max_length=30, db_index=True)
+    rel_psn_no = models.CharField(max_length=30, db_index=True)
+    relation = models.CharField(max_length=12)
+    relation_check = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=10, default="active")  # active / ended
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class MutualAidAuth(models.Model):
+    """The core's own state of a mutual-aid authorisation (家庭共济授权),
+    from 9201 events (only a newer ``version`` replaces an older one) and
+    the core's own ending (either person's enrolment changed). Settlement
+    uses it only when the wallet names this ``auth_id`` and ``version`` and
+    it is active."""
+
+    auth_id = models.CharField(max_length=64, unique=True)
+    version = models.BigIntegerField(default=0)
+    payer_psn_no = models.CharField(max_length=30, db_index=True)
+    rel_psn_no = models.CharField(max_length=30, db_index=True)
+    relation = models.CharField(max_length=12, blank=True)
+    mode = models.CharField(max_length=10, default="direct")  # direct / set_aside
+    annual_cap_fen = models.BigIntegerField(null=True, blank=True)
+    bill_cap_fen = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=MutualAidStatus.choices, default=MutualAidStatus.ACTIVE)
+    ended_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class ResidentContribution(models.Model):
+    """A resident-insurance contribution (城乡居民医保缴费) a payer paid for a
+    relative from their personal account (9404); reversible the same day
+    (9405)."""
+
+    clct_id = models.CharField(max_length=40, unique=True)
+    msgid = models.CharField(max_length=40)
+    payer_psn_no = models.CharField(max_length=30, db_index=True)
+    psn_no = models.CharField(max_length=30, db_index=True)
+    year = models.PositiveSmallIntegerField()
+    amount_fen = models.BigIntegerField()
+    status = models.CharField(max_length=10, default="paid")  # paid / reversed
+    paid_on = models.DateField()
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="+")
+    reversal_posting = models.ForeignKey(Posting, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["psn_no", "year"], condition=Q(status="paid"),
+                                    name="core_contribution_one_per_year"),
         ]
