@@ -29,7 +29,7 @@ BUTTONS = {
     "alipay": ("44px", "999px"),
 }
 READINESS_HOOKS = ["service-status", "check-list", "check-database", "status-error", "retry"]
-SOON = {"entry-filing": "异地就医备案", "entry-pin": "支付密码"}
+SOON = {"entry-pin": "支付密码"}
 
 
 def by_testid(page, testid: str):
@@ -143,6 +143,9 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
     family = by_testid(page, "entry-family")  # 亲情账户 (issue #13)
     expect(family).to_have_attribute("data-status", "open")
     expect(family).to_have_attribute("role", "link")
+    filing = by_testid(page, "entry-filing")  # 异地就医备案 (issue #14)
+    expect(filing).to_have_attribute("data-status", "open")
+    expect(filing).to_have_attribute("role", "link")
     for testid, label in SOON.items():
         entry = by_testid(page, testid)
         expect(entry).to_contain_text(label)

@@ -1,0 +1,161 @@
+/**
+ * 异地就医备案: the /api/filings/ endpoints (issue #14; docs/subsystems/filing.md).
+ * Typed endpoint functions only. Dates are ISO `YYYY-MM-DD` strings; ids are
+ * the API's public id strings. Creating a filing carries an Idempotency-Key
+ * (one per attempt: a refused attempt is over, a corrected one is new).
+ *
+ * The interfaces naming a `schema:` component are checked against the
+ * published OpenAPI schema by tests/common/test_schema_conformance.py
+ * (`schema-to-be:` until the wallet's endpoints publish those components).
+ */
+import { request } from '@/http/request'
+
+/** referrals.enums.FilingType: three long-term, three temporary. */
+export type FilingType =
+  | 'retired_resettled'
+  | 'long_term_residence'
+  | 'stationed_work'
+  | 'referral'
+  | 'emergency'
+  | 'temporary_other'
+
+/** The settlement engine's kind of a type (what decides the ratio adjustment). */
+export type FilingKind = 'long_term' | 'referral' | 'emergency' | 'temporary_other'
+
+/** referrals.enums.FilingStatus */
+export type FilingStatus = 'active' | 'cancelled' | 'expired'
+
+/** referrals.enums.FilingBasis: 承诺制 (a commitment statement) or 证明材料 (a declared document). */
+export type FilingBasis = 'commitment' | 'proof'
+
+export type ProofDocType =
+  | 'residence_permit'
+  | 'household_register'
+  | 'resettlement_certificate'
+  | 'labor_contract'
+  | 'referral_certificate'
+  | 'other'
+
+/** The declared document (type and number; nothing is uploaded). */
+export interface FilingProof {
+  doc_type: ProofDocType
+  doc_no: string
+}
+
+/** Referral details (异地转诊转院): the referring institution and the diagnosis. */
+export interface FilingReferral {
+  reflin_medins_no: string
+  reflin_medins_name: string
+  diag_code: string
+  diag_name: string
+  dise_cond_dscr: string
+  institutions: string[]
+}
+
+/** One filing as its person sees it (schema-to-be: FilingOutput). */
+export interface Filing {
+  id: string
+  filing_no: string
+  type: FilingType
+  type_name: string
+  kind: FilingKind
+  status: FilingStatus
+  status_name: string
+  basis: FilingBasis
+  insured_region: string
+  dest_admdvs: string
+  dest_name: string
+  begin_date: string
+  /** null: long-term, valid until cancelled */
+  end_date: string | null
+  institutions: string[]
+  referral: FilingReferral | null
+  created_at: string
+  cancelled_at: string | null
+  /** whether cancelling (or changing the destination) needs no reason now */
+  can_cancel: boolean
+  /** the rule for cancelling / changing, in Chinese */
+  cancel_rule: string
+}
+
+/** GET /api/filings/rules: the person's insured region's filing rules (schema-to-be: FilingRulesApiOutput). */
+export interface FilingRules {
+  insured_region: string
+  insured_region_name: string
+  open: boolean
+  long_term_min_months: number
+  temporary_valid_months: number
+  late_filing_days: number
+  /** the ratio adjustment per kind, in permille (0 or negative: -200 = 20 points lower) */
+  adjust_permille: Record<FilingKind, number>
+}
+
+export interface RegionCity {
+  code: string
+  name: string
+}
+
+export interface RegionProvince {
+  code: string
+  name: string
+  cities: RegionCity[]
+}
+
+/** GET /api/filings/regions: the province/city picker's data (schema-to-be: FilingRegionsApiOutput). */
+export interface FilingRegions {
+  provinces: RegionProvince[]
+}
+
+export interface CreateFilingInput {
+  type: FilingType
+  dest_admdvs: string
+  begin_date: string
+  end_date?: string
+  basis: FilingBasis
+  commitment_accepted?: boolean
+  proof?: FilingProof
+  referral?: FilingReferral
+}
+
+/** A fresh Idempotency-Key (32 hex; not a secret). */
+export function newFilingKey(random: () => number = Math.random): string {
+  let out = ''
+  for (let i = 0; i < 32; i += 1) out += Math.floor(random() * 16).toString(16)
+  return out
+}
+
+export function listFilings(): Promise<Filing[]> {
+  return request<Filing[]>({ url: '/api/filings' })
+}
+
+export function getFiling(id: string): Promise<Filing> {
+  return request<Filing>({ url: `/api/filings/${encodeURIComponent(id)}` })
+}
+
+export function createFiling(input: CreateFilingInput, idempotencyKey: string): Promise<Filing> {
+  return request<Filing>({ url: '/api/filings', method: 'POST', data: { ...input }, idempotencyKey })
+}
+
+export function cancelFiling(id: string, reason?: string): Promise<Filing> {
+  return request<Filing>({
+    url: `/api/filings/${encodeURIComponent(id)}/cancel`,
+    method: 'POST',
+    data: reason ? { reason } : {},
+  })
+}
+
+export function changeFilingDestination(id: string, destAdmdvs: string, reason?: string): Promise<Filing> {
+  return request<Filing>({
+    url: `/api/filings/${encodeURIComponent(id)}/change`,
+    method: 'POST',
+    data: reason ? { dest_admdvs: destAdmdvs, reason } : { dest_admdvs: destAdmdvs },
+  })
+}
+
+export function getFilingRules(): Promise<FilingRules> {
+  return request<FilingRules>({ url: '/api/filings/rules' })
+}
+
+export function getFilingRegions(): Promise<FilingRegions> {
+  return request<FilingRegions>({ url: '/api/filings/regions' })
+}
