@@ -25,3 +25,11 @@ class ActivationStep(models.TextChoices):
 class PinMode(models.TextChoices):
     NEW = "new", "设置支付密码"  # first channel: the voucher has no PIN yet
     EXISTING = "existing", "验证已有支付密码"  # later channels: the PIN is per voucher
+
+
+class LivenessPurpose(models.TextChoices):
+    """What a liveness session proves a face for."""
+
+    ACTIVATION = "activation", "激活医保电子凭证"  # the person's own activation (``activation`` set)
+    BINDING_CONSENT = "binding_consent", "亲情账户授权"  # a relative consents to a family binding (``reference``)
+    PIN_RESET = "pin_reset", "重置支付密码"  # forgot-PIN (issue #15)

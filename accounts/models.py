@@ -6,7 +6,7 @@ from django.db import models
 
 from common import crypto, idnumber
 
-from .enums import ActivationStep, AuditOutcome, Channel, PinMode
+from .enums import ActivationStep, AuditOutcome, Channel, LivenessPurpose, PinMode
 
 
 class Person(models.Model):
@@ -111,10 +111,20 @@ class Activation(models.Model):
 
 class LivenessSession(models.Model):
     """A liveness challenge opened with the provider. Holds no image: only the
-    nonce, the actions asked for, the expiry and what became of it."""
+    nonce, the actions asked for, the expiry and what became of it.
+
+    A session belongs to one purpose (``LivenessPurpose``): an activation
+    (``activation`` set), or another flow named by ``reference`` (a family
+    binding's consent: the binding's public id). A result is accepted only for
+    the purpose, reference and login the session was opened for."""
 
     nonce = models.CharField(max_length=64, unique=True)
-    activation = models.ForeignKey(Activation, on_delete=models.CASCADE, related_name="liveness_sessions")
+    purpose = models.CharField(max_length=20, choices=LivenessPurpose.choices, default=LivenessPurpose.ACTIVATION)
+    activation = models.ForeignKey(Activation, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="liveness_sessions")
+    login = models.ForeignKey(ChannelLogin, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="liveness_sessions", help_text="the login that opened it")
+    reference = models.CharField(max_length=64, blank=True, help_text="the flow's own id when not an activation")
     subject = models.CharField(max_length=40, help_text="psn_no the result must name")
     actions = models.JSONField(default=list)
     provider = models.CharField(max_length=20)

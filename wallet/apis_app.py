@@ -27,6 +27,7 @@ from .selectors import (
     payment_record_get,
     payment_record_list,
     payments_pending,
+    proxy_code_page_open,
     voucher_diagnose,
 )
 from .services.balance import balance_get
@@ -37,6 +38,22 @@ from .services.vouchers import authorization_revoke
 
 NOT_ACTIVATED = "NOT_ACTIVATED"
 CODE_PAGE_REFUSALS = "NOT_ACTIVATED, VOUCHER_UNAVAILABLE, CHANNEL_NOT_AUTHORIZED"
+PROXY_CODE_REFUSALS = {404: "FAMILY_NOT_FOUND (not one of your bound relatives)",
+                       409: "FAMILY_NOT_ACTIVE (the binding is waiting for consent or cannot show the code)"}
+PERSON_PARAM = OpenApiParameter(
+    "person", str, description="A binding id (GET /api/family/relatives): the bound relative's own code instead of yours.")
+
+
+def _code_owner(request) -> tuple:
+    """(voucher, id its codes name) for the code page's REST fallback: the
+    login's own voucher under its channel authorization, or with
+    ``?person=<binding id>`` a bound relative's (family grant)."""
+    person = request.query_params.get("person")
+    if person is None:
+        authorization = authorization_for_code_page(request.user.login)
+        return authorization.voucher, authorization.pk
+    voucher, owner_id, _ = proxy_code_page_open(request.user.login, person)
+    return voucher, owner_id
 
 
 def _person(request):
@@ -94,14 +111,14 @@ class CodeCurrentApi(APIView):
         valid_until = serializers.IntegerField(help_text="Unix seconds: after this the code is refused.")
         step_seconds = serializers.IntegerField()
 
-    @extend_schema(operation_id="voucher_code_current",
-                   responses={200: OutputSerializer, **errors({403: CODE_PAGE_REFUSALS})})
+    @extend_schema(operation_id="voucher_code_current", parameters=[PERSON_PARAM],
+                   responses={200: OutputSerializer, **errors({403: CODE_PAGE_REFUSALS, **PROXY_CODE_REFUSALS})})
     def get(self, request):
         # Checked at every call (the session by the authentication class, the
-        # authorization here); the code is bound to this login's authorization.
-        authorization = authorization_for_code_page(request.user.login)
-        return Response(self.OutputSerializer(
-            code_issue(authorization.voucher, authorization_id=authorization.pk).as_message()).data)
+        # authorization -- and the binding for ?person= -- here); the code is
+        # bound to this login's authorization (or the family grant).
+        voucher, owner_id = _code_owner(request)
+        return Response(self.OutputSerializer(code_issue(voucher, authorization_id=owner_id).as_message()).data)
 
 
 class CodeImageApi(APIView):
@@ -115,19 +132,20 @@ class CodeImageApi(APIView):
             OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=["qr", "barcode"]),
             OpenApiParameter("code", str, required=True, description="A live code of this login (GET /api/voucher/code)."),
             OpenApiParameter("format", str, enum=["svg", "png"], default="svg"),
+            PERSON_PARAM,
         ],
         responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY,
                    **errors({400: "VALIDATION_ERROR, EC_CODE_CORRUPTED, EC_CODE_UNKNOWN, EC_CODE_EXPIRED, "
                                   "EC_VOUCHER_UNAVAILABLE",
-                             403: CODE_PAGE_REFUSALS})},
+                             403: CODE_PAGE_REFUSALS, **PROXY_CODE_REFUSALS})},
     )
     def get(self, request, kind: str):
-        authorization = authorization_for_code_page(request.user.login)
+        _, owner_id = _code_owner(request)
         content = request.query_params.get("code", "")
         fmt = request.query_params.get("format", "svg")
         if fmt not in {"svg", "png"}:
             raise ApplicationError("VALIDATION_ERROR", "format 须为 svg 或 png")
-        code_check_own(content, authorization_id=authorization.pk)
+        code_check_own(content, authorization_id=owner_id)
         render = {("qr", "svg"): rendering.qr_svg, ("qr", "png"): rendering.qr_png,
                   ("barcode", "svg"): rendering.barcode_svg, ("barcode", "png"): rendering.barcode_png}[(kind, fmt)]
         response = HttpResponse(render(content), content_type="image/svg+xml" if fmt == "svg" else "image/png")

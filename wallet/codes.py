@@ -18,6 +18,11 @@ A code is 49 decimal digits (numeric QR mode keeps the symbol small)::
   voucher's secret at that step, so a forged block without the voucher secret
   fails. Because the code names its authorization, a code issued on a channel
   whose authorization is later revoked stops decoding at once.
+- A relative's code shown by a binder (family binding, 亲情账户) names a
+  family code grant instead: the id with ``PROXY_FLAG`` (bit 47) set is the
+  grant's id (the binding, the binder's channel authorization it is shown
+  under). It stops decoding when the binding ends or that authorization is
+  revoked; channel authorization ids stay below 2**47.
 - Corruption is caught before any lookup or decryption by the check digits
   (they catch every single-digit error and adjacent transposition).
 
@@ -47,13 +52,29 @@ TOTP_DIGITS = 6
 LENGTH = len(VERSION) + BLOCK_DIGITS + TOTP_DIGITS + 2  # 49
 
 
+PROXY_FLAG = 1 << 47  # the code names a family code grant, not a channel authorization
+
+
+def proxy_code_owner(grant_id: int) -> int:
+    """The id a code shown under family code grant ``grant_id`` names."""
+    if not 0 < grant_id < PROXY_FLAG:
+        raise ValueError("grant id out of range")
+    return PROXY_FLAG | grant_id
+
+
+def proxy_grant_id(owner_id: int) -> int | None:
+    """The family code grant a parsed code names, or None for a channel authorization."""
+    return owner_id & (PROXY_FLAG - 1) if owner_id & PROXY_FLAG else None
+
+
 class CodeFormatError(ValueError):
     """Wrong length, characters, version or check digits: a corrupted scan."""
 
 
 @dataclass(frozen=True)
 class ParsedCode:
-    authorization_id: int  # the ChannelAuthorization the code was issued under (it names the voucher)
+    authorization_id: int  # the ChannelAuthorization the code was issued under (it names the voucher),
+    # or PROXY_FLAG | a family code grant id (proxy_grant_id)
     step: int
     block: str  # the 39-digit block: the single-use key
     totp: str

@@ -28,12 +28,23 @@ once (``access.changed`` on ``voucher.<pk>``, ``session.ended`` on
 ``session.<pk>``), which triggers the same check. Every code names the
 authorization it was issued under, so one shown just before a revoke no
 longer decodes. See docs/subsystems/realtime.md.
+
+``/ws/code/?person=<binding id>``: a binder shows a bound relative's own code
+(family bindings, docs/subsystems/family.md). The page joins the relative's
+``voucher.<pk>`` group (scan notices and payment confirmations for the
+relative reach every phone showing the relative's code); every push also
+re-checks the binding (active, may show the code; asked of family through
+wallet/hooks.py) and the relative's voucher. Its codes name the family code
+grant, so a code shown just before the binding ends no longer decodes. When
+the binding ends the page gets ``session.ended`` FAMILY_NOT_ACTIVE and closes
+with 4403.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
@@ -41,7 +52,13 @@ from accounts.services.sessions import session_group
 from common.consumers import JsonConsumer
 from common.errors import ApplicationError
 
-from .selectors import SESSION_ENDED, authorization_for_code_page, code_page_check
+from .selectors import (
+    SESSION_ENDED,
+    authorization_for_code_page,
+    code_page_check,
+    proxy_code_page_check,
+    proxy_code_page_open,
+)
 from .services.codes import code_issue, seconds_to_next_step
 from .services.push import voucher_group
 
@@ -51,12 +68,24 @@ CLOSE_FORBIDDEN = 4403  # not activated, channel authorization revoked, voucher 
 
 
 @database_sync_to_async
-def _load(login):
-    authorization = authorization_for_code_page(login)
-    return authorization.voucher, authorization.pk, authorization.voucher.code_secret
+def _load(login, person: str | None):
+    """(voucher shown, id its codes name, its secret, the login's channel
+    authorization id, family code grant id or None)."""
+    if person is None:
+        authorization = authorization_for_code_page(login)
+        return authorization.voucher, authorization.pk, authorization.voucher.code_secret, authorization.pk, None
+    voucher, owner_id, grant = proxy_code_page_open(login, person)
+    return voucher, owner_id, voucher.code_secret, grant.authorization_id, grant.id
 
 
 _check = database_sync_to_async(code_page_check)
+_proxy_check = database_sync_to_async(proxy_code_page_check)
+
+
+def _person_param(scope) -> str | None:
+    """``?person=<binding id>``: show that bound relative's code (None: one's own)."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("person")
+    return values[0] if values else None
 
 
 class CodeConsumer(JsonConsumer):
@@ -71,7 +100,8 @@ class CodeConsumer(JsonConsumer):
             return
         self.session_id = session.pk
         try:
-            self.voucher, self.authorization_id, self.secret = await _load(session.login)
+            (self.voucher, self.code_owner_id, self.secret, self.authorization_id,
+             self.grant_id) = await _load(session.login, _person_param(self.scope))
         except ApplicationError as refused:
             await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
             await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
@@ -107,7 +137,11 @@ class CodeConsumer(JsonConsumer):
         query). When either has ended: tell the page, close, stop rotating."""
         if self.ended:
             return False
-        ended = await _check(session_id=self.session_id, authorization_id=self.authorization_id)
+        if self.grant_id is None:
+            ended = await _check(session_id=self.session_id, authorization_id=self.authorization_id)
+        else:
+            ended = await _proxy_check(session_id=self.session_id, authorization_id=self.authorization_id,
+                                       grant_id=self.grant_id)
         if ended is None:
             return True
         if self.ended:  # another handler closed it meanwhile
@@ -131,7 +165,7 @@ class CodeConsumer(JsonConsumer):
     async def push_code(self, *, checked: bool = False):
         if not checked and not await self.still_allowed():
             return
-        issued = code_issue(self.voucher, authorization_id=self.authorization_id, secret=self.secret)
+        issued = code_issue(self.voucher, authorization_id=self.code_owner_id, secret=self.secret)
         await self.send_json({"type": "code", **issued.as_message()})
 
     async def receive_json(self, content, **kwargs):

@@ -13,7 +13,9 @@ from common.errors import ApplicationError
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
+from . import codes
 from .enums import AuthorizationStatus, PaymentStatus, VoucherStatus
+from .hooks import ProxyGrant, hook
 from .models import ChannelAuthorization, Payment, Voucher
 from .services.pin import pin_is_locked, pin_lock_advice
 
@@ -148,6 +150,67 @@ def code_page_check(*, session_id: int, authorization_id: int) -> tuple[str, str
     if voucher_status != VoucherStatus.ACTIVE:
         return VOUCHER_UNAVAILABLE
     return None
+
+
+# --- a relative's code shown by a binder (family bindings, through wallet/hooks.py) ----
+
+BINDING_ENDED = ("FAMILY_NOT_ACTIVE", "亲情账户绑定已解除，不能再展示该亲属的医保码")
+RELATIVE_VOUCHER_UNAVAILABLE = ("VOUCHER_UNAVAILABLE", "该亲属的医保电子凭证当前不可用")
+
+
+def proxy_code_page_open(login, binding_id: str) -> tuple[Voucher, int, ProxyGrant]:
+    """The relative's voucher, the id its codes name (``codes.proxy_code_owner``)
+    and the grant, for a binder's code page (or REST fallback) with
+    ``?person=<binding id>``: the binder's own code-page checks first (login,
+    voucher active, this login's channel authorization), then family's (the
+    binding is this person's, active, can show the code). Raises ApplicationError."""
+    authorization = authorization_for_code_page(login)
+    open_grant = hook("proxy_grant_open")
+    if open_grant is None:
+        raise ApplicationError("FAMILY_NOT_FOUND", "未找到该亲属", status=404)
+    grant = open_grant(login=login, binding_id=binding_id, authorization_id=authorization.pk)
+    voucher = Voucher.objects.select_related("person").filter(person_id=grant.relative_person_id).first()
+    if voucher is None or voucher.status != VoucherStatus.ACTIVE:
+        raise ApplicationError(*RELATIVE_VOUCHER_UNAVAILABLE, status=403)
+    return voucher, codes.proxy_code_owner(grant.id), grant
+
+
+def proxy_code_page_check(*, session_id: int, authorization_id: int, grant_id: int) -> tuple[str, str] | None:
+    """``code_page_check`` for a binder showing a relative's code, plus the
+    binding (still active, may show the code) and the relative's voucher."""
+    ended = code_page_check(session_id=session_id, authorization_id=authorization_id)
+    if ended is not None:
+        return ended
+    get = hook("proxy_grant_get")
+    grant = get(grant_id) if get else None
+    if grant is None or not grant.active:
+        return BINDING_ENDED
+    status = Voucher.objects.filter(person_id=grant.relative_person_id).values_list("status", flat=True).first()
+    if status != VoucherStatus.ACTIVE:
+        return RELATIVE_VOUCHER_UNAVAILABLE
+    return None
+
+
+def voucher_proxy_states(person_ids) -> dict[int, dict]:
+    """For family's binding views: per person id, the voucher's status and
+    whether it is a proxy voucher (active with a PIN but never activated on a
+    channel of the person's own: a binder set its PIN)."""
+    rows = (Voucher.objects.filter(person_id__in=list(person_ids))
+            .annotate(own=Exists(ChannelAuthorization.objects.filter(voucher_id=OuterRef("pk"))))
+            .values_list("person_id", "status", "own", "pin_hash"))
+    return {pid: {"status": status, "own_channel": own, "proxy": bool(pin) and not own and status == VoucherStatus.ACTIVE}
+            for pid, status, own, pin in rows}
+
+
+def person_may_be_confirmed_by(login, person_id: int) -> bool:
+    """May ``login`` confirm (or decline, or see pending) a payment of the
+    person ``person_id``: their own, or a relative it can show the code of."""
+    if login.person_id is None:
+        return False
+    if login.person_id == person_id:
+        return True
+    may_act = hook("proxy_may_act")
+    return bool(may_act and may_act(login.person_id, person_id))
 
 
 # --- payments -----------------------------------------------------------------------

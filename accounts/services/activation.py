@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import random
 import secrets
 
 from django.conf import settings
@@ -29,11 +28,10 @@ from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 from settlement.services.housekeeping import batch_delete
 
-from ..enums import ActivationStep, AuditOutcome
-from ..liveness import get_provider
-from ..liveness.base import ACTIONS, Challenge
+from ..enums import ActivationStep, AuditOutcome, LivenessPurpose
 from ..models import Activation, ChannelLogin, LivenessSession, Person
 from . import audit_record
+from .liveness import liveness_consume, liveness_open
 
 logger = logging.getLogger(__name__)
 
@@ -217,71 +215,22 @@ def activation_liveness_start(*, login: ChannelLogin, activation_id: str, ip: st
     with activation_audited("activation.liveness_start", login, ip, person=activation.person):
         if activation.step != ActivationStep.REAL_NAME_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
-        wait = ratelimit.attempt(f"liveness:login:{login.pk}", settings.LIVENESS_LIMIT_PER_LOGIN, HOUR)
-        if wait:
-            raise _too_many("人脸识别尝试次数过多，请1小时后再试", wait)
-        # Per (person, login), never per person alone: someone who knows the
-        # name and ID number must not be able to use up the person's own tries.
-        wait = ratelimit.attempt(f"liveness:psn:{activation.person.psn_no}:login:{login.pk}",
-                                 settings.LIVENESS_LIMIT_PER_ID, DAY)
-        if wait:
-            raise _too_many("该证件今日人脸识别次数过多，请明天再试", wait)
-        provider = get_provider()
-        rng = random.SystemRandom()
-        actions = rng.sample(list(ACTIONS), k=rng.choice([2, 3]))
-        challenge = Challenge(nonce=secrets.token_hex(16), subject=activation.person.psn_no, actions=actions,
-                              expires_at=timezone.now() + dt.timedelta(seconds=settings.LIVENESS_SESSION_TTL_SECONDS))
         with transaction.atomic():
-            session = LivenessSession.objects.create(
-                nonce=challenge.nonce, activation=activation, subject=challenge.subject, actions=actions,
-                provider=provider.name, expires_at=challenge.expires_at,
-            )
+            session = liveness_open(login=login, subject=activation.person.psn_no,
+                                    purpose=LivenessPurpose.ACTIVATION, activation=activation)
             audit_record(action="activation.liveness_start", outcome=AuditOutcome.SUCCESS, actor=login_actor(login),
-                         person=activation.person, channel=login.channel, ip=ip, detail={"actions": actions})
-        provider.open(challenge)
+                         person=activation.person, channel=login.channel, ip=ip, detail={"actions": session.actions})
     return session
-
-
-_RESULT_FIELDS = {"nonce": str, "subject": str, "score": int, "passed": bool, "issued_at": int}
 
 
 def activation_liveness_verify(*, login: ChannelLogin, activation_id: str, result, signature, ip: str | None = None,
                                now: dt.datetime | None = None) -> Activation:
     activation = activation_get(login, activation_id)
-    now = now or timezone.now()
     with activation_audited("activation.liveness_verify", login, ip, person=activation.person):
         if activation.step != ActivationStep.REAL_NAME_PASSED:
             raise ApplicationError("ACTIVATION_STEP_ORDER", "请按步骤完成激活", status=409)
-        if not isinstance(result, dict) or not isinstance(signature, str) or any(
-            not isinstance(result.get(k), t) or (t is int and isinstance(result.get(k), bool))
-            for k, t in _RESULT_FIELDS.items()
-        ):
-            raise ApplicationError("LIVENESS_SIGNATURE_INVALID", "人脸识别结果格式不正确，请重新识别")
-        if not get_provider().verify_signature(result, signature):
-            raise ApplicationError("LIVENESS_SIGNATURE_INVALID", "人脸识别结果签名校验失败，请重新识别")
-        session = LivenessSession.objects.filter(nonce=result["nonce"], activation=activation).first()
-        if session is None:
-            raise ApplicationError("LIVENESS_NONCE_UNKNOWN", "人脸识别结果与本次激活不符，请重新识别")
-        if session.used_at is not None:
-            raise ApplicationError("LIVENESS_REPLAYED", "该人脸识别结果已使用过，请重新识别")
-        if now > session.expires_at:
-            raise ApplicationError("LIVENESS_EXPIRED", "人脸识别已超时，请重新识别")
-        outcome = "accepted"
-        failure = None
-        if result["subject"] != activation.person.psn_no or session.subject != activation.person.psn_no:
-            failure = ApplicationError("LIVENESS_SUBJECT_MISMATCH", "人脸识别结果不属于当前认证人，请本人重新识别")
-        elif not result["passed"]:
-            failure = ApplicationError("LIVENESS_NOT_LIVE", "未通过活体检测，请按提示完成动作后重新识别")
-        elif result["score"] < settings.LIVENESS_MIN_SCORE:
-            failure = ApplicationError("LIVENESS_FACE_MISMATCH", "人脸比对未通过，请确认是本人并在光线充足处重新识别")
-        if failure:
-            outcome = failure.code
-        # Single use: whatever the outcome, this nonce is spent.
-        spent = LivenessSession.objects.filter(pk=session.pk, used_at__isnull=True).update(used_at=now, outcome=outcome)
-        if not spent:
-            raise ApplicationError("LIVENESS_REPLAYED", "该人脸识别结果已使用过，请重新识别")
-        if failure:
-            raise failure
+        liveness_consume(login=login, subject=activation.person.psn_no, purpose=LivenessPurpose.ACTIVATION,
+                         activation=activation, result=result, signature=signature, now=now)
         with transaction.atomic():
             moved = Activation.objects.filter(pk=activation.pk, step=ActivationStep.REAL_NAME_PASSED).update(
                 step=ActivationStep.LIVENESS_PASSED)

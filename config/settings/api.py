@@ -34,5 +34,7 @@ SPECTACULAR_SETTINGS = {
         "VoucherStatusEnum": "wallet.enums.VoucherStatus",
         "AuthorizationStatusEnum": "wallet.enums.AuthorizationStatus",
         "PaymentStatusEnum": "wallet.enums.PaymentStatus",
+        "BindingStatusEnum": "family.enums.BindingStatus",
+        "InvitationStateEnum": "family.enums.InvitationState",
     },
 }

@@ -73,6 +73,15 @@ BALANCE_CACHE_SECONDS = env_int("BALANCE_CACHE_SECONDS", 60)
 # A payment left "unknown" this long (the terminal went away) is resolved by a worker.
 PAYMENT_RESOLVE_AFTER_SECONDS = env_int("PAYMENT_RESOLVE_AFTER_SECONDS", 60)
 
+# --- family bindings (family/, docs/subsystems/family.md) ------------------------------
+FAMILY_MAX_RELATIVES = env_int("FAMILY_MAX_RELATIVES", 5)  # relatives on one binder's list (not ended)
+FAMILY_MAX_BINDERS = env_int("FAMILY_MAX_BINDERS", 3)  # binders of one relative (not ended)
+FAMILY_INVITATION_TTL_HOURS = env_int("FAMILY_INVITATION_TTL_HOURS", 24)
+# Under this age on the day: a guardian binds (commitment, no face); on the birthday itself: liveness.
+FAMILY_GUARDIAN_MAX_AGE = env_int("FAMILY_GUARDIAN_MAX_AGE", 16)
+FAMILY_BIND_LIMIT_PER_BINDER_PER_DAY = env_int("FAMILY_BIND_LIMIT_PER_BINDER_PER_DAY", 10)
+FAMILY_BIND_LIMIT_PER_RELATIVE_ID_PER_DAY = env_int("FAMILY_BIND_LIMIT_PER_RELATIVE_ID_PER_DAY", 5)
+
 # --- sync with the core (settlement/) --------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)  # then dead-lettered
 OUTBOX_BACKOFF_BASE_SECONDS = env_int("OUTBOX_BACKOFF_BASE_SECONDS", 2)

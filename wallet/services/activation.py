@@ -30,7 +30,7 @@ from common.fields import is_ascii_digits
 from ..enums import AuthorizationStatus, VoucherStatus
 from ..models import ChannelAuthorization
 from .pin import pin_check_strength, pin_hash, pin_verify
-from .vouchers import voucher_authorize_channel, voucher_get_or_create
+from .vouchers import voucher_authorize_channel, voucher_get_or_create, voucher_is_proxy
 
 
 def activation_real_name(*, login, name: str, id_number: str, ip: str | None = None):
@@ -49,7 +49,8 @@ def activation_real_name(*, login, name: str, id_number: str, ip: str | None = N
             if voucher.authorizations.filter(channel=login.channel, status=AuthorizationStatus.ACTIVE).exists():
                 raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
             activation = activation_create(login=login, person=person, ip=ip, detail=detail,
-                                           pin_mode=PinMode.EXISTING if voucher.pin_hash else PinMode.NEW)
+                                           pin_mode=PinMode.EXISTING if voucher.pin_hash and not voucher_is_proxy(voucher)
+                                           else PinMode.NEW)
     return activation
 
 
@@ -66,7 +67,7 @@ def activation_pin(*, login, activation_id: str, pin, pin_confirm=None,
         if not is_ascii_digits(pin, 6):  # ASCII 0-9 only: isdigit() also takes "１" and "²"
             raise ApplicationError("PIN_FORMAT", "支付密码须为6位数字")
         new_hash = None
-        if voucher.pin_hash:
+        if voucher.pin_hash and not voucher_is_proxy(voucher):
             pin_verify(voucher_id=voucher.pk, pin=pin, actor=login_actor(login), channel=login.channel, ip=ip,
                        purpose="activation")
         else:

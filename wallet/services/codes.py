@@ -3,7 +3,11 @@
 Every code is issued under one channel authorization and names it; a code is
 accepted only while that very authorization is active (not merely some
 authorization of the voucher), so revoking a channel kills the codes it has
-already shown.
+already shown. A relative's code shown by a binder names a family code grant
+(wallet/codes.py ``PROXY_FLAG``): it is accepted only while the binding is
+active (asked of family through wallet/hooks.py) and the binder's channel
+authorization it was shown under is active, so ending the binding kills the
+codes already shown.
 
 Single use holds across processes: the first redeemer of a block wins a Redis
 ``SET NX`` on ``yibao:code:used:<block>``, kept for longer than the window."""
@@ -20,6 +24,7 @@ from common.errors import ApplicationError
 from common.redis import redis_client
 
 from .. import codes
+from ..hooks import hook
 from ..enums import AuthorizationStatus, VoucherStatus
 from ..models import ChannelAuthorization, Voucher
 
@@ -68,9 +73,14 @@ def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.Pa
         parsed = codes.parse(raw, key=settings.FIELD_ENCRYPTION_KEY)
     except codes.CodeFormatError:
         raise CodeRefused("EC_CODE_CORRUPTED", "二维码内容不完整或已损坏，请重新扫码")
-    authorization = (ChannelAuthorization.objects.select_related("voucher__person")
-                     .filter(pk=parsed.authorization_id).first())
-    voucher = authorization.voucher if authorization is not None else None
+    grant_id = codes.proxy_grant_id(parsed.authorization_id)
+    grant_active = True
+    if grant_id is None:
+        authorization = (ChannelAuthorization.objects.select_related("voucher__person")
+                         .filter(pk=parsed.authorization_id).first())
+        voucher = authorization.voucher if authorization is not None else None
+    else:  # a relative's code shown by a binder: the binding must still stand
+        voucher, authorization, grant_active = _proxy_code_owner(grant_id)
     if voucher is None or not voucher.code_secret_encrypted or not codes.totp_matches(parsed, voucher.code_secret,
                                                                                          step_seconds):
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码，请让参保人刷新后重新扫码")
@@ -79,9 +89,23 @@ def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.Pa
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码（生成时间异常），请让参保人刷新后重新扫码")
     if parsed.step < now_step - (settings.CODE_ACCEPT_STEPS - 1):
         raise CodeRefused("EC_CODE_EXPIRED", "医保码已过期，请让参保人刷新后重新扫码")
-    if voucher.status != VoucherStatus.ACTIVE or authorization.status != AuthorizationStatus.ACTIVE:
+    if (voucher.status != VoucherStatus.ACTIVE or authorization is None
+            or authorization.status != AuthorizationStatus.ACTIVE or not grant_active):
         raise CodeRefused("EC_VOUCHER_UNAVAILABLE", "该医保电子凭证当前不可用，请参保人在“医保支付为何不可用”中查看原因")
     return voucher, parsed
+
+
+def _proxy_code_owner(grant_id: int):
+    """For a code naming family code grant ``grant_id``: the relative's
+    voucher, the binder's channel authorization it was shown under, and
+    whether the binding still lets it be shown (asked of family, wallet/hooks.py)."""
+    get = hook("proxy_grant_get")
+    grant = get(grant_id) if get else None
+    if grant is None:
+        return None, None, False
+    voucher = Voucher.objects.select_related("person").filter(person_id=grant.relative_person_id).first()
+    authorization = ChannelAuthorization.objects.filter(pk=grant.authorization_id).first()
+    return voucher, authorization, grant.active
 
 
 def code_check_own(raw: str, *, authorization_id: int, now: float | None = None) -> Voucher:

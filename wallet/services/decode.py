@@ -26,6 +26,8 @@ from common.envelope import InfCode
 from common.jsonbody import JsonBodyError
 from common.redis import redis_client
 
+from .. import codes
+from ..hooks import hook
 from ..models import EcToken, Institution
 from .codes import CodeRefused, code_check
 from .ectokens import ectoken_issue
@@ -94,6 +96,10 @@ def _decode(institution: Institution, data: dict, qr_code: str, ip: str | None) 
         audit_record(action="code.decode", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
                      person=voucher.person, ip=ip,
                      detail={"business_type": str(data.get("businessType", ""))[:5], "ectoken_id": row.pk})
+        grant_id = codes.proxy_grant_id(parsed.authorization_id)
+        scanned = hook("proxy_code_scanned") if grant_id is not None else None
+        if scanned:  # a relative's code shown by a binder: the relative sees who showed it, and where it was scanned
+            scanned(grant_id, institution.name, institution.fixmedins_code)
         # Tell the person's open code pages: scanned by whom, when; they retire the code and show the next one.
         voucher_push(voucher.pk, "code.scanned", {"institution": institution.name,
                                                  "fixmedins_code": institution.fixmedins_code,

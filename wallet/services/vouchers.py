@@ -47,10 +47,13 @@ def voucher_authorize_channel(*, voucher_id: int, login, new_pin_hash: str | Non
     if voucher.status in (VoucherStatus.FROZEN, VoucherStatus.REVOKED):
         raise ApplicationError("VOUCHER_UNAVAILABLE", "您的医保电子凭证已被冻结或注销，请联系参保地医保经办机构", status=403)
     if new_pin_hash is not None:
-        if voucher.pin_hash:  # another channel set it a moment ago: this PIN was never checked against it
+        # Another channel set it a moment ago: this PIN was never checked against it. A PIN a binder set
+        # (proxy voucher: no channel of the person's own yet) is taken over by the person's own activation.
+        if voucher.pin_hash and voucher.authorizations.exists():
             raise ApplicationError("ACTIVATION_STEP_ORDER", "支付密码已在其他渠道设置，请重新开始激活并输入已设置的密码",
                                    status=409)
         voucher.pin_hash = new_pin_hash
+        voucher.pin_failures, voucher.pin_locked_until = 0, None
     psn_no = voucher.person.psn_no
     if voucher.status == VoucherStatus.INACTIVE:
         voucher.status = VoucherStatus.ACTIVE
@@ -64,6 +67,39 @@ def voucher_authorize_channel(*, voucher_id: int, login, new_pin_hash: str | Non
         raise ApplicationError("ALREADY_ACTIVATED", "您已在本渠道激活医保电子凭证，无需重复激活", status=409)
     outbox_enqueue(kind=OutboxKind.AUTHORIZATION_ADDED, person_key=psn_no, payload={"channel": login.channel})
     return authorization
+
+
+def voucher_is_proxy(voucher: Voucher) -> bool:
+    """A proxy voucher: its PIN was set by a binder (family binding) and the
+    person has never activated it on a channel of their own. Their own
+    activation then sets a new PIN (pin mode ``new``) instead of asking for
+    the binder's."""
+    return bool(voucher.pin_hash) and not voucher.authorizations.exists()
+
+
+def voucher_proxy_pin_set(*, person, new_pin_hash: str) -> tuple[Voucher, bool]:
+    """Inside the caller's transaction: a binder sets (or changes) the PIN of
+    a bound relative who has no channel of their own (proxy activation). The
+    voucher is created if needed and activated (the core learns it through
+    the outbox). Returns (voucher, first) where ``first`` is True when this
+    activated it. Refused once the relative activated on their own phone."""
+    voucher = voucher_get_or_create(person)
+    voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
+    if voucher.status in (VoucherStatus.FROZEN, VoucherStatus.REVOKED):
+        raise ApplicationError("VOUCHER_UNAVAILABLE", "该亲属的医保电子凭证已被冻结或注销，请联系参保地医保经办机构",
+                               status=403)
+    if voucher.authorizations.exists():
+        raise ApplicationError("FAMILY_PIN_OWNED_BY_RELATIVE",
+                               "该亲属已在本人手机激活医保电子凭证，支付密码由其本人设置和修改", status=409)
+    first = voucher.status == VoucherStatus.INACTIVE
+    voucher.pin_hash = new_pin_hash
+    voucher.pin_failures, voucher.pin_locked_until = 0, None
+    if first:
+        voucher.status = VoucherStatus.ACTIVE
+        voucher.activated_at = timezone.now()
+        outbox_enqueue(kind=OutboxKind.VOUCHER_ACTIVATED, person_key=person.psn_no, payload={"proxy": True})
+    voucher.save()
+    return voucher, first
 
 
 @transaction.atomic

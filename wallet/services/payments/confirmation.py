@@ -17,6 +17,7 @@ from common.errors import ApplicationError
 
 from ...enums import PaymentStatus
 from ...models import Payment
+from ...selectors import person_may_be_confirmed_by
 from ..pin import pin_is_locked, pin_locked_error, pin_verify
 from .journal import payment_expired, payment_move, payments_refuse_pin_locked
 
@@ -63,11 +64,13 @@ def payment_decline(*, login, public_id: str, ip: str | None = None) -> Payment:
 
 
 def _payer_payment(login, public_id: str) -> Payment:
-    """This payer's payment (voucher, person, institution and journal row loaded)."""
+    """This payer's payment (voucher, person, institution and journal row
+    loaded): the login's own, or a bound relative's whose code the login may
+    show (family binding: the PIN asked is the relative's, the voucher's)."""
     if login.person is None:
         raise ApplicationError("PAYMENT_NOT_FOUND", "未找到该笔支付", status=404)
     payment = (Payment.objects.select_related("voucher__person", "institution", "message")
-               .filter(public_id=str(public_id or ""), voucher__person=login.person).first())
-    if payment is None:
+               .filter(public_id=str(public_id or "")).first())
+    if payment is None or not person_may_be_confirmed_by(login, payment.voucher.person_id):
         raise ApplicationError("PAYMENT_NOT_FOUND", "未找到该笔支付", status=404)
     return payment
