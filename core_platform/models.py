@@ -79,8 +79,9 @@ class InsuredPerson(models.Model):
 class LedgerAccount(models.Model):
     kind = models.CharField(max_length=32, choices=LedgerAccountKind.choices)
     # psn_no (personal), fixmedins_code (institution_receivable, cash),
-    # "<admdvs>-<insutype>" (pooled_fund, contribution_source).
-    owner = models.CharField(max_length=40)
+    # "<admdvs>-<insutype>" (pooled_fund, contribution_source),
+    # "<payer psn_no>:<relative psn_no>" (mulaid_reserve).
+    owner = models.CharField(max_length=64)
     # Cached sum of this account's entries, in fen; kept by services.ledger.
     balance_fen = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
