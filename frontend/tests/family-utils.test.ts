@@ -10,6 +10,7 @@ import {
   capField,
   codePersons,
   codeSocketPath,
+  genderLabel,
   consentsForAge,
   guardianDocProblem,
   invitationRoute,
@@ -66,6 +67,9 @@ describe('family: ages and consent', () => {
     expect(relationLabel('child')).toBe('子女')
     expect(relationLabel('unknown')).toBe('unknown')
     expect(bindingStatusLabel('pending')).toBe('待本人确认')
+    expect(genderLabel('1')).toBe('男')
+    expect(genderLabel('2')).toBe('女')
+    expect(genderLabel('9')).toBe('9')
   })
 })
 

@@ -45,9 +45,10 @@ def sixteen_years_before(day: dt.date) -> dt.date:
 def binding(bid: str, name: str, relation: str, status: str, consent: str, age: int, mutual_aid=None) -> dict:
     names = {"child": "子女", "parent": "父母", "spouse": "配偶"}
     return {"id": bid, "relation": relation, "relation_name": names.get(relation, relation),
-            "relative": {"name": name, "id_number_masked": "110***********1234", "age": age, "gender": "男",
+            "relative": {"name": name, "id_number_masked": "110***********1234", "age": age, "gender": "1",
                          "insutype": "390", "insured_region": "110101"},
             "status": status, "consent": consent, "relation_check": "verified", "proxy_voucher": False,
+            "voucher_active": False, "own_phone": False,
             "can_show_code": status == "active", "created_at": "2026-01-05T10:00:00+08:00",
             "activated_at": None, "ended_at": None, "mutual_aid": mutual_aid}
 
@@ -56,7 +57,8 @@ def binding(bid: str, name: str, relation: str, status: str, consent: str, age: 
 class FakeFamily(FakeWallet):
     activated: bool = True
     relatives: list[dict] = field(default_factory=list)
-    invitation_status: str = "pending"
+    invitation_status: str = "open"
+    confirmations: list[dict] = field(default_factory=list)
     headers: list[tuple[str, str, dict]] = field(default_factory=list)
     mutual_aid: dict | None = None
 
@@ -107,8 +109,19 @@ class FakeFamily(FakeWallet):
             return 200, []
         if path == "/api/notifications":
             return 200, []
+        if path == "/api/family/mutual-aid/confirmations":
+            return 200, self.confirmations
+        match = re.fullmatch(r"/api/family/mutual-aid/confirmations/([^/]+)/confirm", path)
+        if match:
+            if body.get("pin") != "135790":
+                return 400, {"code": "PIN_INCORRECT", "message": "支付密码错误", "detail": {"tries_left": 4}}
+            self.confirmations = [c for c in self.confirmations if c["id"] != match.group(1)]
+            return 200, {"id": match.group(1), "status": "confirmed"}
         if path == "/api/family/code-views":
-            return 200, [{"binder_name_masked": "*三", "shown_at": "2026-01-05T10:00:00+08:00", "channel": "alipay"}]
+            return 200, [{"binder_name_masked": "*三", "binding_id": "b9", "kind": "shown",
+                          "shown_at": "2026-01-05T10:00:00+08:00", "channel": "alipay", "institution": ""},
+                         {"binder_name_masked": "*三", "binding_id": "b9", "kind": "scanned",
+                          "shown_at": "2026-01-05T10:01:00+08:00", "channel": "", "institution": "同仁堂药店"}]
         if path == "/api/family/invitations/tok-123":
             return 200, {"binder_name_masked": "*三", "relation": "parent", "relation_name": "父母",
                          "expires_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=20)).isoformat(),
@@ -291,12 +304,35 @@ def test_mutual_aid_caps_then_revocation(page, live_server):
     expect(by_testid(page, "mulaid-status")).to_have_text("已撤销")
 
 
+def test_the_payer_confirms_a_mutual_aid_part_with_their_own_pin(page, live_server):
+    from tests.frontend.ui import enter_pin
+
+    fake = FakeFamily(confirmations=[{"id": "P1", "relative_name": "张小明", "institution": "同仁堂药店", "amount": "260.5",
+                                      "medfee_sumamt": "500.00", "expires_at": "2030-01-01T00:00:00+08:00"}])
+    open_family(page, live_server, fake)
+    by_testid(page, "family-ask").click()
+    sheet = by_testid(page, "mulaid-confirm-sheet")
+    expect(sheet).to_have_attribute("data-id", "P1")
+    expect(by_testid(page, "mulaid-confirm-relative")).to_have_text("张小明")
+    expect(by_testid(page, "mulaid-confirm-amount")).to_have_text("¥260.50")
+    enter_pin(page, "111222")
+    expect(by_testid(page, "mulaid-confirm-error")).to_have_attribute("data-code", "PIN_INCORRECT")
+    expect(by_testid(page, "mulaid-confirm-error")).to_contain_text("还可以尝试 4 次")
+    enter_pin(page, "135790")
+    expect(sheet).to_have_count(0)
+    expect(by_testid(page, "family-ask")).to_have_count(0)
+    assert fake.posted("/api/family/mutual-aid/confirmations/P1/confirm") == [{"pin": "111222"}, {"pin": "135790"}]
+
+
 def test_the_relative_sees_who_showed_their_code(page, live_server):
     fake = FakeFamily()
     open_family(page, live_server, fake)
     by_testid(page, "link-code-views").click()
-    view = by_testid(page, "code-view")
-    expect(view).to_have_count(1)
-    expect(view.locator("[data-testid='code-view-binder']")).to_have_text("*三")
-    expect(view.locator("[data-testid='code-view-channel']")).to_have_text("支付宝")
-    expect(view.locator("[data-testid='code-view-time']")).to_have_text(re.compile(r"^2026-01-05 \d\d:\d\d$"))
+    views = by_testid(page, "code-view")
+    expect(views).to_have_count(2)
+    shown, scanned = views.nth(0), views.nth(1)
+    expect(shown.locator("[data-testid='code-view-binder']")).to_have_text("*三")
+    expect(shown.locator("[data-testid='code-view-kind']")).to_have_text("出示了您的医保码")
+    expect(shown.locator("[data-testid='code-view-channel']")).to_have_text("支付宝")
+    expect(shown.locator("[data-testid='code-view-time']")).to_have_text(re.compile(r"^2026-01-05 \d\d:\d\d$"))
+    expect(scanned.locator("[data-testid='code-view-kind']")).to_have_text("在同仁堂药店被扫码")

@@ -20,6 +20,7 @@ export interface RelativePerson {
   name: string
   id_number_masked: string
   age: number
+  /** '1' male, '2' female */
   gender: string
   insutype: string
   insured_region: string
@@ -33,9 +34,15 @@ export interface MutualAid {
   annual_cap: string | null
   bill_cap: string | null
   confirm_above: string | null
-  set_aside: string | null
+  /** yuan frozen for this relative ('0.00' in direct mode) */
+  set_aside: string
   used_this_year: string
+  remaining_annual_cap: string | null
   version: number
+  binding_id: string
+  created_at: string
+  ended_at: string | null
+  ended_reason: string
 }
 
 /** A binding as its binder sees it. */
@@ -48,6 +55,10 @@ export interface Binding {
   consent: Consent
   relation_check: RelationCheck
   proxy_voucher: boolean
+  /** the relative's e-voucher is active (own or proxy) */
+  voucher_active: boolean
+  /** the relative activated on a phone of their own */
+  own_phone: boolean
   can_show_code: boolean
   created_at: string
   activated_at: string | null
@@ -59,13 +70,16 @@ export interface Binding {
 export interface BinderView {
   id: string
   binder_name_masked: string
+  binder_id_number_masked: string
+  /** my relation to the binder */
   relation: Relation
   relation_name: string
   status: BindingStatus
+  consent: Consent
   created_at: string
   activated_at: string | null
   /** false while the relative is under 16 (FAMILY_END_NOT_ALLOWED) */
-  can_end?: boolean
+  can_end: boolean
 }
 
 export interface GuardianDetails {
@@ -86,6 +100,7 @@ export interface FamilyLivenessChallenge {
   nonce: string
   actions: string[]
   expires_at: string
+  provider?: string
   provider_url: string
 }
 
@@ -95,14 +110,15 @@ export interface Invitation {
   expires_at: string
 }
 
-export type InvitationStatus = 'pending' | 'used' | 'expired' | 'ended'
+export type InvitationStatus = 'open' | 'used' | 'expired'
 
 export interface InvitationView {
   binder_name_masked: string
+  /** my relation to the binder */
   relation: Relation
-  relation_name?: string
+  relation_name: string
   expires_at: string
-  status: InvitationStatus | string
+  status: InvitationStatus
 }
 
 export interface FamilyBalance {
@@ -111,11 +127,16 @@ export interface FamilyBalance {
   stale: boolean
 }
 
+export type CodeViewKind = 'shown' | 'scanned'
+
+/** Who showed my code (shown), and where a code so shown was scanned (scanned). */
 export interface CodeView {
   binder_name_masked: string
+  binding_id: string
+  kind: CodeViewKind
   shown_at: string
   channel: string
-  channel_name?: string
+  institution: string
 }
 
 export interface MutualAidInput {
@@ -130,10 +151,26 @@ export interface LedgerEntry {
   at: string
   institution: string
   relative_name: string
+  /** the binding's id */
+  relative_id: string
+  /** yuan paid from my account */
   amount: string
   remaining_annual_cap: string | null
   setl_id: string
-  status: string
+  status: 'settled' | 'reversed'
+  payment_id: string
+}
+
+/** A mutual-aid part waiting for the payer's own PIN (GET /api/family/mutual-aid/confirmations). */
+export interface PayerConfirmation {
+  /** the payment's id */
+  id: string
+  relative_name: string
+  institution: string
+  /** yuan from my account */
+  amount: string
+  medfee_sumamt: string
+  expires_at: string
 }
 
 function path(...parts: string[]): string {
@@ -228,8 +265,8 @@ export function listBinders(): Promise<BinderView[]> {
   return request<BinderView[]>({ url: '/api/family/binders' })
 }
 
-export function endBinder(id: string): Promise<BinderView> {
-  return request<BinderView>({ url: `/api/family/binders/${path(id)}/end`, method: 'POST' })
+export function endBinder(id: string): Promise<{ id: string; status: BindingStatus; ended_at: string | null }> {
+  return request({ url: `/api/family/binders/${path(id)}/end`, method: 'POST' })
 }
 
 export function listCodeViews(): Promise<CodeView[]> {
@@ -275,4 +312,21 @@ export function getInvitationQrSvg(token: string): Promise<string> {
 
 export function getInvitationQrPng(token: string): Promise<ArrayBuffer> {
   return request<ArrayBuffer>({ url: `/api/family/invitations/${path(token)}/qr?format=png`, responseType: 'arraybuffer' })
+}
+
+/** The relative's payments waiting for THEIR PIN (polling fallback of the code page showing their code). */
+export function listRelativePending(id: string): Promise<import('./payments').Payment[]> {
+  return request({ url: `/api/family/relatives/${path(id)}/payments/pending` })
+}
+
+export function listPayerConfirmations(): Promise<PayerConfirmation[]> {
+  return request<PayerConfirmation[]>({ url: '/api/family/mutual-aid/confirmations' })
+}
+
+export function confirmAsPayer(paymentId: string, pin: string): Promise<{ id: string; status: string }> {
+  return request({ url: `/api/family/mutual-aid/confirmations/${path(paymentId)}/confirm`, method: 'POST', data: { pin } })
+}
+
+export function declineAsPayer(paymentId: string): Promise<{ id: string; status: string }> {
+  return request({ url: `/api/family/mutual-aid/confirmations/${path(paymentId)}/decline`, method: 'POST' })
 }

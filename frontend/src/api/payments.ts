@@ -88,9 +88,12 @@ export interface Notification {
   at: string
 }
 
-/** Confirmations waiting for the PIN: mine, or a bound relative's with `person` = the binding id. */
+/** Confirmations waiting for the PIN: mine, or a bound relative's with `person` = the binding id
+ * (GET /api/family/relatives/{id}/payments/pending; confirmed with the relative's PIN). */
 export function listPending(person = ''): Promise<Payment[]> {
-  return request<Payment[]>({ url: person ? `/api/payments/pending?person=${encodeURIComponent(person)}` : '/api/payments/pending' })
+  return request<Payment[]>({
+    url: person ? `/api/family/relatives/${encodeURIComponent(person)}/payments/pending` : '/api/payments/pending',
+  })
 }
 
 export function confirmPayment(id: string, pin: string): Promise<Payment> {

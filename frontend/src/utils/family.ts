@@ -27,6 +27,11 @@ export function relationLabel(relation: string): string {
   return RELATIONS.find((r) => r.key === relation)?.label ?? relation
 }
 
+/** The API's gender code ('1' male, '2' female, GB/T 2261.1) in Chinese. */
+export function genderLabel(gender: string): string {
+  return ({ '1': '男', '2': '女' } as Record<string, string>)[gender] ?? gender
+}
+
 export const BINDING_STATUS_LABELS: Record<string, string> = {
   pending: '待本人确认',
   active: '已绑定',
