@@ -115,6 +115,17 @@ class Identity:
 
 
 @dataclass
+class RegionCatalogueTerm:
+    """A treatment region's own terms for a catalogue item (就医地目录)."""
+
+    region: str
+    med_list_codg: str
+    list_class: str
+    self_pay_ratio_permille: int
+    price_cap_fen: int | None
+
+
+@dataclass
 class DemoData:
     seed: int
     reference_date: dt.date
@@ -125,6 +136,7 @@ class DemoData:
     policies: list[Policy] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
     civil_servants: list[str] = field(default_factory=list)  # psn_no of persons with cvlserv_flag
+    region_catalogue: list[RegionCatalogueTerm] = field(default_factory=list)  # 就医地目录 overrides
 
     def as_dict(self) -> dict:
         return json.loads(self.to_json())
@@ -220,6 +232,7 @@ def generate(seed: int = DEFAULT_SEED) -> DemoData:
     # After every use of ``rng``: the policy-form regions add to the data
     # without changing anything generated above.
     _policy_form_regions(data, seed)
+    _cross_province(data, seed)  # issue #14, also built without ``rng``
     return data
 
 
@@ -567,6 +580,106 @@ def _policy_form_regions(data: DemoData, seed: int) -> None:
         data.policies.append(Policy(region, insutype, 1, _EFFECTIVE, params))
 
 
+# --- cross-province filing (issue #14) ---------------------------------------
+#
+# Appended after everything above and built without ``rng``: nothing above
+# changes. docs/subsystems/filing.md and policy-engine.md work examples with it.
+#
+# - 130100 石家庄市 (河北省): the insured region of the README/browser story.
+#   Its policy states the cross-province defaults explicitly: ratio
+#   adjustment long-term 0, referral and emergency −10 points, other
+#   temporary −20 points; unfiled bills refused; another region of 河北省
+#   (130600 保定市) is local; filing rules open, 6 months, 6 months.
+#   Employees (310) at a pharmacy (level 9): no deductible, 80 % (85 % above
+#   50 000 yuan of the year's eligible cost).
+# - 210100 沈阳市 (辽宁省): unfiled bills are settled at the lowest temporary
+#   ratio (``lowest_ratio``), and another region of 辽宁省 (210200 大连市)
+#   needs a filing too (``same_province`` ``filed``); other temporary −15
+#   points. Employees at a pharmacy: 70 % (75 % above 50 000).
+# - 150100 呼和浩特市 (内蒙古自治区): has not opened cross-province direct
+#   settlement (``open`` false).
+# - Pharmacies in the treatment regions 440300 深圳市, 510100 成都市 and
+#   420100 武汉市 (the unfiled visit), a referral hospital in 深圳市, and the
+#   treatment regions' own catalogue terms for two items: in 深圳市
+#   X00000005 头孢克肟缓释片 is 甲类 (乙类 20 % nationally) and X00000011
+#   头孢呋辛酯胶囊 乙类 10 % (20 % nationally) with a price cap of 30.00; in
+#   成都市 X00000001 阿莫西林片 has a price cap of 15.00 (none nationally).
+
+CROSS_PROVINCE_REGIONS = [("河北省", "130100", "石家庄市"), ("河北省", "130600", "保定市"),
+                          ("辽宁省", "210100", "沈阳市"), ("辽宁省", "210200", "大连市"),
+                          ("内蒙古自治区", "150100", "呼和浩特市")]
+CROSS_ADJUST_DEFAULTS = {"long_term": 0, "referral": -100, "emergency": -100, "temporary_other": -200}
+
+
+def _cross_province_params() -> list[tuple[str, str, dict]]:
+    def standard(employee: bool, nine: tuple[int, int], cross: dict) -> dict:
+        deductible = _levels(30_000, 60_000, 90_000, 0) if employee else _levels(20_000, 50_000, 80_000, 0)
+        low = _levels(900, 850, 800, nine[0]) if employee else _levels(750, 650, 550, nine[0])
+        high = _levels(950, 900, 850, nine[1]) if employee else _levels(800, 700, 600, nine[1])
+        return {"model": "standard", "deductible_fen": deductible,
+                "bands": [{"upto_fen": 5_000_000, "ratio_permille": low}, {"upto_fen": None, "ratio_permille": high}],
+                "annual_ceiling_fen": 30_000_000 if employee else 20_000_000,
+                "account_may_pay_self_part": employee, "cross_province": cross}
+
+    hebei = {"adjust_permille": dict(CROSS_ADJUST_DEFAULTS), "unfiled": "refuse", "same_province": "local",
+             "open": True, "long_term_min_months": 6, "temporary_valid_months": 6}
+    liaoning = {"adjust_permille": {**CROSS_ADJUST_DEFAULTS, "temporary_other": -150}, "unfiled": "lowest_ratio",
+                "same_province": "filed"}
+    neimenggu = {"open": False}
+    return [("130100", "310", standard(True, (800, 850), hebei)), ("130100", "390", standard(False, (600, 600), hebei)),
+            ("210100", "310", standard(True, (700, 750), liaoning)),
+            ("210100", "390", standard(False, (550, 550), liaoning)),
+            ("150100", "310", standard(True, (750, 800), neimenggu)),
+            ("150100", "390", standard(False, (500, 500), neimenggu))]
+
+
+# (region, name, gender, birth date, insutype, psn_type, employer, balance fen)
+_CROSS_PROVINCE_PERSONS = [
+    ("130100", "林志远", "1", dt.date(1980, 5, 16), "310", "11", "石家庄华北重工有限公司", 300_000),
+    ("130100", "冯淑珍", "2", dt.date(1958, 2, 9), "310", "21", "", 500_000),
+    ("130100", "马晓燕", "2", dt.date(1993, 10, 21), "390", "31", "", 0),
+    ("210100", "高建华", "1", dt.date(1983, 7, 3), "310", "11", "沈阳北方机床有限公司", 200_000),
+    ("150100", "包丽娜", "2", dt.date(1988, 12, 1), "310", "11", "呼和浩特乳业有限公司", 150_000),
+]
+# (code, name, kind, level, region)
+_CROSS_PROVINCE_INSTITUTIONS = [
+    ("P13010000001", "石家庄市乐仁堂大药房第一店", "pharmacy", "9", "130100"),
+    ("P13060000001", "保定市乐仁堂大药房第一店", "pharmacy", "9", "130600"),
+    ("P21010000001", "沈阳市天益堂大药房第一店", "pharmacy", "9", "210100"),
+    ("P21020000001", "大连市德生堂大药房第一店", "pharmacy", "9", "210200"),
+    ("P15010000001", "呼和浩特市大药房第一店", "pharmacy", "9", "150100"),
+    ("P44030000011", "深圳市海王星辰大药房跨省直接结算店", "pharmacy", "9", "440300"),
+    ("H44030000012", "深圳市人民医院", "hospital", "3", "440300"),
+    ("P51010000011", "成都市一心堂大药房跨省直接结算店", "pharmacy", "9", "510100"),
+    ("P42010000011", "武汉市九州通大药房第一店", "pharmacy", "9", "420100"),
+]
+_CROSS_PROVINCE_CATALOGUE = [
+    RegionCatalogueTerm("440300", "X00000005", "A", 0, 10_800),
+    RegionCatalogueTerm("440300", "X00000011", "B", 100, 3_000),
+    RegionCatalogueTerm("510100", "X00000001", "A", 0, 1_500),
+]
+
+
+def _cross_province(data: DemoData, seed: int) -> None:
+    for province, admdvs, city in CROSS_PROVINCE_REGIONS:
+        data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
+    sequence: dict[str, int] = {}
+    for n, (region, name, gender, born, insutype, psn_type, employer, balance) in enumerate(_CROSS_PROVINCE_PERSONS, 1):
+        sequence[region] = sequence.get(region, 0) + 1
+        id_number = idnumber.make(region, born, 2 * sequence[region] - (1 if gender == "1" else 0))
+        data.persons.append(Person(
+            psn_no=f"{region}{sequence[region]:014d}", name=name, id_number=id_number, gender=gender,
+            birth_date=born, insutype=insutype, psn_type=psn_type, insured_region=region,
+            enrolment_status="active", employer=employer, enrolled_on=max(born, dt.date(2010, 1, 1)),
+            balance_fen=balance, household=f"HX{n:03d}", role="head",
+        ))
+    for code, name, kind, level, region in _CROSS_PROVINCE_INSTITUTIONS:
+        data.institutions.append(Institution(code, name, kind, level, region, True, _rng_secret(seed, code)))
+    data.region_catalogue.extend(_CROSS_PROVINCE_CATALOGUE)
+    for region, insutype, params in _cross_province_params():
+        data.policies.append(Policy(region, insutype, 1, _EFFECTIVE, params))
+
+
 # --- personas ----------------------------------------------------------------
 
 
@@ -583,6 +696,14 @@ def personas(data: DemoData) -> dict[str, Person]:
     - ``chongqing``: the active employee of 500100 whose opening balance is the
       source's worked example (332.80 yuan; account_first, cumulative-cost
       deductible of 400 yuan).
+    - ``cross_filer``: employee (310) insured in 130100 石家庄市 (河北省), to
+      file to 440300 深圳市 (long-term) and 510100 成都市 (temporary); an
+      unfiled visit in 420100 武汉市 is refused. ``cross_retiree`` (310/21)
+      and ``cross_resident`` (390) of the same region;
+    - ``cross_lowest``: employee of 210100 沈阳市, whose region settles an
+      unfiled bill at the lowest temporary ratio;
+    - ``cross_not_open``: employee of 150100 呼和浩特市, whose region has not
+      opened cross-province direct settlement.
     """
     open_regions = {r.admdvs for r in data.regions if r.evoucher_open}
     people = data.persons
@@ -609,6 +730,11 @@ def personas(data: DemoData) -> dict[str, Person]:
         "elderly": first(p for p in ok_open if p.age() >= 80),
         "suspended": first(p for p in people if p.enrolment_status == "suspended"),
         "not_open": first(p for p in ok if p.insured_region not in open_regions and p.age() >= 18),
+        "cross_filer": first(p for p in ok if p.psn_no == "13010000000000000001"),
+        "cross_retiree": first(p for p in ok if p.psn_no == "13010000000000000002"),
+        "cross_resident": first(p for p in ok if p.psn_no == "13010000000000000003"),
+        "cross_lowest": first(p for p in ok if p.psn_no == "21010000000000000001"),
+        "cross_not_open": first(p for p in ok if p.psn_no == "15010000000000000001"),
         "chongqing": first(p for p in ok if p.insured_region == "500100" and p.psn_type == "11"
                            and p.balance_fen == CHONGQING_OPENING_FEN),
     }

@@ -6,6 +6,13 @@ material), ``list_class`` (A / B / C, or 甲 / 乙 / 丙), ``self_pay_ratio_perm
 match them; required for B), ``price_cap_fen`` (optional highest eligible unit
 price), ``unit``, ``spec``.
 
+A row with ``region`` (a 6-digit pooling region) is that treatment region's
+own terms for an item of the catalogue (就医地目录): ``list_class``,
+``self_pay_ratio_permille`` and ``price_cap_fen`` as above (``name`` and
+``kind`` may be left empty; the item must be in the catalogue or in the same
+file). A bill at an institution of that region uses them
+(``region_catalogue_terms``), a local or a cross-province patient alike.
+
 Files for ``core_load_catalogue``: CSV with that header row (UTF-8, BOM
 allowed), or JSON — a list of row objects or ``{"items": [...]}``. Chosen by
 the file extension (``.csv`` / ``.json``).
@@ -16,16 +23,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 
 from common.fields import is_ascii_digits
+from common.money import fen_to_amount
 
 from ..db import core_atomic
 from ..enums import CatalogueKind, ListClass
 from ..errors import InvalidInput
-from ..models import CatalogueItem
+from ..models import CatalogueItem, Region, RegionCatalogueItem
 from .audit import audit_record
 
-FIELDS = ("med_list_codg", "name", "kind", "list_class", "self_pay_ratio_permille", "price_cap_fen", "unit", "spec")
+FIELDS = ("med_list_codg", "name", "kind", "list_class", "self_pay_ratio_permille", "price_cap_fen", "unit", "spec",
+          "region")
+REGION_FIELDS = ("list_class", "self_pay_ratio_permille", "price_cap_fen")
 _CLASS_ALIASES = {"A": "A", "B": "B", "C": "C", "甲": "A", "乙": "B", "丙": "C", "01": "A", "02": "B", "03": "C"}
 
 
@@ -53,12 +64,15 @@ def catalogue_row_parse(row: dict) -> tuple[dict | None, list[str]]:
         errors.append(f"未知字段：{', '.join(unknown)}")
     code = str(row.get("med_list_codg") or "").strip()
     name = str(row.get("name") or "").strip()
+    region = row.get("region") or ""
+    if region and not is_ascii_digits(region, 6):
+        errors.append(f"region 必须是6位数字统筹区代码（或留空表示全国目录），实为 {region!r}")
     if not code or len(code) > 50:
         errors.append("med_list_codg 不能为空且不超过50个字符")
-    if not name or len(name) > 200:
+    if (name or not region) and (not name or len(name) > 200):
         errors.append("name 不能为空且不超过200个字符")
     kind = str(row.get("kind") or "").strip()
-    if kind not in CatalogueKind.values:
+    if (kind or not region) and kind not in CatalogueKind.values:
         errors.append(f"kind 必须是 drug/service/material，实为 {kind!r}")
     list_class = _CLASS_ALIASES.get(str(row.get("list_class") or "").strip())
     if list_class is None:
@@ -84,6 +98,9 @@ def catalogue_row_parse(row: dict) -> tuple[dict | None, list[str]]:
         errors.append("unit 不超过16个字符，spec 不超过100个字符")
     if errors:
         return None, errors
+    if region:
+        return {"region": region, "med_list_codg": code, "list_class": list_class, "self_pay_ratio_permille": ratio,
+                "price_cap_fen": cap}, []
     return {"med_list_codg": code, "name": name, "kind": kind, "list_class": list_class,
             "self_pay_ratio_permille": ratio, "price_cap_fen": cap, "unit": unit, "spec": spec}, []
 
@@ -113,23 +130,39 @@ def catalogue_load(rows: list[dict]) -> dict[str, int]:
     """Upsert catalogue rows on ``med_list_codg``. All or nothing: any bad row
     refuses the whole load, listing the rows (1-based) and their problems."""
     clean: list[dict] = []
+    regional: list[dict] = []
     problems: list[str] = []
     seen: set[str] = set()
+    seen_regional: set[tuple[str, str]] = set()
     for number, row in enumerate(rows, start=1):
         item, errors = catalogue_row_parse(row)
-        if item and item["med_list_codg"] in seen:
+        if item and "region" in item:
+            key = (item["region"], item["med_list_codg"])
+            if key in seen_regional:
+                errors = [f"统筹区 {key[0]} 的编码 {key[1]} 在文件中重复"]
+            else:
+                seen_regional.add(key)
+                regional.append(item)
+                continue
+        elif item and item["med_list_codg"] in seen:
             errors = [f"编码 {item['med_list_codg']} 在文件中重复"]
         if errors:
             problems.append(f"第{number}行：" + "；".join(errors))
             continue
         seen.add(item["med_list_codg"])
         clean.append(item)
+    known = _known_codes({code for _, code in seen_regional} - seen)
+    for item in regional:
+        if item["med_list_codg"] not in seen and item["med_list_codg"] not in known:
+            problems.append(f"统筹区 {item['region']} 的编码 {item['med_list_codg']} 不在目录中（请先导入该项目）")
     if problems:
         shown = problems[:20] + ([f"……另有 {len(problems) - 20} 行错误"] if len(problems) > 20 else [])
         raise InvalidInput("目录文件有误，未导入任何项目：\n" + "\n".join(shown), {"errors": problems})
-    if not clean:
+    if not clean and not regional:
         raise InvalidInput("目录文件没有任何项目")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
+    if regional:
+        counts["regional"] = 0
     with core_atomic():
         codes = sorted(seen)
         current = {}
@@ -148,5 +181,46 @@ def catalogue_load(rows: list[dict]) -> dict[str, int]:
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
+        for item in regional:
+            _, created = RegionCatalogueItem.objects.update_or_create(
+                region=item["region"], med_list_codg=item["med_list_codg"],
+                defaults={name: item[name] for name in REGION_FIELDS})
+            counts["regional"] += 1
         audit_record("catalogue.load", "catalogue", counts)
     return counts
+
+
+def _known_codes(codes: set[str]) -> set[str]:
+    codes, found = sorted(codes), set()
+    for start in range(0, len(codes), 500):  # stay under SQLite's parameter limit
+        found.update(CatalogueItem.objects.filter(med_list_codg__in=codes[start:start + 500])
+                     .values_list("med_list_codg", flat=True))
+    return found
+
+
+def region_catalogue_terms(region: str, codes) -> dict[str, RegionCatalogueItem]:
+    """The treatment region's own terms for these catalogue codes (就医地目录),
+    by code; a code without one keeps the catalogue's."""
+    codes = sorted(set(codes))
+    return {r.med_list_codg: r for r in RegionCatalogueItem.objects.filter(region=region, med_list_codg__in=codes[:500])}
+
+
+_CLASS_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
+
+
+def region_catalogue_lines(institution, items) -> list[str]:
+    """Explanation lines for the items settled on the treatment region's
+    own terms (``items``: engine.LineItem, already built with them)."""
+    terms = region_catalogue_terms(institution.region, [i.med_list_codg for i in items])
+    if not terms:
+        return []
+    region = Region.objects.filter(admdvs=institution.region).first()
+    place = f"{region.name}（{institution.region}）" if region else institution.region
+    parts = []
+    for code, t in sorted(terms.items()):
+        text = _CLASS_NAMES[t.list_class] + (f"先行自付{Decimal(t.self_pay_ratio_permille) / 10:f}%"
+                                            if t.list_class == "B" else "")
+        if t.price_cap_fen is not None:
+            text += f"，最高支付限价{fen_to_amount(t.price_cap_fen)}元"
+        parts.append(f"{code} {text}")
+    return [f"就医地目录：按就医地{place}的目录执行 — " + "；".join(parts) + "。"]

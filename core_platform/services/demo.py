@@ -35,8 +35,10 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
         data.policies = [p for p in data.policies if p.region in regions]
         data.identities = [i for i in data.identities if i.psn_no[:6] in regions]
         data.civil_servants = [n for n in data.civil_servants if n[:6] in regions]
+        data.region_catalogue = [t for t in data.region_catalogue if t.region in regions]
     if not catalogue:
         data.catalogue = []
+        data.region_catalogue = []
     say = progress or (lambda message: None)
     counts = {"regions": 0, "persons": 0, "institutions": 0, "opening_postings": 0, "catalogue": {}}
 
@@ -85,6 +87,13 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
             for c in data.catalogue
         ])
     say(f"catalogue: {len(data.catalogue)} items {counts['catalogue']}")
+    if data.region_catalogue:  # the treatment regions' own terms (就医地目录), issue #14
+        counts["region_catalogue"] = catalogue_load([
+            {"region": t.region, "med_list_codg": t.med_list_codg, "list_class": t.list_class,
+             "self_pay_ratio_permille": t.self_pay_ratio_permille, "price_cap_fen": t.price_cap_fen}
+            for t in data.region_catalogue
+        ])
+        say(f"region catalogue: {len(data.region_catalogue)} terms")
 
     counts["policies"] = policy_load([
         {"region": p.region, "insutype": p.insutype, "version": p.version,

@@ -48,6 +48,8 @@ from ..models import (
 )
 from ..selectors import person_age, person_id_number, policy_current
 from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create, supplement_fund_owner
+from .catalogue import region_catalogue_lines, region_catalogue_terms
+from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
 from .registry import person_identities_on
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
@@ -224,6 +226,7 @@ def bill_parse(env: Envelope) -> Bill:
     record = {"druginfo": _record_fields(env, druginfo), "drugdetail": {}}
     codes = {str(d.get("med_list_codg", "")) for d in details if isinstance(d, dict)}
     catalogue = {c.med_list_codg: c for c in CatalogueItem.objects.filter(med_list_codg__in=codes)}
+    regional = region_catalogue_terms(institution.region, codes)  # 就医地目录: the treatment region's terms
     items, seen, names, kinds = [], set(), {}, {}
     for index, row in enumerate(details, 1):
         if not isinstance(row, dict):
@@ -249,9 +252,10 @@ def bill_parse(env: Envelope) -> Bill:
             record["drugdetail"][sn] = kept
         names[sn] = item.name
         kinds[sn] = item.kind
+        terms = regional.get(code, item)
         items.append(engine.LineItem(
-            feedetl_sn=sn, med_list_codg=code, list_class=item.list_class,
-            self_pay_ratio_permille=item.self_pay_ratio_permille, price_cap_fen=item.price_cap_fen,
+            feedetl_sn=sn, med_list_codg=code, list_class=terms.list_class,
+            self_pay_ratio_permille=terms.self_pay_ratio_permille, price_cap_fen=terms.price_cap_fen,
             pric_fen=pric, cnt=cnt, amount_fen=amount,
         ))
     if sum(i.amount_fen for i in items) != medfee:
@@ -316,6 +320,10 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
     year = engine.policy_year(params, bill.bill_date)
     account = _account(bill.person.psn_no, lock=lock)  # account first, then accumulator: one order everywhere
     accumulator = _accumulator(bill.person.psn_no, year, lock=lock)
+    try:  # cross-province: the filing the bill is settled under (services/filings.py), locked at 2102
+        filing = filing_for_bill(bill.person, bill.institution, params, bill.bill_date, bill.med_type, lock=lock)
+    except CrossProvinceNotOpen as refusal:
+        _fail(InfCode.CROSS_PROVINCE_NOT_OPEN, refusal.message, env)
     try:
         result = engine.split(
             params, bill.institution.level,
@@ -324,9 +332,11 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
             patient=_patient(bill.person, bill.bill_date),
             visit=engine.Visit(inpatient=_inpatient(bill.med_type),
                                outpatient_pooling=bill.institution.outpatient_pooling),
+            filing=filing,
         )
     except engine.EngineError as error:
-        code = {"POLICY_INVALID": InfCode.POLICY_MISSING, "ITEM_INVALID": InfCode.AMOUNTS_INCONSISTENT}.get(
+        code = {"POLICY_INVALID": InfCode.POLICY_MISSING, "ITEM_INVALID": InfCode.AMOUNTS_INCONSISTENT,
+                "NOT_FILED": InfCode.NOT_FILED}.get(
             error.code, InfCode.INPUT_INVALID)
         _fail(code, str(error), env)
     return result, account, accumulator
@@ -376,12 +386,14 @@ def _output(env: Envelope, bill: Bill, result, *, balance_fen: int, setl_id: str
         "clr_type": CLR_TYPE.get(bill.institution.kind, "41"),
         "insuplc_admdvs": person.insured_region,  # ours, kept for the wallet
     })
+    if result.filing is not None:  # ours: the cross-province filing used (services/filings.py)
+        setlinfo.update(filing_setlinfo(result.filing, bill.institution))
     detlcutinfo = result.to_detlcutinfo()
     for row in detlcutinfo:
         row["med_list_name"] = bill.names.get(row["feedetl_sn"], "")  # ours: the catalogue name
         row["med_chrgitm_type"] = MED_CHRGITM_TYPE.get(bill.kinds.get(row["feedetl_sn"], ""), "")
     return {"setlinfo": setlinfo, "setldetail": result.to_setldetail(person.insutype), "detlcutinfo": detlcutinfo,
-            "explanation": list(result.explanation)}
+            "explanation": list(result.explanation) + region_catalogue_lines(bill.institution, bill.items)}
 
 
 # 医疗收费项目类别 (med_chrgitm_type) by catalogue kind: 09 西药费 stands for

@@ -41,6 +41,7 @@ from common.money import fen_to_amount
 from ..db import core_atomic
 from ..enums import LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import Entry, Institution, PolicyParameters, RegistryChange, Settlement, VoucherState, WalletEvent
+from .filings import FILING_EVENT_KINDS, filing_event_apply
 
 MAX_EVENTS = 500
 MAX_PULL = 1000
@@ -54,6 +55,9 @@ def _data(env: Envelope) -> dict:
 
 
 def _apply(state: VoucherState, kind: str, payload: dict) -> None:
+    if kind in FILING_EVENT_KINDS:  # cross-province filings (services/filings.py)
+        filing_event_apply(state.psn_no, kind, payload)
+        return
     if kind == "voucher.activated":
         state.status = "active"
     elif kind == "voucher.frozen":

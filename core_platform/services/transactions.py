@@ -170,7 +170,7 @@ def institution_info(env: Envelope) -> dict:
     }
 
 
-from . import settle, sync  # noqa: E402  (neither imports anything from here)
+from . import filings, settle, sync  # noqa: E402  (none imports anything from here)
 
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
@@ -182,6 +182,7 @@ HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "2601": settle.reverse_by_msgid,
     "9101": settle.message_status,
     "9201": sync.wallet_events,
+    "9501": filings.rules_query,
     "9301": sync.credits_since,
     "9302": sync.registry_changes_since,
     "9303": sync.policies_since,
