@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("wallet.urls_activation")),
     path("api/voucher/", include("wallet.urls_app")),
     path("api/", include("wallet.urls_payments")),
+    path("api/", include("referrals.urls")),  # /api/filings...
     path("api/family/", include("family.urls")),
     path("api/demo/", include("wallet.apis_demo")),  # demo-only (404 in production): POS page helpers
     path("liveness-sim/api/sessions/<str:nonce>/result", liveness_sim.session_result, name="liveness-sim-result"),

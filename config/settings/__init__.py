@@ -8,3 +8,4 @@ from .security import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
 from .logs import *  # noqa: F401,F403
 from .yibao import *  # noqa: F401,F403
+from .filing import *  # noqa: F401,F403

@@ -80,4 +80,7 @@ CELERY_BEAT_SCHEDULE = {
     "settlement.pull_all": {"task": "settlement.pull_all", "schedule": 300.0, "options": {"expires": 240}},
     "settlement.reconcile_day": {"task": "settlement.reconcile_day", "schedule": crontab(hour=2, minute=30)},
     "settlement.housekeeping": {"task": "settlement.housekeeping", "schedule": 3600.0},
+    # Expire temporary filings past their end date, remind those about to expire (once each).
+    "referrals.filing_reminders_send": {"task": "referrals.filing_reminders_send", "schedule": 3600.0,
+                                        "options": {"expires": 1800}},
 }

@@ -34,6 +34,8 @@ ALLOWED_FUNCTION_LEVEL: dict[str, str] = {
         "AppConfig.ready() fills settlement's sync hooks with accounts' services; models may not load earlier",
     "wallet/apps.py:WalletConfig.ready":
         "AppConfig.ready() fills settlement's sync hooks with the wallet's services; models may not load earlier",
+    "referrals/apps.py:ReferralsConfig.ready":
+        "AppConfig.ready() registers 2501/2502 with the wallet's gateway; models may not load earlier",
     "family/apps.py:FamilyConfig.ready":
         "AppConfig.ready() fills the wallet's hooks (wallet/hooks.py) with family's services; models may not load earlier",
 }

@@ -201,7 +201,7 @@ def _message_retryable(message: GatewayMessage) -> None:
 # --- dispatch ---------------------------------------------------------------
 
 def _dispatch(call: TerminalCall) -> dict:
-    handler = HANDLERS.get(call.env.infno)
+    handler = HANDLERS.get(call.env.infno) or REGISTERED_HANDLERS.get(call.env.infno)
     if handler is None:
         raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={call.env.infno}", msgid=call.env.msgid)
     if call.env.infno != "9001":
@@ -292,6 +292,18 @@ def _reconcile(call: TerminalCall) -> dict:
         raise EnvelopeError(InfCode.INPUT_INVALID, "对账只针对本机构：input.data 不接受 fixmedins_code、setl_date",
                             msgid=env.msgid)
     return answer(env.msgid, output_numbers(core_call(call, env.infno, {"data": json_ready(data)})))
+
+
+# Transactions served by an app above the wallet (referrals: 2501/2502), which
+# registers them in its AppConfig.ready(): the wallet never imports it. They
+# run after authentication, the msgid journal and the sign-in check, like ours.
+REGISTERED_HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {}
+
+
+def gateway_handler_register(infno: str, handler: Callable[[TerminalCall], dict]) -> None:
+    if infno in HANDLERS:
+        raise RuntimeError(f"infno {infno} is the gateway's own")
+    REGISTERED_HANDLERS[infno] = handler
 
 
 HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {
