@@ -33,3 +33,12 @@ class LivenessPurpose(models.TextChoices):
     ACTIVATION = "activation", "激活医保电子凭证"  # the person's own activation (``activation`` set)
     BINDING_CONSENT = "binding_consent", "亲情账户授权"  # a relative consents to a family binding (``reference``)
     PIN_RESET = "pin_reset", "重置支付密码"  # forgot-PIN (issue #15)
+
+
+class ResetTicketStatus(models.TextChoices):
+    """A staff-started PIN reset ticket (``PinResetTicket``)."""
+
+    OPEN = "open", "待本人完成"  # waiting for the person (liveness + new PIN on their own phone)
+    COMPLETED = "completed", "已完成"  # the person set a new PIN through it; never usable again
+    CANCELLED = "cancelled", "已撤销"  # staff withdrew it
+    EXPIRED = "expired", "已过期"  # not completed in time (also: open past expires_at counts as expired)

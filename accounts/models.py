@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from common import crypto, idnumber
 
-from .enums import ActivationStep, AuditOutcome, Channel, LivenessPurpose, PinMode
+from .enums import ActivationStep, AuditOutcome, Channel, LivenessPurpose, PinMode, ResetTicketStatus
 
 
 class Person(models.Model):
@@ -62,9 +63,14 @@ class ChannelLogin(models.Model):
 
 class AuditEvent(models.Model):
     """Append-only record of every sensitive action: who, what, when, outcome,
-    channel, IP. Never updated or deleted by the application."""
+    channel, IP. Never updated or deleted by the application.
 
-    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    Tamper-evident (accounts/services/audit_chain.py): ``row_mac`` is a keyed
+    MAC of the event's content, set at insert; after commit the event is
+    sealed into one chain (``seq``, ``prev_hash``, ``chain_hash``) in commit
+    order. ``manage.py audit_verify`` names the first broken link."""
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=64, db_index=True)
     outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
     actor = models.CharField(max_length=100, help_text="login, staff user or institution code")
@@ -73,6 +79,10 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     code = models.CharField(max_length=64, blank=True, help_text="error code on failure")
     detail = models.JSONField(default=dict, blank=True)
+    row_mac = models.CharField(max_length=64, blank=True, help_text="keyed MAC of the content, set at insert")
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, help_text="place in the chain, set when sealed")
+    prev_hash = models.CharField(max_length=64, blank=True)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -84,6 +94,34 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The one row (pk 1) naming the chain's last sealed event. Sealing locks
+    it (an UPDATE first: a row lock on PostgreSQL, the write lock on SQLite),
+    so two sealers never fork the chain; ``AuditEvent.seq`` is unique besides."""
+
+    seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+
+class PinResetTicket(models.Model):
+    """A PIN reset a support agent started for a person (issue #15): only the
+    person completes it, on their own phone, with their own liveness check,
+    before ``expires_at``. Staff never set, see or hear the PIN."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reset_tickets")
+    status = models.CharField(max_length=10, choices=ResetTicketStatus.choices, default=ResetTicketStatus.OPEN)
+    created_by = models.CharField(max_length=100, help_text="staff actor (staff:<username>)")
+    team = models.CharField(max_length=50, blank=True, help_text="the creating agent's team")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=10, blank=True, help_text="the person's channel that completed it")
 
 
 class LoginSession(models.Model):

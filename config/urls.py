@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("wallet.urls_payments")),
     path("api/", include("referrals.urls")),  # /api/filings...
     path("api/family/", include("family.urls")),
+    path("api/staff/", include("staff.urls")),  # support console (issue #15): session + TOTP
     path("api/demo/", include("wallet.apis_demo")),  # demo-only (404 in production): POS page helpers
     path("liveness-sim/api/sessions/<str:nonce>/result", liveness_sim.session_result, name="liveness-sim-result"),
     path("", include("wallet.urls")),

@@ -9,3 +9,4 @@ from .api import *  # noqa: F401,F403
 from .logs import *  # noqa: F401,F403
 from .yibao import *  # noqa: F401,F403
 from .filing import *  # noqa: F401,F403
+from .staff import *  # noqa: F401,F403

@@ -40,5 +40,10 @@ SPECTACULAR_SETTINGS = {
         "CancelReasonEnum": "referrals.enums.CancelReason",
         "BindingStatusEnum": "family.enums.BindingStatus",
         "InvitationStateEnum": "family.enums.InvitationState",
+        "StaffRoleEnum": "staff.enums.Role",
+        "StaffLookupByEnum": "staff.enums.LookupBy",
+        "StaffRequestKindEnum": "staff.enums.RequestKind",
+        "StaffRequestStatusEnum": "staff.enums.RequestStatus",
+        "StaffAlertKindEnum": "staff.enums.AlertKind",
     },
 }

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "wallet",
     "family",
     "referrals",
+    "staff",  # support-staff console backend (issue #15)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "settlement",
     "core_platform",
 ]
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the staff API's second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 # Lower number = lower layer. Apps on one level may not import each other.
-LAYER = {"common": 0, "settlement": 1, "accounts": 2, "wallet": 3, "family": 4, "referrals": 4}
+LAYER = {"common": 0, "settlement": 1, "accounts": 2, "wallet": 3, "family": 4, "referrals": 4, "staff": 5}
 COMPOSITION_ROOT = "config"
 SEPARATE_SERVICE = "core_platform"  # may import common only; nobody on the wallet side imports it
 SCANNED = [*LAYER, COMPOSITION_ROOT, SEPARATE_SERVICE]
@@ -38,6 +38,8 @@ ALLOWED_FUNCTION_LEVEL: dict[str, str] = {
         "AppConfig.ready() registers 2501/2502 with the wallet's gateway; models may not load earlier",
     "family/apps.py:FamilyConfig.ready":
         "AppConfig.ready() fills the wallet's hooks (wallet/hooks.py) with family's services; models may not load earlier",
+    "staff/apps.py:StaffConfig.ready":
+        "AppConfig.ready() connects post_migrate to the role groups' setup; models may not load earlier",
 }
 
 

@@ -128,7 +128,7 @@ def pin_is_locked(voucher) -> bool:
 
 
 @transaction.atomic
-def pin_unlock(*, psn_no: str, operator: str, reason: str) -> bool | None:
+def pin_unlock(*, psn_no: str, operator: str, reason: str, actor: str | None = None) -> bool | None:
     """Operator: clear the lock and the failure count of the person's voucher
     (audited; the core learns it through the outbox if it was locked).
     Returns whether it was locked, or None when the person has no voucher."""
@@ -139,7 +139,7 @@ def pin_unlock(*, psn_no: str, operator: str, reason: str) -> bool | None:
     voucher.pin_locked_until = None
     voucher.pin_failures = 0
     voucher.save(update_fields=["pin_locked_until", "pin_failures", "updated_at"])
-    audit_record(action="pin.unlock", outcome=AuditOutcome.SUCCESS, actor=f"operator:{operator}",
+    audit_record(action="pin.unlock", outcome=AuditOutcome.SUCCESS, actor=actor or f"operator:{operator}",
                  person=voucher.person, detail={"reason": reason, "was_locked": was_locked})
     if was_locked:
         outbox_enqueue(kind=OutboxKind.PIN_UNLOCKED, person_key=psn_no, payload={"reason": reason})
