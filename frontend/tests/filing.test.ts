@@ -80,6 +80,8 @@ describe('the six filing types', () => {
     expect(longTermRuleText(null)).not.toMatch(/\d/)
     expect(temporaryRuleText({ temporary_valid_months: 3 })).toContain('最长3个月')
     expect(commitmentText('异地长期居住')).toContain('「异地长期居住」')
+    expect(commitmentText('异地长期居住', '参保地的承诺书')).toBe('参保地的承诺书')
+    expect(commitmentText('异地长期居住', ' ')).toContain('「异地长期居住」')
   })
 })
 
@@ -121,7 +123,8 @@ describe('regions', () => {
   it('names a city with its province, a municipality once', () => {
     expect(regionLabel(PROVINCES, '440300')).toBe('广东省 深圳市')
     expect(regionLabel(PROVINCES, '110100')).toBe('北京市')
-    expect(regionLabel(PROVINCES, '440000')).toBe('广东省')
+    expect(regionLabel(PROVINCES, '440000')).toBe('广东省（全省）')
+    expect(regionLabel(PROVINCES, '440900')).toBe('广东省')
     expect(regionLabel(PROVINCES, '123456')).toBe('123456')
   })
 })
@@ -152,7 +155,9 @@ describe('the draft', () => {
     const base = { type: 'referral' as const, destAdmdvs: '440300', endDate: '2027-01-01' }
     const referral = { ...emptyDraft(TODAY).referral }
     expect(destinationProblem(draft({ ...base, referral }), RULES, TODAY)).toBe('请填写转出医院名称')
-    const named = { ...referral, reflinMedinsName: '北京某医院', diagCode: 'j18-900' }
+    const unnumbered = { ...referral, reflinMedinsName: '北京某医院', diagCode: 'J18.900' }
+    expect(destinationProblem(draft({ ...base, referral: unnumbered }), RULES, TODAY)).toContain('机构编码')
+    const named = { ...unnumbered, reflinMedinsNo: 'H11010000001', diagCode: 'j18-900' }
     expect(destinationProblem(draft({ ...base, referral: named }), RULES, TODAY)).toContain('诊断编码格式不正确')
     const coded = { ...named, diagCode: ' j18.900 ' }
     expect(destinationProblem(draft({ ...base, referral: coded }), RULES, TODAY)).toBe('请填写诊断名称')
@@ -194,8 +199,8 @@ describe('the draft', () => {
 
 describe('statuses and refusals', () => {
   it('labels statuses', () => {
-    expect(filingStatusLabel('active')).toBe('备案中')
-    expect(filingStatusLabel('cancelled')).toBe('已取消')
+    expect(filingStatusLabel('active')).toBe('有效')
+    expect(filingStatusLabel('cancelled')).toBe('已撤销')
     expect(filingStatusLabel('expired')).toBe('已过期')
     expect(filingStatusLabel('other')).toBe('other')
   })

@@ -30,8 +30,15 @@ REGIONS = {"provinces": [
 ]}
 RULES = {"insured_region": "440100", "insured_region_name": "广州市", "open": True, "long_term_min_months": 6,
          "temporary_valid_months": 6, "late_filing_days": 30,
-         "adjust_permille": {"long_term": 0, "referral": -100, "emergency": -100, "temporary_other": -200}}
-NAMES = {"110100": "北京市", "440300": "广东省深圳市", "510100": "四川省成都市", "510700": "四川省绵阳市"}
+         "reminder_days": 15, "unfiled": "refuse", "same_province": "local",
+         "adjust_permille": {"long_term": 0, "referral": -100, "emergency": -100, "temporary_other": -200},
+         "reasons": [{"code": "returned", "name": "已回参保地", "accepted_early": True},
+                     {"code": "info_error", "name": "备案信息填写有误", "accepted_early": True},
+                     {"code": "other", "name": "其他原因", "accepted_early": False}],
+         "commitment_text": "本人承诺所填备案信息真实（测试用承诺书）。",
+         "emergency_note": "急诊抢救视同已备案。"}
+NAMES = {"110100": "北京市", "440300": "广东省深圳市", "510100": "四川省成都市", "510700": "四川省绵阳市",
+         "510000": "四川省"}
 TYPE_NAMES = {"retired_resettled": "异地安置退休", "long_term_residence": "异地长期居住", "stationed_work": "常驻异地工作",
               "referral": "异地转诊转院", "emergency": "急诊抢救", "temporary_other": "其他临时外出"}
 KINDS = {"retired_resettled": "long_term", "long_term_residence": "long_term", "stationed_work": "long_term",
@@ -55,15 +62,21 @@ class FakeFilingWallet(FakeWallet):
             return 200, list(reversed(self.filings))
         if path == "/api/filings" and method == "POST":
             n = len(self.filings) + 1
+            long_term = KINDS[body["type"]] == "long_term"
+            referral = dict(body["referral"]) if body.get("referral") else None
+            institutions = referral.pop("institutions", []) if referral else []
             filing = {"id": f"f{n}", "filing_no": f"BA440100{body['begin_date'].replace('-', '')}{n:08d}",
                       "type": body["type"], "type_name": TYPE_NAMES[body["type"]], "kind": KINDS[body["type"]],
-                      "status": "active", "status_name": "备案中", "basis": body["basis"], "insured_region": "440100",
-                      "dest_admdvs": body["dest_admdvs"], "dest_name": NAMES[body["dest_admdvs"]],
-                      "begin_date": body["begin_date"], "end_date": body.get("end_date"),
-                      "institutions": (body.get("referral") or {}).get("institutions", []),
-                      "referral": body.get("referral"), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-                      "cancelled_at": None, "can_cancel": KINDS[body["type"]] != "long_term",
-                      "cancel_rule": CANCEL_RULE_EARLY if KINDS[body["type"]] == "long_term" else "临时备案可随时取消。"}
+                      "status": "active", "status_name": "有效", "basis": body["basis"],
+                      "basis_name": {"commitment": "个人承诺", "proof": "证明材料"}[body["basis"]], "source": "app",
+                      "insured_region": "440100", "dest_admdvs": body["dest_admdvs"],
+                      "dest_name": NAMES[body["dest_admdvs"]], "begin_date": body["begin_date"],
+                      "end_date": body.get("end_date"), "late": False, "institutions": institutions,
+                      "referral": referral, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                      "cancelled_at": None, "can_cancel": True, "reason_required": long_term,
+                      "can_change": long_term, "change_free_from": "2027-05-27" if long_term else None,
+                      "expiring": False,
+                      "cancel_rule": CANCEL_RULE_EARLY if long_term else "临时备案可随时取消。"}
             self.filings.append(filing)
             return 201, filing
         match = re.fullmatch(r"/api/filings/([^/]+)(/cancel|/change)?", path)
@@ -71,10 +84,10 @@ class FakeFilingWallet(FakeWallet):
             filing = next((f for f in self.filings if f["id"] == match.group(1)), None)
             if filing is None:
                 return 404, {"code": "FILING_NOT_FOUND", "message": "未找到该备案", "detail": {}}
-            if match.group(2) and not filing["can_cancel"] and not body.get("reason"):
+            if match.group(2) and filing["reason_required"] and body.get("reason") not in ("returned", "info_error"):
                 return 409, {"code": "FILING_TOO_EARLY", "message": "长期备案未满6个月，不能变更或取消", "detail": {}}
             if match.group(2) == "/cancel":
-                filing.update(status="cancelled", status_name="已取消",
+                filing.update(status="cancelled", status_name="已撤销", can_cancel=False, can_change=False,
                               cancelled_at=dt.datetime.now(dt.timezone.utc).isoformat())
             elif match.group(2) == "/change":
                 filing.update(dest_admdvs=body["dest_admdvs"], dest_name=NAMES[body["dest_admdvs"]])
@@ -136,6 +149,9 @@ def test_file_long_term_with_commitment_then_cancel_by_its_rule(page, live_serve
     by_testid(page, "filing-dest").click()
     expect(by_testid(page, "filing-province-440000")).to_have_count(0)
     expect(by_testid(page, "filing-province-510000")).to_be_visible()
+    by_testid(page, "filing-province-510000").click()
+    expect(by_testid(page, "filing-city-510000")).to_have_text("全省（四川省内各市）")
+    by_testid(page, "filing-region-back").click()
     by_testid(page, "filing-region-close").click()
     choose_destination(page, "510000", "510100")
     expect(by_testid(page, "filing-dest-value")).to_have_text("四川省 成都市")
@@ -147,7 +163,7 @@ def test_file_long_term_with_commitment_then_cancel_by_its_rule(page, live_serve
 
     # 3. the commitment statement must be accepted.
     expect(by_testid(page, "filing-basis-commitment")).to_have_attribute("aria-checked", "true")
-    expect(by_testid(page, "filing-commitment")).to_contain_text("「异地长期居住」")
+    expect(by_testid(page, "filing-commitment")).to_have_text(RULES["commitment_text"])
     by_testid(page, "filing-basis-next").click()
     expect(by_testid(page, "filing-hint")).to_have_text("请阅读并同意承诺书")
     by_testid(page, "filing-commitment-accept").click()
@@ -168,41 +184,45 @@ def test_file_long_term_with_commitment_then_cancel_by_its_rule(page, live_serve
     idempotency = [r for r in wallet.calls if r[0] == "POST" and r[1] == "/api/filings"]
     assert len(idempotency) == 1
     expect(by_testid(page, "filing-detail-type")).to_have_text("异地长期居住")
-    expect(by_testid(page, "filing-detail-status")).to_have_text("备案中")
+    expect(by_testid(page, "filing-detail-status")).to_have_text("有效")
     expect(by_testid(page, "filing-detail-dest")).to_have_text("四川省成都市")
     expect(by_testid(page, "filing-detail-validity")).to_contain_text("起长期有效")
-    expect(by_testid(page, "filing-detail-basis")).to_have_text("个人承诺（承诺制）")
+    expect(by_testid(page, "filing-detail-basis")).to_have_text("个人承诺")
     expect(by_testid(page, "filing-detail-no")).to_have_text(re.compile(r"^BA440100\d{16}$"))
     expect(by_testid(page, "filing-cancel-rule")).to_have_text(CANCEL_RULE_EARLY)
     screenshot(page, f"filing-detail-{channel}")
 
-    # Cancelling before the minimum period: a reason is asked for; without
-    # one the server's refusal would be shown; with one it is cancelled.
+    # Cancelling before the minimum period: a reason is required and only
+    # the reasons accepted early are offered; the server's refusal is shown
+    # with its advice; then it is cancelled.
+    expect(by_testid(page, "filing-reason-returned")).to_be_visible()
+    expect(by_testid(page, "filing-reason-other")).to_have_count(0)
     by_testid(page, "filing-cancel").click()
-    expect(by_testid(page, "filing-reason-hint")).to_have_text("未满规定期限，请先填写理由")
+    expect(by_testid(page, "filing-reason-hint")).to_have_text("未满规定期限，请先选择理由")
     expect(by_testid(page, "confirm-dialog")).to_have_count(0)
     wallet.fail("/api/filings/f1/cancel", 409, "FILING_TOO_EARLY", "长期备案未满6个月，不能变更或取消")
-    fill_input(page, "filing-reason", "工作调动回参保地")
+    by_testid(page, "filing-reason-returned").click()
+    expect(by_testid(page, "filing-reason-returned")).to_have_attribute("aria-checked", "true")
     by_testid(page, "filing-cancel").click()
     expect(by_testid(page, "confirm-message")).to_contain_text("确定取消「异地长期居住」备案吗")
     by_testid(page, "confirm-ok").click()
     expect(by_testid(page, "filing-error")).to_have_attribute("data-code", "FILING_TOO_EARLY")
     expect(by_testid(page, "filing-error-message")).to_have_text("长期备案未满6个月，不能变更或取消")
-    expect(by_testid(page, "filing-error-advice")).to_contain_text("填写理由")
+    expect(by_testid(page, "filing-error-advice")).to_contain_text("理由")
     by_testid(page, "filing-cancel").click()
     by_testid(page, "confirm-ok").click()
     expect(by_testid(page, "filing-done")).to_have_text("备案已取消")
     expect(by_testid(page, "filing-detail")).to_have_attribute("data-status", "cancelled")
-    expect(by_testid(page, "filing-detail-status")).to_have_text("已取消")
+    expect(by_testid(page, "filing-detail-status")).to_have_text("已撤销")
     expect(by_testid(page, "filing-detail-cancelled-at")).to_be_visible()
     expect(by_testid(page, "filing-cancel")).to_have_count(0)
-    assert wallet.posted("/api/filings/f1/cancel")[-1] == {"reason": "工作调动回参保地"}
+    assert wallet.posted("/api/filings/f1/cancel") == [{"reason": "returned"}, {"reason": "returned"}]
 
     # My filings: status and validity.
     by_testid(page, "filing-go-list").click()
     item = page.locator("[data-testid='filing-item'][data-id='f1']")
     expect(item).to_have_attribute("data-status", "cancelled")
-    expect(item.locator("[data-testid='filing-item-status']")).to_have_text("已取消")
+    expect(item.locator("[data-testid='filing-item-status']")).to_have_text("已撤销")
     expect(item.locator("[data-testid='filing-item-validity']")).to_contain_text("长期有效")
     expect(item.locator("[data-testid='filing-item-dest']")).to_have_text("就医地：四川省成都市")
     brand = {"wechat": "rgb(7, 193, 96)", "alipay": "rgb(22, 119, 255)"}[channel]
@@ -226,6 +246,9 @@ def test_temporary_with_proof_referral_details_and_change(page, live_server, scr
     by_testid(page, "filing-details-next").click()
     expect(by_testid(page, "filing-hint")).to_have_text("请填写转出医院名称")
     fill_input(page, "filing-ref-medins-name", "广州市第一人民医院")
+    by_testid(page, "filing-details-next").click()
+    expect(by_testid(page, "filing-hint")).to_contain_text("机构编码")
+    fill_input(page, "filing-ref-medins-no", "H44010000001")
     fill_input(page, "filing-ref-diag-code", "J18-900")
     by_testid(page, "filing-details-next").click()
     expect(by_testid(page, "filing-hint")).to_contain_text("诊断编码格式不正确")
@@ -240,7 +263,7 @@ def test_temporary_with_proof_referral_details_and_change(page, live_server, scr
     by_testid(page, "filing-doc-referral_certificate").click()
     fill_input(page, "filing-doc-no", "ZZ2026001")
     by_testid(page, "filing-basis-next").click()
-    expect(by_testid(page, "filing-review-basis")).to_have_text("转诊转院证明 ZZ2026001")
+    expect(by_testid(page, "filing-review-basis")).to_have_text("转诊转院单 ZZ2026001")
     expect(by_testid(page, "filing-review-referral")).to_contain_text("J18.900 肺炎")
 
     # A refusal is shown with its code and advice; 返回修改 goes back to the form.
@@ -261,7 +284,7 @@ def test_temporary_with_proof_referral_details_and_change(page, live_server, scr
     assert sent[1] == {"type": "referral", "dest_admdvs": "510700", "begin_date": today.isoformat(),
                        "end_date": expected_end, "basis": "proof",
                        "proof": {"doc_type": "referral_certificate", "doc_no": "ZZ2026001"},
-                       "referral": {"reflin_medins_no": "", "reflin_medins_name": "广州市第一人民医院",
+                       "referral": {"reflin_medins_no": "H44010000001", "reflin_medins_name": "广州市第一人民医院",
                                     "diag_code": "J18.900", "diag_name": "肺炎", "dise_cond_dscr": "",
                                     "institutions": ["H510700001"]}}
     expect(by_testid(page, "filing-detail-validity")).to_contain_text("至")
@@ -274,15 +297,17 @@ def test_temporary_with_proof_referral_details_and_change(page, live_server, scr
 def test_change_destination_of_a_long_term_filing(page, live_server):
     wallet = FakeFilingWallet()
     wallet.filings.append({"id": "f9", "filing_no": "BA4401002026010100000009", "type": "stationed_work",
-                           "type_name": "常驻异地工作", "kind": "long_term", "status": "active", "status_name": "备案中",
-                           "basis": "proof", "insured_region": "440100", "dest_admdvs": "510100",
-                           "dest_name": "四川省成都市", "begin_date": "2026-01-01", "end_date": None, "institutions": [],
-                           "referral": None, "created_at": "2026-01-01T02:00:00Z", "cancelled_at": None,
-                           "can_cancel": True, "cancel_rule": "已满6个月，可随时变更或取消。"})
+                           "type_name": "常驻异地工作", "kind": "long_term", "status": "active", "status_name": "有效",
+                           "basis": "proof", "basis_name": "证明材料", "source": "app", "insured_region": "440100",
+                           "dest_admdvs": "510100", "dest_name": "四川省成都市", "begin_date": "2026-01-01",
+                           "end_date": None, "late": False, "institutions": [], "referral": None,
+                           "created_at": "2026-01-01T02:00:00Z", "cancelled_at": None, "can_cancel": True,
+                           "reason_required": False, "can_change": True, "change_free_from": "2026-07-01",
+                           "expiring": False, "cancel_rule": "已满6个月，可随时变更或取消。"})
     open_filings(page, live_server.url, wallet, "alipay")
     page.locator("[data-testid='filing-item'][data-id='f9']").click()
     expect(by_testid(page, "filing-cancel-rule")).to_have_text("已满6个月，可随时变更或取消。")
-    expect(by_testid(page, "filing-reason")).to_have_count(0)
+    expect(by_testid(page, "filing-reason-other")).to_be_visible()  # optional now: every reason offered
     by_testid(page, "filing-change").click()
     expect(by_testid(page, "filing-province-440000")).to_have_count(0)
     by_testid(page, "filing-province-110000").click()  # a municipality: picked at once

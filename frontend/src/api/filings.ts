@@ -5,8 +5,7 @@
  * (one per attempt: a refused attempt is over, a corrected one is new).
  *
  * The interfaces naming a `schema:` component are checked against the
- * published OpenAPI schema by tests/common/test_schema_conformance.py
- * (`schema-to-be:` until the wallet's endpoints publish those components).
+ * published OpenAPI schema by tests/common/test_schema_conformance.py.
  */
 import { request } from '@/http/request'
 
@@ -25,9 +24,13 @@ export type FilingKind = 'long_term' | 'referral' | 'emergency' | 'temporary_oth
 /** referrals.enums.FilingStatus */
 export type FilingStatus = 'active' | 'cancelled' | 'expired'
 
-/** referrals.enums.FilingBasis: 承诺制 (a commitment statement) or 证明材料 (a declared document). */
-export type FilingBasis = 'commitment' | 'proof'
+/** referrals.enums.FilingBasis: 承诺制 (a commitment statement), 证明材料 (a declared document), or none needed (emergency). */
+export type FilingBasis = 'commitment' | 'proof' | 'not_required'
 
+/** referrals.enums.FilingSource: filed by the person in the app, or by the referring hospital (2501). */
+export type FilingSource = 'app' | 'hospital'
+
+/** referrals.enums.ProofDocType */
 export type ProofDocType =
   | 'residence_permit'
   | 'household_register'
@@ -36,14 +39,17 @@ export type ProofDocType =
   | 'referral_certificate'
   | 'other'
 
+/** referrals.enums.CancelReason: why a filing is cancelled or its destination changed. */
+export type CancelReason = 'returned' | 'info_error' | 'work_change' | 'family_change' | 'other'
+
 /** The declared document (type and number; nothing is uploaded). */
 export interface FilingProof {
   doc_type: ProofDocType
   doc_no: string
 }
 
-/** Referral details (异地转诊转院): the referring institution and the diagnosis. */
-export interface FilingReferral {
+/** Referral details as sent (异地转诊转院): the referring institution, the diagnosis, the receiving institutions. */
+export interface FilingReferralInput {
   reflin_medins_no: string
   reflin_medins_name: string
   diag_code: string
@@ -52,7 +58,16 @@ export interface FilingReferral {
   institutions: string[]
 }
 
-/** One filing as its person sees it (schema-to-be: FilingOutput). */
+/** Referral details as answered (schema: ReferralOutput); the receiving institutions are the filing's `institutions`. */
+export interface FilingReferral {
+  reflin_medins_no: string
+  reflin_medins_name: string
+  diag_code: string
+  diag_name: string
+  dise_cond_dscr: string
+}
+
+/** One filing as its person sees it (schema: FilingOutput). Dates YYYY-MM-DD, times ISO. */
 export interface Filing {
   id: string
   filing_no: string
@@ -62,23 +77,42 @@ export interface Filing {
   status: FilingStatus
   status_name: string
   basis: FilingBasis
+  basis_name: string
+  source: FilingSource
   insured_region: string
+  /** a city, or a whole province (xx0000) */
   dest_admdvs: string
   dest_name: string
   begin_date: string
   /** null: long-term, valid until cancelled */
   end_date: string | null
+  /** 补办: filed after treatment began */
+  late: boolean
   institutions: string[]
   referral: FilingReferral | null
   created_at: string
   cancelled_at: string | null
-  /** whether cancelling (or changing the destination) needs no reason now */
   can_cancel: boolean
+  /** cancelling / changing now needs a reason the insured region accepts (long-term, before its minimum period) */
+  reason_required: boolean
+  can_change: boolean
+  /** long-term: from this date no reason is needed (null: any time, or unknown) */
+  change_free_from: string | null
+  /** a temporary filing within the reminder window of its end date */
+  expiring: boolean
   /** the rule for cancelling / changing, in Chinese */
   cancel_rule: string
 }
 
-/** GET /api/filings/rules: the person's insured region's filing rules (schema-to-be: FilingRulesApiOutput). */
+/** A reason for cancelling / changing (schema: ReasonOutput). */
+export interface FilingReason {
+  code: CancelReason
+  name: string
+  /** counts before a long-term filing's minimum period */
+  accepted_early: boolean
+}
+
+/** GET /api/filings/rules: the person's insured region's filing rules (schema: FilingRulesApiOutput). */
 export interface FilingRules {
   insured_region: string
   insured_region_name: string
@@ -86,22 +120,32 @@ export interface FilingRules {
   long_term_min_months: number
   temporary_valid_months: number
   late_filing_days: number
-  /** the ratio adjustment per kind, in permille (0 or negative: -200 = 20 points lower) */
-  adjust_permille: Record<FilingKind, number>
+  reminder_days: number
+  unfiled: 'refuse' | 'lowest_ratio'
+  same_province: 'local' | 'filed'
+  /** the ratio adjustment per kind, in permille points (0 or negative: -200 = 20 points lower) */
+  adjust_permille: Partial<Record<FilingKind, number>>
+  reasons: FilingReason[]
+  /** the commitment statement (承诺书) to show and accept */
+  commitment_text: string
+  emergency_note: string
 }
 
+/** schema: RegionCityOutput */
 export interface RegionCity {
   code: string
   name: string
 }
 
+/** schema: RegionProvinceOutput */
 export interface RegionProvince {
+  /** xx0000: choosing it files for the whole province */
   code: string
   name: string
   cities: RegionCity[]
 }
 
-/** GET /api/filings/regions: the province/city picker's data (schema-to-be: FilingRegionsApiOutput). */
+/** GET /api/filings/regions: the province/city picker's data (schema: FilingRegionsApiOutput). */
 export interface FilingRegions {
   provinces: RegionProvince[]
 }
@@ -114,7 +158,7 @@ export interface CreateFilingInput {
   basis: FilingBasis
   commitment_accepted?: boolean
   proof?: FilingProof
-  referral?: FilingReferral
+  referral?: FilingReferralInput
 }
 
 /** A fresh Idempotency-Key (32 hex; not a secret). */
@@ -136,7 +180,7 @@ export function createFiling(input: CreateFilingInput, idempotencyKey: string): 
   return request<Filing>({ url: '/api/filings', method: 'POST', data: { ...input }, idempotencyKey })
 }
 
-export function cancelFiling(id: string, reason?: string): Promise<Filing> {
+export function cancelFiling(id: string, reason?: CancelReason): Promise<Filing> {
   return request<Filing>({
     url: `/api/filings/${encodeURIComponent(id)}/cancel`,
     method: 'POST',
@@ -144,7 +188,7 @@ export function cancelFiling(id: string, reason?: string): Promise<Filing> {
   })
 }
 
-export function changeFilingDestination(id: string, destAdmdvs: string, reason?: string): Promise<Filing> {
+export function changeFilingDestination(id: string, destAdmdvs: string, reason?: CancelReason): Promise<Filing> {
   return request<Filing>({
     url: `/api/filings/${encodeURIComponent(id)}/change`,
     method: 'POST',

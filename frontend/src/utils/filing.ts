@@ -89,17 +89,20 @@ export const PROOF_DOC_LABELS: Record<ProofDocType, string> = {
   household_register: '户口簿',
   resettlement_certificate: '异地安置认定表',
   labor_contract: '劳动合同或单位派驻证明',
-  referral_certificate: '转诊转院证明',
-  other: '其他证明材料',
+  referral_certificate: '转诊转院单',
+  other: '其他证明',
 }
 
 export const BASIS_LABELS: Record<FilingBasis, string> = {
   commitment: '个人承诺（承诺制）',
   proof: '证明材料',
+  not_required: '无需材料',
 }
 
-/** The commitment statement (承诺书) a person accepts instead of proof. */
-export function commitmentText(typeLabel: string): string {
+/** The commitment statement (承诺书) a person accepts instead of proof: the
+ * insured region's text from the rules when there is one, else this one. */
+export function commitmentText(typeLabel: string, fromRules?: string | null): string {
+  if (fromRules && fromRules.trim()) return fromRules
   return (
     `本人自愿申请办理「${typeLabel}」异地就医备案，并郑重承诺：\n` +
     '一、所填写的备案信息真实、准确、完整；\n' +
@@ -113,8 +116,8 @@ export function commitmentText(typeLabel: string): string {
 // --- statuses --------------------------------------------------------------------------------
 
 export const FILING_STATUS_LABELS: Record<FilingStatus, string> = {
-  active: '备案中',
-  cancelled: '已取消',
+  active: '有效',
+  cancelled: '已撤销',
   expired: '已过期',
 }
 
@@ -231,12 +234,12 @@ export function destinationProvinces(provinces: RegionProvince[], insuredRegion:
   return provinces.filter((p) => p.code.slice(0, 2) !== own && p.cities.length > 0)
 }
 
-/** 广东省 深圳市 (a municipality once: 北京市). */
+/** 广东省 深圳市 (a municipality once: 北京市; a whole province: 广东省（全省）). */
 export function regionLabel(provinces: RegionProvince[], admdvs: string): string {
   const province = provinces.find((p) => p.code.slice(0, 2) === admdvs.slice(0, 2))
   if (!province) return admdvs
   const city = province.cities.find((c) => c.code === admdvs)
-  if (!city) return province.name
+  if (!city) return admdvs === province.code ? `${province.name}（全省）` : province.name
   return city.name === province.name ? city.name : `${province.name} ${city.name}`
 }
 
@@ -326,6 +329,7 @@ export function destinationProblem(
   if (draft.type === 'referral') {
     const r = draft.referral
     if (!r.reflinMedinsName.trim()) return '请填写转出医院名称'
+    if (!r.reflinMedinsNo.trim()) return '请填写转出医院的机构编码（见转诊单）'
     const diag = diagnosisCodeProblem(r.diagCode)
     if (diag) return diag
     if (!r.diagName.trim()) return '请填写诊断名称'
