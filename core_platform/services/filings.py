@@ -7,7 +7,9 @@ order per person by services/sync.py), and settlement reads only that copy:
 - ``filing.created`` ``{filing_no, psn_no, type, kind, basis, dest_admdvs,
   begin_date, end_date|null, institutions: [], referral: {...}|null}``;
 - ``filing.changed`` ``{filing_no, ...the same fields}`` (a change of
-  destination or dates; an unknown filing_no is created from it);
+  destination or dates; an unknown filing_no is created from it). The filing
+  then covers its new destination over its whole period and the old one no
+  more (``dest_since`` and other extra fields the wallet sends are ignored);
 - ``filing.cancelled`` ``{filing_no, cancelled_on}``: from the moment the core
   applies it the filing covers no further bill, whatever the bill's date.
 
@@ -151,7 +153,10 @@ def filing_event_apply(psn_no: str, kind: str, payload: dict) -> Filing:
             raise ValueError(f"unknown filing {number}")
         if filing.status == CANCELLED:
             return filing
-        cancelled_on = _date(payload, "cancelled_on", required=False) or timezone.localdate()
+        try:  # a cancellation always takes effect; a missing or odd date is recorded as today
+            cancelled_on = _date(payload, "cancelled_on", required=False) or timezone.localdate()
+        except ValueError:
+            cancelled_on = timezone.localdate()
         Filing.objects.filter(pk=filing.pk, status=ACTIVE).update(
             status=CANCELLED, cancelled_on=cancelled_on, cancelled_at=timezone.now(), updated_at=timezone.now())
         audit_record("filing.cancel", psn_no, {"filing_no": number, "cancelled_on": cancelled_on.isoformat()})
