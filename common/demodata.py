@@ -90,6 +90,7 @@ class CatalogueItem:
     price_cap_fen: int | None
     unit: str
     spec: str
+    mulaid_excluded: bool = False  # never paid from a family member's account (家庭共济)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,26 @@ class Policy:
     version: int
     effective_from: dt.date
     params: dict
+
+
+@dataclass(frozen=True)
+class Household:
+    """A household register (户籍, 户口簿): ``members`` are (psn_no, role),
+    the role being the relation to the head (head / spouse / child / parent)."""
+
+    hh_no: str
+    region: str
+    members: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A civil-status relation: ``spouse`` (psn_no < rel_psn_no) or
+    ``parent_child`` (psn_no is the parent of rel_psn_no)."""
+
+    kind: str
+    psn_no: str
+    rel_psn_no: str
 
 
 @dataclass(frozen=True)
@@ -136,6 +157,8 @@ class DemoData:
     policies: list[Policy] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
     civil_servants: list[str] = field(default_factory=list)  # psn_no of persons with cvlserv_flag
+    households: list[Household] = field(default_factory=list)  # 户籍, derived from Person.household / role
+    relations: list[Relation] = field(default_factory=list)  # civil relations (spouse, parent-child)
     region_catalogue: list[RegionCatalogueTerm] = field(default_factory=list)  # 就医地目录 overrides
 
     def as_dict(self) -> dict:
@@ -233,6 +256,8 @@ def generate(seed: int = DEFAULT_SEED) -> DemoData:
     # without changing anything generated above.
     _policy_form_regions(data, seed)
     _cross_province(data, seed)  # issue #14, also built without ``rng``
+    _family_demo(data, seed)  # issue #13, built without ``rng``
+    _households(data)  # from every person above: nothing drawn, nothing changed
     return data
 
 
@@ -680,6 +705,110 @@ def _cross_province(data: DemoData, seed: int) -> None:
         data.policies.append(Policy(region, insutype, 1, _EFFECTIVE, params))
 
 
+# --- family accounts (issue #13) ---------------------------------------------
+#
+# Appended after everything above and built without ``rng``: nothing above
+# changes. README's family story and docs/subsystems/family.md use it.
+#
+# - Household registers (户籍) and civil relations for EVERY person, derived
+#   from ``Person.household`` / ``role``: the head and the spouse are
+#   spouses; the head is the parent of each ``child`` member (and so is the
+#   spouse when at least 18 years older than the child); each ``parent``
+#   member is the head's parent. Grandparents and siblings follow from
+#   those (the core derives them, services/relations.py).
+# - 370200 青岛市 (山东省), the family of the story: 刘建明 (employee 310,
+#   3 000.00 yuan), his wife 王丽 (employee), their son 刘子涵 (resident,
+#   30.00 yuan of his own) and his father 刘德厚 (resident, no balance). The
+#   birthdays are 1 January, so 刘子涵 is 10 and 刘德厚 70 on every day of
+#   2026. The region's resident policy lets a resident's own account pay
+#   (the child's account pays first, then the father's account by mutual
+#   aid); its employee policy allows mutual aid for all six relations,
+#   directly from the account within 山东省.
+# - Four catalogue items that mutual aid never pays (health products and
+#   fitness, 丙类), codes X9…/F9…/C9….
+
+FAMILY_REGION = ("山东省", "370200", "青岛市")
+FAMILY_EMPLOYER = "青岛海华电子有限公司"
+# (name, gender, birth date, insutype, psn_type, employer, balance fen, role)
+_FAMILY_PERSONS = [
+    ("刘建明", "1", dt.date(1986, 5, 20), "310", "11", FAMILY_EMPLOYER, 300_000, "head"),
+    ("王丽", "2", dt.date(1988, 3, 14), "310", "11", FAMILY_EMPLOYER, 150_000, "spouse"),
+    ("刘子涵", "1", dt.date(2016, 1, 1), "390", "32", "", 3_000, "child"),
+    ("刘德厚", "1", dt.date(1956, 1, 1), "390", "33", "", 0, "parent"),
+]
+FAMILY_PSN_NOS = {"family_parent": "37020000000000000001", "family_spouse": "37020000000000000002",
+                  "family_child": "37020000000000000003", "family_grandfather": "37020000000000000004"}
+ALL_RELATIONS = ["spouse", "parent", "child", "sibling", "grandparent", "grandchild"]
+MULAID_EXCLUDED_ITEMS = [
+    CatalogueItem("X90000001", "复合维生素片（保健食品）", "drug", "C", 1000, None, "瓶", "60片", True),
+    CatalogueItem("X90000002", "深海鱼油软胶囊（保健食品）", "drug", "C", 1000, None, "瓶", "1g*100粒", True),
+    CatalogueItem("F90000003", "健身康复指导（健身养生类）", "service", "C", 1000, None, "次", "", True),
+    CatalogueItem("C90000004", "家用电动按摩器（保健器械）", "material", "C", 1000, None, "台", "标准型", True),
+]
+
+
+def _family_demo(data: DemoData, seed: int) -> None:
+    province, admdvs, city = FAMILY_REGION
+    data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
+    for n, (name, gender, born, insutype, psn_type, employer, balance, role) in enumerate(_FAMILY_PERSONS, 1):
+        data.persons.append(Person(
+            psn_no=f"{admdvs}{n:014d}", name=name,
+            id_number=idnumber.make(admdvs, born, 2 * n - (1 if gender == "1" else 0)), gender=gender,
+            birth_date=born, insutype=insutype, psn_type=psn_type, insured_region=admdvs, enrolment_status="active",
+            employer=employer, enrolled_on=max(born, dt.date(2010, 1, 1)), balance_fen=balance,
+            household="HF001", role=role))
+    for n, (kind, level, name, pooling) in enumerate([
+        ("pharmacy", "9", f"{city}海慈大药房", True),
+        ("hospital", "3", f"{city}市立医院", True),
+        ("hospital", "1", f"{city}市南区社区卫生服务中心", True),
+    ], 1):
+        code = f"{'H' if kind == 'hospital' else 'P'}{admdvs}{n:05d}"
+        data.institutions.append(Institution(code, name, kind, level, admdvs, True, _rng_secret(seed, code),
+                                             outpatient_pooling=pooling))
+    employee = {
+        "model": "standard", "deductible_fen": _levels(30_000, 60_000, 90_000, 0),
+        "bands": [{"upto_fen": 5_000_000, "ratio_permille": _levels(900, 850, 800, 700)},
+                  {"upto_fen": None, "ratio_permille": _levels(950, 900, 850, 750)}],
+        "annual_ceiling_fen": 40_000_000, "account_may_pay_self_part": True,
+        "mutual_aid": {"relations": list(ALL_RELATIONS), "in_province_mode": "direct"},
+    }
+    resident = {
+        "model": "standard", "deductible_fen": _levels(20_000, 50_000, 80_000, 0),
+        "bands": [{"upto_fen": 5_000_000, "ratio_permille": _levels(750, 650, 550, 500)},
+                  {"upto_fen": None, "ratio_permille": _levels(800, 700, 600, 550)}],
+        "annual_ceiling_fen": 20_000_000, "account_may_pay_self_part": True,
+    }
+    data.policies.append(Policy(admdvs, "310", 1, _EFFECTIVE, employee))
+    data.policies.append(Policy(admdvs, "390", 1, _EFFECTIVE, resident))
+    data.catalogue.extend(MULAID_EXCLUDED_ITEMS)
+
+
+def _households(data: DemoData) -> None:
+    """Household registers and civil relations of every person, derived from
+    ``household`` / ``role`` (no randomness): hh_no = region + household."""
+    groups: dict[str, list[Person]] = {}
+    for p in data.persons:
+        groups.setdefault(p.household, []).append(p)
+    relations: list[Relation] = []
+    for code, members in groups.items():
+        head = next((m for m in members if m.role == "head"), None)
+        if head is None:
+            continue
+        data.households.append(Household(hh_no=f"{head.insured_region}{code}", region=head.insured_region,
+                                         members=tuple((m.psn_no, m.role) for m in members)))
+        spouse = next((m for m in members if m.role == "spouse"), None)
+        if spouse is not None:
+            relations.append(Relation("spouse", *sorted((head.psn_no, spouse.psn_no))))
+        for m in members:
+            if m.role == "child" and m.birth_date > head.birth_date:
+                relations.append(Relation("parent_child", head.psn_no, m.psn_no))
+                if spouse is not None and (m.birth_date - spouse.birth_date).days >= 18 * 365:
+                    relations.append(Relation("parent_child", spouse.psn_no, m.psn_no))
+            elif m.role == "parent" and m.birth_date < head.birth_date:
+                relations.append(Relation("parent_child", m.psn_no, head.psn_no))
+    data.relations = relations
+
+
 # --- personas ----------------------------------------------------------------
 
 
@@ -693,6 +822,9 @@ def personas(data: DemoData) -> dict[str, Person]:
     - ``elderly``: active, 80 or older, open region;
     - ``suspended``: enrolment suspended;
     - ``not_open``: active adult whose region has not opened e-voucher service;
+    - ``family_parent`` (employee, 3 000.00 yuan), ``family_child`` (10 in
+      2026) and ``family_grandfather`` (70 in 2026): the family of issue #13
+      in 370200 青岛市, one household; ``family_spouse`` the parent's wife;
     - ``chongqing``: the active employee of 500100 whose opening balance is the
       source's worked example (332.80 yuan; account_first, cumulative-cost
       deductible of 400 yuan).
@@ -737,6 +869,7 @@ def personas(data: DemoData) -> dict[str, Person]:
         "cross_not_open": first(p for p in ok if p.psn_no == "15010000000000000001"),
         "chongqing": first(p for p in ok if p.insured_region == "500100" and p.psn_type == "11"
                            and p.balance_fen == CHONGQING_OPENING_FEN),
+        **{role: next(p for p in people if p.psn_no == psn_no) for role, psn_no in FAMILY_PSN_NOS.items()},
     }
 
 

@@ -4,7 +4,9 @@ A row: ``med_list_codg`` (unique code), ``name``, ``kind`` (drug / service /
 material), ``list_class`` (A / B / C, or 甲 / 乙 / 丙), ``self_pay_ratio_permille``
 (B-class self-pay-first share; defaults to 0 for A and 1000 for C and must
 match them; required for B), ``price_cap_fen`` (optional highest eligible unit
-price), ``unit``, ``spec``.
+price), ``unit``, ``spec``, ``mulaid_excluded`` (optional: 1/0, true/false,
+是/否 — never paid from a family member's account (家庭共济): health
+products, fitness, wellness; default no).
 
 A row with ``region`` (a 6-digit pooling region) is that treatment region's
 own terms for an item of the catalogue (就医地目录): ``list_class``,
@@ -35,7 +37,7 @@ from ..models import CatalogueItem, Region, RegionCatalogueItem
 from .audit import audit_record
 
 FIELDS = ("med_list_codg", "name", "kind", "list_class", "self_pay_ratio_permille", "price_cap_fen", "unit", "spec",
-          "region")
+          "region", "mulaid_excluded")
 REGION_FIELDS = ("list_class", "self_pay_ratio_permille", "price_cap_fen")
 _CLASS_ALIASES = {"A": "A", "B": "B", "C": "C", "甲": "A", "乙": "B", "丙": "C", "01": "A", "02": "B", "03": "C"}
 
@@ -52,6 +54,21 @@ def _int_or_none(value, name: str, errors: list[str]) -> int | None:
         return int(value)
     errors.append(f"{name} 必须是整数（ASCII 数字），实为 {value!r}")
     return None
+
+
+_FLAGS = {"1": True, "0": False, "true": True, "false": False, "是": True, "否": False, "": False}
+
+
+def _flag(value, name: str, errors: list[str]) -> bool:
+    """A yes/no column: true/false, 1/0, 是/否 or empty (no)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _FLAGS:
+        return _FLAGS[value.strip().lower()]
+    errors.append(f"{name} 必须是 1/0、true/false 或 是/否，实为 {value!r}")
+    return False
 
 
 def catalogue_row_parse(row: dict) -> tuple[dict | None, list[str]]:
@@ -96,13 +113,15 @@ def catalogue_row_parse(row: dict) -> tuple[dict | None, list[str]]:
     spec = str(row.get("spec") or "").strip()
     if len(unit) > 16 or len(spec) > 100:
         errors.append("unit 不超过16个字符，spec 不超过100个字符")
+    excluded = _flag(row.get("mulaid_excluded"), "mulaid_excluded", errors)
     if errors:
         return None, errors
     if region:
         return {"region": region, "med_list_codg": code, "list_class": list_class, "self_pay_ratio_permille": ratio,
                 "price_cap_fen": cap}, []
     return {"med_list_codg": code, "name": name, "kind": kind, "list_class": list_class,
-            "self_pay_ratio_permille": ratio, "price_cap_fen": cap, "unit": unit, "spec": spec}, []
+            "self_pay_ratio_permille": ratio, "price_cap_fen": cap, "unit": unit, "spec": spec,
+            "mulaid_excluded": excluded}, []
 
 
 def catalogue_file_rows(content: str, fmt: str) -> list[dict]:

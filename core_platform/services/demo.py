@@ -14,6 +14,7 @@ from ..models import Posting
 from .catalogue import catalogue_load
 from .ledger import fund_owner, ledger_account_get_or_create, posting_create
 from .policy import policy_load
+from .relations import household_register, relation_register
 from .registry import (
     institution_register,
     person_cvlserv_set,
@@ -35,6 +36,8 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
         data.policies = [p for p in data.policies if p.region in regions]
         data.identities = [i for i in data.identities if i.psn_no[:6] in regions]
         data.civil_servants = [n for n in data.civil_servants if n[:6] in regions]
+        data.households = [h for h in data.households if h.region in regions]
+        data.relations = [r for r in data.relations if r.psn_no[:6] in regions and r.rel_psn_no[:6] in regions]
         data.region_catalogue = [t for t in data.region_catalogue if t.region in regions]
     if not catalogue:
         data.catalogue = []
@@ -72,6 +75,12 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
                             memo=i.memo)
     say(f"civil servants: {len(data.civil_servants)}, identities: {len(data.identities)}")
 
+    for h in data.households:  # 户籍 and civil relations (issue #13, services/relations.py)
+        household_register(h.hh_no, h.region, list(h.members))
+    for r in data.relations:
+        relation_register(r.kind, r.psn_no, r.rel_psn_no)
+    say(f"households: {len(data.households)}, civil relations: {len(data.relations)}")
+
     for i in data.institutions:
         _, created = institution_register(code=i.fixmedins_code, name=i.name, kind=i.kind, level=i.level,
                                           region=i.region, designated=i.designated,
@@ -83,7 +92,7 @@ def demo_seed(seed: int = demodata.DEFAULT_SEED, *, progress: Callable[[str], No
         counts["catalogue"] = catalogue_load([
             {"med_list_codg": c.med_list_codg, "name": c.name, "kind": c.kind, "list_class": c.list_class,
              "self_pay_ratio_permille": c.self_pay_ratio_permille, "price_cap_fen": c.price_cap_fen,
-             "unit": c.unit, "spec": c.spec}
+             "unit": c.unit, "spec": c.spec, "mulaid_excluded": c.mulaid_excluded}
             for c in data.catalogue
         ])
     say(f"catalogue: {len(data.catalogue)} items {counts['catalogue']}")

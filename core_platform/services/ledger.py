@@ -57,6 +57,8 @@ def supplement_fund_owner(region: str, fund_pay_type: str) -> str:
 
 
 MAX_FEN = 2**63 - 1  # what a BIGINT balance holds
+# Accounts that never go negative: a person's own money (a CHECK constraint backs it).
+NEVER_NEGATIVE = (LedgerAccountKind.PERSONAL, LedgerAccountKind.MULAID_RESERVE)
 
 
 def posting_create(
@@ -110,7 +112,7 @@ def posting_create(
                 if abs(account.balance_fen + delta) > MAX_FEN:
                     raise AmountOutOfRange(account.owner)
                 rows = LedgerAccount.objects.filter(pk=account_id)
-                if account.kind == LedgerAccountKind.PERSONAL and delta < 0:
+                if account.kind in NEVER_NEGATIVE and delta < 0:
                     rows = rows.filter(balance_fen__gte=-delta)
                 if rows.update(balance_fen=F("balance_fen") + delta) != 1:
                     raise InsufficientBalance(account.owner)

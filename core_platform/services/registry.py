@@ -30,6 +30,7 @@ from ..enums import (
 from ..errors import Conflict, InvalidInput
 from ..models import Institution, InsuredPerson, PersonIdentity, Region, RegistryChange
 from .audit import audit_record
+from . import mutual_aid
 from .ledger import fund_owner, ledger_account_get_or_create
 
 _ADMDVS = re.compile(r"[0-9]{6}", re.ASCII)  # matched whole (fullmatch): ASCII only, no trailing "\n"
@@ -188,6 +189,9 @@ def person_status_set(psn_no: str, new_status: str, *, on: dt.date | None = None
         audit_record("person.status_set", psn_no, {"from": person.enrolment_status, "to": new_status})
         RegistryChange.objects.create(psn_no=psn_no, kind="enrolment_status",
                                       data={"from": person.enrolment_status, "to": new_status})
+        if new_status != person.enrolment_status:  # family mutual aid ends by itself (services/mutual_aid.py)
+            mutual_aid.enrolment_changed(psn_no, f"{EnrolmentStatus(person.enrolment_status).label}→"
+                                                 f"{EnrolmentStatus(new_status).label}")
     person.refresh_from_db()
     return person
 
@@ -214,6 +218,7 @@ def person_move(psn_no: str, *, region: str | None = None, insutype: str | None 
             person.save(update_fields=["insured_region", "insutype", "updated_at"])
             RegistryChange.objects.create(psn_no=psn_no, kind="moved", data=data)
             audit_record("person.move", psn_no, data)
+            mutual_aid.enrolment_changed(psn_no, "参保地或险种变更")
     return person
 
 

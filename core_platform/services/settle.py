@@ -50,6 +50,7 @@ from ..selectors import person_age, person_id_number, policy_current
 from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create, supplement_fund_owner
 from .catalogue import region_catalogue_lines, region_catalogue_terms
 from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
+from . import mutual_aid
 from .registry import person_identities_on
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
@@ -97,6 +98,7 @@ class Bill:
         self.bill_date = bill_date or timezone.localdate()  # begntime's date: the age is taken on it
         self.info = info or {"druginfo": {}, "drugdetail": {}}  # the record fields kept with a settlement
         self.kinds = kinds or {}  # feedetl_sn → catalogue kind (drug / service / material)
+        self.mulaid = None  # family mutual aid (mutual_aid.SettlementAid), set by _split
 
 
 # The input fields real clients send that the split does not need: checked
@@ -256,7 +258,7 @@ def bill_parse(env: Envelope) -> Bill:
         items.append(engine.LineItem(
             feedetl_sn=sn, med_list_codg=code, list_class=terms.list_class,
             self_pay_ratio_permille=terms.self_pay_ratio_permille, price_cap_fen=terms.price_cap_fen,
-            pric_fen=pric, cnt=cnt, amount_fen=amount,
+            pric_fen=pric, cnt=cnt, amount_fen=amount, mulaid_excluded=item.mulaid_excluded,
         ))
     if sum(i.amount_fen for i in items) != medfee:
         _fail(InfCode.AMOUNTS_INCONSISTENT, "medfee_sumamt 与费用明细合计不一致", env)
@@ -318,6 +320,9 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
     the counters of the policy year that date falls in."""
     params = _params(env, bill.person, bill.bill_date)
     year = engine.policy_year(params, bill.bill_date)
+    # Family mutual aid (services/mutual_aid.py): the authorisation checked and the relative's and payer's
+    # accounts locked, by owner, before the accumulator.
+    bill.mulaid = mutual_aid.settlement_prepare(env, bill, lock=lock)
     account = _account(bill.person.psn_no, lock=lock)  # account first, then accumulator: one order everywhere
     accumulator = _accumulator(bill.person.psn_no, year, lock=lock)
     try:  # cross-province: the filing the bill is settled under (services/filings.py), locked at 2102
@@ -332,6 +337,7 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
             patient=_patient(bill.person, bill.bill_date),
             visit=engine.Visit(inpatient=_inpatient(bill.med_type),
                                outpatient_pooling=bill.institution.outpatient_pooling),
+            mutual_aid=bill.mulaid.aid if bill.mulaid else None,
             filing=filing,
         )
     except engine.EngineError as error:
@@ -385,15 +391,19 @@ def _output(env: Envelope, bill: Bill, result, *, balance_fen: int, setl_id: str
         "medins_setl_id": env.msgid, "clr_optins": person.insured_region, "clr_way": CLR_WAY_BY_ITEM,
         "clr_type": CLR_TYPE.get(bill.institution.kind, "41"),
         "insuplc_admdvs": person.insured_region,  # ours, kept for the wallet
+        **mutual_aid.setlinfo_fields(bill.mulaid, result),  # ours: who paid acct_mulaid_pay
     })
     if result.filing is not None:  # ours: the cross-province filing used (services/filings.py)
         setlinfo.update(filing_setlinfo(result.filing, bill.institution))
     detlcutinfo = result.to_detlcutinfo()
+    excluded = {item.feedetl_sn for item in bill.items if item.mulaid_excluded}
     for row in detlcutinfo:
         row["med_list_name"] = bill.names.get(row["feedetl_sn"], "")  # ours: the catalogue name
         row["med_chrgitm_type"] = MED_CHRGITM_TYPE.get(bill.kinds.get(row["feedetl_sn"], ""), "")
+        row["mulaid_excluded"] = "1" if row["feedetl_sn"] in excluded else "0"  # ours: 不可共济项目
     return {"setlinfo": setlinfo, "setldetail": result.to_setldetail(person.insutype), "detlcutinfo": detlcutinfo,
-            "explanation": list(result.explanation) + region_catalogue_lines(bill.institution, bill.items)}
+            "explanation": list(result.explanation) + region_catalogue_lines(bill.institution, bill.items)
+            + mutual_aid.explanation(bill.mulaid, result)}
 
 
 # 医疗收费项目类别 (med_chrgitm_type) by catalogue kind: 09 西药费 stands for
@@ -473,6 +483,7 @@ def settle(env: Envelope) -> dict:
         *[(ledger_account_get_or_create(LedgerAccountKind.POOLED_FUND, owner), -amount)
           for owner, amount in funds if amount],
         (account, -result.acct_pay),
+        *mutual_aid.posting_lines(bill.mulaid, result),  # the payer's debit, in the same posting
         (ledger_account_get_or_create(LedgerAccountKind.CASH, institution.fixmedins_code), -result.psn_cash_pay),
     ]
     lines = [(acc, amount) for acc, amount in lines if amount]
@@ -489,6 +500,7 @@ def settle(env: Envelope) -> dict:
         msgid=env.msgid, insutype=person.insutype, insured_region=person.insured_region,
         medfee_fen=result.medfee_sumamt, fund_fen=result.fund_pay_sumamt, acct_fen=result.acct_pay,
         mulaid_fen=result.acct_mulaid_pay, cash_fen=result.psn_cash_pay, accumulator_year=accumulator.year,
+        **mutual_aid.settlement_fields(bill.mulaid, result),
         deltas=deltas,
         setlinfo=json_ready(output["setlinfo"]), setldetail=json_ready(output["setldetail"]),
         detlcutinfo=json_ready(output["detlcutinfo"]), explanation=output["explanation"],
@@ -520,6 +532,7 @@ def _reverse(env: Envelope, settlement: Settlement) -> dict:
                              memo=f"reverses {settlement.setl_id} {env.msgid}")
     accumulator = _accumulator(settlement.psn_no, settlement.accumulator_year, lock=True)
     _accumulate(accumulator, settlement.deltas, sign=-1)
+    mutual_aid.after_reversal(settlement)  # a set-aside amount whose authorisation ended goes back to the payer
     now = timezone.now()
     Settlement.objects.filter(pk=settlement.pk, status=SettlementStatus.SETTLED).update(
         status=SettlementStatus.REVERSED, reversal_posting=posting, reversal_msgid=env.msgid, reversed_at=now)
@@ -567,7 +580,7 @@ def _reversal_output(env: Envelope, settlement: Settlement, balance_fen: int, wh
         "medins_setl_id": env.msgid,
         # ours, kept for the wallet: who, and what the ledger moved back
         "psn_no": settlement.psn_no, "psn_cash_pay": fen_to_amount(-settlement.cash_fen),
-        "orig_setl_id": settlement.setl_id,
+        "orig_setl_id": settlement.setl_id, "mulaid_payer_psn_no": settlement.mulaid_payer_psn_no,
     })
     details = []
     for row in settlement.setldetail or []:

@@ -43,6 +43,9 @@ from ..enums import LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import Entry, Institution, PolicyParameters, RegistryChange, Settlement, VoucherState, WalletEvent
 from .filings import FILING_EVENT_KINDS, filing_event_apply
 
+from .mutual_aid import EVENT_KINDS as FAMILY_EVENT_KINDS
+from .mutual_aid import event_apply as family_event_apply
+
 MAX_EVENTS = 500
 MAX_PULL = 1000
 
@@ -55,6 +58,9 @@ def _data(env: Envelope) -> dict:
 
 
 def _apply(state: VoucherState, kind: str, payload: dict) -> None:
+    if kind in FAMILY_EVENT_KINDS:  # bindings and mutual-aid authorisations (services/mutual_aid.py)
+        family_event_apply(state.psn_no, kind, payload)
+        return
     if kind in FILING_EVENT_KINDS:  # cross-province filings (services/filings.py)
         filing_event_apply(state.psn_no, kind, payload)
         return
@@ -196,14 +202,15 @@ def _totals_of_day(env: Envelope) -> dict:
         rows = rows.filter(fixmedins_code=code)
     totals: dict[str, dict] = {}
     for s in rows.order_by("fixmedins_code", "pk"):
-        t = totals.setdefault(s.fixmedins_code, {"medfee": 0, "fund": 0, "acct": 0, "count": 0})
+        t = totals.setdefault(s.fixmedins_code, {"medfee": 0, "fund": 0, "acct": 0, "mulaid": 0, "count": 0})
         t["medfee"] += s.medfee_fen
         t["fund"] += s.fund_fen
         t["acct"] += s.acct_fen
+        t["mulaid"] += s.mulaid_fen
         t["count"] += 1
     return {"stmtinfo": [{"fixmedins_code": code, "medfee_sumamt": fen_to_amount(t["medfee"]),
                           "fund_pay_sumamt": fen_to_amount(t["fund"]), "acct_pay": fen_to_amount(t["acct"]),
-                          "fixmedins_setl_cnt": t["count"]} for code, t in sorted(totals.items())]}
+                          "acct_mulaid_pay": fen_to_amount(t["mulaid"]), "fixmedins_setl_cnt": t["count"]} for code, t in sorted(totals.items())]}
 
 
 def _details_of_day(env: Envelope) -> dict:
@@ -217,7 +224,8 @@ def _details_of_day(env: Envelope) -> dict:
     return {"stmtdetail": [{
         "setl_id": s.setl_id, "fixmedins_code": s.fixmedins_code, "msgid": s.msgid, "psn_no": s.psn_no,
         "medfee_sumamt": fen_to_amount(s.medfee_fen), "fund_pay_sumamt": fen_to_amount(s.fund_fen),
-        "acct_pay": fen_to_amount(s.acct_fen), "psn_cash_pay": fen_to_amount(s.cash_fen),
+        "acct_pay": fen_to_amount(s.acct_fen), "acct_mulaid_pay": fen_to_amount(s.mulaid_fen),
+        "mulaid_payer_psn_no": s.mulaid_payer_psn_no, "psn_cash_pay": fen_to_amount(s.cash_fen),
         "setl_stas": "1" if s.status == SettlementStatus.SETTLED else "2",
     } for s in rows.order_by("pk")]}
 
@@ -316,8 +324,16 @@ def _national_totals(env: Envelope) -> dict:
             "acct_pay": sum(s.acct_fen for s in rows)}
     result, text = _compare([("医疗费总额", sent["medfee_sumamt"], core["medfee_sumamt"]),
                              ("基金支付总额", sent["fund_pay_sumamt"], core["fund_pay_sumamt"]),
-                             ("个人账户支付", sent["acct_pay"], core["acct_pay"])], count, len(rows))
+                             ("个人账户支付", sent["acct_pay"], core["acct_pay"]),
+                             *_mulaid_pair(env, data, rows)], count, len(rows))
     return {"stmtinfo": {"setl_optins": setl_optins, "stmt_rslt": result, "stmt_rslt_dscr": text}}
+
+
+def _mulaid_pair(env: Envelope, data: dict, rows) -> list[tuple[str, int, int]]:
+    """acct_mulaid_pay (个人账户共济支付), compared when the institution sends it."""
+    if data.get("acct_mulaid_pay") in (None, ""):
+        return []
+    return [("个人账户共济支付", _amount(env, data, "acct_mulaid_pay"), sum(s.mulaid_fen for s in rows))]
 
 
 DETAIL_MAX_ROWS = 5000
@@ -343,6 +359,8 @@ def _national_details(env: Envelope) -> dict:
                                   "fund": _amount(env, row, "fund_pay_sumamt", where),
                                   "acct": _amount(env, row, "acct_pay", where),
                                   "refd": "1" if str(row.get("refd_setl_flag", "0")) == "1" else "0"}
+        if row.get("acct_mulaid_pay") not in (None, ""):  # compared when sent
+            theirs[row["setl_id"]]["mulaid"] = _amount(env, row, "acct_mulaid_pay", where)
     medfee, fund, cash = (_amount(env, data, name) for name in ("medfee_sumamt", "fund_pay_sumamt", "cash_payamt"))
     count = _count(env, data, "fixmedins_setl_cnt")
     _, rows = _national_rows(env, data, standing_only=False)
@@ -353,6 +371,8 @@ def _national_details(env: Envelope) -> dict:
             standing.append(s)
         mine = {"medfee": s.medfee_fen, "fund": s.fund_fen, "acct": s.acct_fen, "refd": refd}
         other = theirs.pop(s.setl_id, None)
+        if other is not None and "mulaid" in other:
+            mine["mulaid"] = s.mulaid_fen
         if not sent_rows:
             result, memo = "0", ""
         elif other is None:
@@ -364,12 +384,13 @@ def _national_details(env: Envelope) -> dict:
         filedata.append({"psn_no": s.psn_no, "mdtrt_id": s.mdtrt_id, "setl_id": s.setl_id, "msgid": s.msgid,
                          "stmt_rslt": result, "refd_setl_flag": refd, "memo": memo,
                          "medfee_sumamt": fen_to_amount(s.medfee_fen), "fund_pay_sumamt": fen_to_amount(s.fund_fen),
-                         "acct_pay": fen_to_amount(s.acct_fen)})
+                         "acct_pay": fen_to_amount(s.acct_fen), "acct_mulaid_pay": fen_to_amount(s.mulaid_fen)})
     for setl_id, other in theirs.items():  # the institution has it, the core does not
         filedata.append({"psn_no": "", "mdtrt_id": "", "setl_id": setl_id, "msgid": "", "stmt_rslt": "1",
                          "refd_setl_flag": other["refd"], "memo": "中心无此结算记录",
                          "medfee_sumamt": fen_to_amount(other["medfee"]),
-                         "fund_pay_sumamt": fen_to_amount(other["fund"]), "acct_pay": fen_to_amount(other["acct"])})
+                         "fund_pay_sumamt": fen_to_amount(other["fund"]), "acct_pay": fen_to_amount(other["acct"]),
+                         "acct_mulaid_pay": fen_to_amount(other.get("mulaid", 0))})
     result, text = _compare([("医疗费总额", medfee, sum(s.medfee_fen for s in standing)),
                              ("基金支付总额", fund, sum(s.fund_fen for s in standing)),
                              ("现金支付", cash, sum(s.cash_fen for s in standing))], count, len(standing))

@@ -171,6 +171,7 @@ def institution_info(env: Envelope) -> dict:
 
 
 from . import filings, settle, sync  # noqa: E402  (none imports anything from here)
+from . import mutual_aid, relations  # noqa: E402
 
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
@@ -183,6 +184,10 @@ HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "9101": settle.message_status,
     "9201": sync.wallet_events,
     "9501": filings.rules_query,
+    "9402": relations.relation_verify,
+    "9403": mutual_aid.set_aside,
+    "9404": mutual_aid.contribution_pay,
+    "9405": mutual_aid.contribution_reverse,
     "9301": sync.credits_since,
     "9302": sync.registry_changes_since,
     "9303": sync.policies_since,
