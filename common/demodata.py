@@ -654,6 +654,9 @@ def _cross_province_params() -> list[tuple[str, str, dict]]:
     return [("130100", "310", standard(True, (800, 850), hebei)), ("130100", "390", standard(False, (600, 600), hebei)),
             ("210100", "310", standard(True, (700, 750), liaoning)),
             ("210100", "390", standard(False, (550, 550), liaoning)),
+            ("130600", "310", standard(True, (800, 850), hebei)), ("130600", "390", standard(False, (600, 600), hebei)),
+            ("210200", "310", standard(True, (700, 750), liaoning)),
+            ("210200", "390", standard(False, (550, 550), liaoning)),
             ("150100", "310", standard(True, (750, 800), neimenggu)),
             ("150100", "390", standard(False, (500, 500), neimenggu))]
 
