@@ -210,3 +210,26 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
     finally:
         for page in (phone, pos):
             page.context.close()
+
+
+def test_a_region_not_open_is_told_before_the_form(browser, start_wallet, core_url):
+    """``cross_not_open`` (150100 呼和浩特市, cross_province.open false): the
+    filing page says so and offers no 新增备案; the API refuses a filing."""
+    person = demodata.DEMO_PERSONAS["cross_not_open"]
+    wallet = start_wallet()
+    phone = new_phone_page(browser)
+    try:
+        openid = activated_person_on_code_page(phone, wallet.url, person, PIN)
+        phone.goto(app_url(wallet.url, "wechat", "pages/home/index"))
+        by_testid(phone, "entry-filing").click()
+        expect(by_testid(phone, "filing-rules-closed")).to_contain_text("暂未开通跨省异地就医直接结算")
+        expect(by_testid(phone, "filing-new")).to_have_attribute("aria-disabled", "true")
+        expect(by_testid(phone, "filing-empty")).to_be_visible()
+        api = AppClient(LiveClient(wallet.url), "wechat", openid).login()
+        answer = api.post("/api/filings", {"type": "temporary_other", "dest_admdvs": "440300",
+                                           "begin_date": dt.date.today().isoformat(), "basis": "commitment",
+                                           "commitment_accepted": True})
+        assert answer.status_code == 409 and answer.json()["code"] == "FILING_REGION_NOT_OPEN", answer.text
+        assert phone.js_errors == []
+    finally:
+        phone.context.close()
