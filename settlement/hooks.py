@@ -24,6 +24,12 @@ class SyncHooks:
     registry_change_apply: Callable[[str, str, dict], None] | None = None
     """accounts: apply a 9302 change (psn_no, kind, data) to the person."""
 
+    registry_change_listeners: list[Callable[[str, str, dict], None]] = field(default_factory=list)
+    """Apps above accounts that must react to a 9302 change once accounts has
+    applied it, in the same transaction (family: a mutual-aid authorisation
+    ends when either person's enrolment changes). Registered with
+    ``registry_change_listen``."""
+
     credit_notify: Callable[[int, int, dt.datetime], None] | None = None
     """wallet: tell the person's open pages money arrived (person_id, amount_fen, at)."""
 
@@ -44,6 +50,11 @@ def hook(name: str) -> Callable:
     if fn is None:
         raise RuntimeError(f"settlement hook {name!r} is not registered (its owning app's ready() did not run)")
     return fn
+
+
+def registry_change_listen(fn: Callable[[str, str, dict], None]) -> None:
+    if fn not in hooks.registry_change_listeners:
+        hooks.registry_change_listeners.append(fn)
 
 
 def sweep_register(name: str, fn: Callable[[dt.datetime, int], int]) -> None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from common.money import fen_to_yuan
 
 from .enums import OutboxStatus
-from .models import AccountCredit, OutboxMessage, ReconciliationRun, SyncCursor
+from .models import AccountCredit, OutboxMessage, PolicyVersion, ReconciliationRun, SyncCursor
 
 
 def outbox_oldest_pending_age() -> float | None:
@@ -50,3 +50,12 @@ def account_credit_notifications(psn_no: str, *, limit: int = 50) -> list[dict]:
     return [{"kind": "account.credited", "title": "个人账户到账",
              "message": f"个人账户到账 {fen_to_yuan(c.amount_fen)} 元",
              "amount": fen_to_yuan(c.amount_fen), "at": c.credited_at} for c in credits]
+
+
+def policy_params_current(region: str, insutype: str, day=None) -> dict | None:
+    """The region's policy parameters in force on ``day`` (today), as last
+    pulled from the core (9303), or None when none was pulled."""
+    day = day or timezone.localdate()
+    row = (PolicyVersion.objects.filter(region=region, insutype=insutype, effective_from__lte=day)
+           .order_by("-effective_from", "-version").first())
+    return row.params if row is not None else None

@@ -17,7 +17,7 @@ from common.money import yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError
 
-from ..hooks import hook
+from ..hooks import hook, hooks
 from ..models import AccountCredit, PolicyVersion, SyncCursor
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ def _notify_credit(credit_id: int) -> None:
 
 def _apply_registry_change(item: dict) -> None:
     hook("registry_change_apply")(item["psn_no"], item["kind"], item.get("data") or {})
+    for listener in hooks.registry_change_listeners:  # in this page's transaction, after accounts applied it
+        listener(item["psn_no"], item["kind"], item.get("data") or {})
 
 
 def _apply_policy(item: dict) -> None:

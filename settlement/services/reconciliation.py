@@ -1,5 +1,5 @@
 """Daily reconciliation in the national style: per institution and day,
-totals (3201: medfee_sumamt, fund_pay_sumamt, acct_pay, count) and details
+totals (3201: medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, count) and details
 (3202) of the wallet's journal against the core's ledger. Every difference
 becomes a ``Discrepancy`` with its kind and a sentence a person can read."""
 
@@ -35,10 +35,13 @@ def _core_side(day: dt.date, institutions: list[str] | None) -> tuple[dict[str, 
         details["stmtdetail"] += client.call("3202", query)["stmtdetail"]
     by_setl = {d["setl_id"]: {"fixmedins_code": d["fixmedins_code"], "msgid": d["msgid"],
                               "medfee": yuan_to_fen(d["medfee_sumamt"]), "fund": yuan_to_fen(d["fund_pay_sumamt"]),
-                              "acct": yuan_to_fen(d["acct_pay"]), "cash": yuan_to_fen(d["psn_cash_pay"]),
+                              "acct": yuan_to_fen(d["acct_pay"]),
+                              # 家庭共济: the payer's account part (0 where the core's row has none)
+                              "mulaid": yuan_to_fen(d.get("acct_mulaid_pay", 0)), "cash": yuan_to_fen(d["psn_cash_pay"]),
                               "status": d["setl_stas"]} for d in details["stmtdetail"]}
     by_inst = {t["fixmedins_code"]: {"medfee": yuan_to_fen(t["medfee_sumamt"]), "fund": yuan_to_fen(t["fund_pay_sumamt"]),
-                                     "acct": yuan_to_fen(t["acct_pay"]), "count": int(t["fixmedins_setl_cnt"])}
+                                     "acct": yuan_to_fen(t["acct_pay"]), "mulaid": yuan_to_fen(t.get("acct_mulaid_pay", 0)),
+                                     "count": int(t["fixmedins_setl_cnt"])}
                for t in totals["stmtinfo"]}
     return by_setl, by_inst
 
@@ -48,10 +51,11 @@ def _totals(rows: dict[str, dict]) -> dict[str, dict]:
     for row in rows.values():
         if row["status"] != "1":
             continue
-        t = out.setdefault(row["fixmedins_code"], {"medfee": 0, "fund": 0, "acct": 0, "count": 0})
+        t = out.setdefault(row["fixmedins_code"], {"medfee": 0, "fund": 0, "acct": 0, "mulaid": 0, "count": 0})
         t["medfee"] += row["medfee"]
         t["fund"] += row["fund"]
         t["acct"] += row["acct"]
+        t["mulaid"] += row.get("mulaid", 0)
         t["count"] += 1
     return out
 
@@ -80,9 +84,10 @@ def reconcile_day(day: dt.date, institutions: list[str] | None = None) -> Reconc
                                      wallet_value=_yuan(w), explanation=(
                                          f"钱包记录了结算 {setl_id}（{fen_to_yuan(w['medfee'])} 元），结算核心没有")))
             continue
-        differing = [k for k in ("medfee", "fund", "acct", "cash") if w[k] != c[k]]
+        differing = [k for k in ("medfee", "fund", "acct", "mulaid", "cash") if w.get(k, 0) != c.get(k, 0)]
         if differing:
-            names = {"medfee": "医疗费总额", "fund": "基金支付", "acct": "个人账户支付", "cash": "现金支付"}
+            names = {"medfee": "医疗费总额", "fund": "基金支付", "acct": "个人账户支付", "mulaid": "家庭共济支付",
+                     "cash": "现金支付"}
             parts = "，".join(f"{names[k]} 钱包 {fen_to_yuan(w[k])} 元 / 核心 {fen_to_yuan(c[k])} 元" for k in differing)
             found.append(Discrepancy(fixmedins_code=code, kind=DiscrepancyKind.AMOUNT_MISMATCH, setl_id=setl_id,
                                      wallet_value=_yuan(w), core_value=_yuan(c),
@@ -97,8 +102,8 @@ def reconcile_day(day: dt.date, institutions: list[str] | None = None) -> Reconc
     wallet_totals = _totals(wallet)
     detail_codes = {d.fixmedins_code for d in found}
     for code in sorted(set(wallet_totals) | set(core_totals)):
-        wt = wallet_totals.get(code, {"medfee": 0, "fund": 0, "acct": 0, "count": 0})
-        ct = core_totals.get(code, {"medfee": 0, "fund": 0, "acct": 0, "count": 0})
+        wt = wallet_totals.get(code, {"medfee": 0, "fund": 0, "acct": 0, "mulaid": 0, "count": 0})
+        ct = core_totals.get(code, {"medfee": 0, "fund": 0, "acct": 0, "mulaid": 0, "count": 0})
         if wt != ct and code not in detail_codes:
             found.append(Discrepancy(fixmedins_code=code, kind=DiscrepancyKind.TOTALS_MISMATCH, wallet_value=_yuan(wt),
                                      core_value=_yuan(ct), explanation=(
@@ -123,7 +128,8 @@ def reconciliation_report(run: ReconciliationRun) -> list[str]:
     if run.differences == 0:
         lines.append("钱包流水与结算核心账目完全一致，差异 0 笔。")
         for code, t in sorted(run.summary.get("core_totals", {}).items()):
-            lines.append(f"  {code}：{t['count']} 笔，医疗费 {t['medfee']} 元，基金 {t['fund']} 元，个人账户 {t['acct']} 元")
+            lines.append(f"  {code}：{t['count']} 笔，医疗费 {t['medfee']} 元，基金 {t['fund']} 元，个人账户 {t['acct']} 元"
+                         + (f"，家庭共济 {t['mulaid']} 元" if t.get("mulaid", "0.00") != "0.00" else ""))
     else:
         lines.append(f"发现差异 {run.differences} 笔：")
         for d in run.discrepancies.order_by("id"):

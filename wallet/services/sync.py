@@ -41,7 +41,7 @@ def payments_settled(day: dt.date, institutions: list[str] | None) -> dict[str, 
     if institutions is not None:
         rows = rows.filter(institution__fixmedins_code__in=institutions)
     return {p.setl_id: {"fixmedins_code": p.institution.fixmedins_code, "msgid": p.msgid, "medfee": p.medfee_fen,
-                        "fund": p.fund_fen, "acct": p.acct_fen, "cash": p.cash_fen,
+                        "fund": p.fund_fen, "acct": p.acct_fen, "mulaid": p.mulaid_fen, "cash": p.cash_fen,
                         "status": RECONCILED_STATUS[p.status]} for p in rows}
 
 

@@ -25,6 +25,7 @@ from common.envelope import InfCode, json_ready
 from common.money import fen_to_yuan, yuan_to_fen
 
 from ...enums import PaymentStatus
+from ...hooks import hook
 from ...models import Payment, Voucher
 from ..balance import balance_remember
 from ..core import TerminalCall
@@ -100,7 +101,17 @@ def payment_awaiting_confirmation(payment: Payment, output: dict) -> None:
     with transaction.atomic():
         if payment_move(payment, IN_FLIGHT, status=PaymentStatus.AWAITING_CONFIRMATION, confirmation_required=True,
                  confirm_deadline=deadline, core_output=output, **amounts(output["setlinfo"])):
-            voucher_push(payment.voucher_id, "payment.confirm", confirm_message(payment))
+            asked = hook("mulaid_confirmation")
+            payer_asked = bool(asked and payment.mulaid_fen and asked(payment.public_id, payment.mulaid_fen))
+            if payment_needs_own_confirmation(payment) or not payer_asked:
+                voucher_push(payment.voucher_id, "payment.confirm", confirm_message(payment))
+
+
+def payment_needs_own_confirmation(payment: Payment) -> bool:
+    """The relative's (the voucher holder's) own PIN is asked when their own
+    account part is over the threshold; a mutual-aid part over the payer's
+    confirm_above is the payer's to confirm (family)."""
+    return payment.acct_fen > settings.PAYMENT_CONFIRM_THRESHOLD_FEN
 
 
 def payment_settled(payment: Payment, output: dict) -> None:
@@ -115,6 +126,9 @@ def payment_settled(payment: Payment, output: dict) -> None:
                      person=payment.voucher.person, detail={"msgid": payment.msgid, "setl_id": setlinfo["setl_id"]})
         balc_fen = yuan_to_fen(setlinfo["balc"], "balc")
         balance_remember(payment.voucher.person, balc_fen)
+        settled = hook("mulaid_settled")
+        if settled:  # the mutual-aid ledger and the payer's notice (family), in this transaction
+            settled(payment.public_id, setlinfo, payment.institution.name)
         # The phone gets the app API's yuan strings (fen_to_yuan), from the journal's fen.
         voucher_push(payment.voucher_id, "payment.completed", {
             "id": payment.public_id, "institution": payment.institution.name,
@@ -140,6 +154,9 @@ def payment_reversed(payment: Payment, reversal_msgid: str, output: dict | None)
         audit_record(action="payment.reversed", outcome=AuditOutcome.SUCCESS, actor=payment.institution.fixmedins_code,
                      person=payment.voucher.person,
                      detail={"msgid": payment.msgid, "setl_id": payment.setl_id, "reversal_msgid": reversal_msgid})
+        reversed_ = hook("mulaid_reversed")
+        if reversed_ and payment.mulaid_fen:
+            reversed_(payment.public_id)
         if output and output.get("setlinfo", {}).get("balc") is not None:
             balance_remember(payment.voucher.person, yuan_to_fen(output["setlinfo"]["balc"], "balc"))
         voucher_push(payment.voucher_id, "payment.reversed", {

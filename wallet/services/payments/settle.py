@@ -43,6 +43,7 @@ from common.money import fen_to_amount, yuan_to_fen
 from settlement.errors import CoreProtocolError, CoreRefused, CoreTimeout, CoreUnavailable
 
 from ...enums import PaymentStatus
+from ...hooks import MulaidTicket, hook
 from ...models import EcToken, Payment
 from ...tasks import payment_resolve_task
 from ..core import (NotStored, TerminalCall, core_call, core_refusal, core_send, core_unavailable, outcome_unknown,
@@ -85,7 +86,10 @@ def _core_input(call: TerminalCall, psn_no: str, *, expected: Payment | None = N
     the core refuses if it no longer holds."""
     druginfo = json_ready(dict(call.env.input.get("druginfo") or {}))
     druginfo.update({"psn_no": psn_no, "mdtrt_cert_type": "99", "mdtrt_cert_no": psn_no})
-    for name in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
+    # The wallet's own fields to the core are the wallet's alone: a terminal
+    # cannot name a split, a confirmation limit or a mutual-aid authorisation.
+    for name in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "acct_pay_limit",
+                 "mulaid_pay_limit", "mulaid_auth_id", "mulaid_auth_version"):
         druginfo.pop(name, None)
     if expected is not None:
         druginfo.update({"fund_pay_sumamt": fen_to_amount(expected.fund_fen),
@@ -95,11 +99,26 @@ def _core_input(call: TerminalCall, psn_no: str, *, expected: Payment | None = N
     return {"druginfo": druginfo, "drugdetail": json_ready(call.env.input.get("drugdetail"))}
 
 
+def _with_mulaid(core_input: dict, ticket: MulaidTicket | None) -> dict:
+    """Family mutual aid (家庭共济): the authorisation the settlement relies on
+    rides along; the core checks it against its own state (version included)
+    and without it pays nothing from another person's account."""
+    if ticket is not None:
+        core_input["druginfo"].update({"mulaid_auth_id": ticket.auth_id, "mulaid_auth_version": ticket.version})
+    return core_input
+
+
+def _mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None:
+    ticket = hook("mulaid_ticket")
+    return ticket(person_id, payment_id) if ticket else None
+
+
 # --- 2101 --------------------------------------------------------------------------------
 
 def payment_pre_settle(call: TerminalCall) -> dict:
     token = _token_for(call, _druginfo(call))
-    output = core_call(call, "2101", _core_input(call, token.voucher.person.psn_no))
+    person = token.voucher.person
+    output = core_call(call, "2101", _with_mulaid(_core_input(call, person.psn_no), _mulaid_ticket(person.pk, None)))
     acct = yuan_to_fen(output["setlinfo"]["acct_pay"], "acct_pay")
     output = terminal_output(output, call.institution)
     output["confirm_required"] = "1" if acct > settings.PAYMENT_CONFIRM_THRESHOLD_FEN else "0"
@@ -170,9 +189,21 @@ def _submit(call: TerminalCall, payment: Payment) -> dict | None:
     core_msgid = confirmed_core_msgid(call.institution.fixmedins_code, env.msgid) if confirmed else env.msgid
     if not payment_submitting(payment, back_to, core_msgid):
         return None  # someone else submitted it a moment ago
-    core_input = _core_input(call, payment.voucher.person.psn_no, expected=payment if confirmed else None)
+    try:
+        # Checked under the authorisation's row lock, recorded with this payment
+        # (now ``submitted``): a revocation committed after this waits for the
+        # outcome; one committed before it means no mutual aid (family/services/mutual_aid.py).
+        ticket = _mulaid_ticket(payment.voucher.person_id, payment.public_id)
+    except Exception:
+        payment_not_sent(payment, back_to)
+        raise
+    core_input = _with_mulaid(_core_input(call, payment.voucher.person.psn_no, expected=payment if confirmed else None),
+                              ticket)
     if not confirmed:
         core_input["druginfo"]["acct_pay_limit"] = fen_to_amount(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
+        if ticket is not None and ticket.confirm_above_fen is not None:
+            # The payer confirms a mutual-aid part above this (ours; 4008 like acct_pay_limit).
+            core_input["druginfo"]["mulaid_pay_limit"] = fen_to_amount(ticket.confirm_above_fen)
     try:
         output = core_send(call.institution, "2102", core_input, env=env, msgid=core_msgid)
     except CoreUnavailable:
