@@ -158,6 +158,7 @@ def main() -> int:
                        "--schedule", str(var_dir / f"celerybeat-schedule-{port}")])
         wait_port(port, proc=web)
         manage("demo_logins", "--base-url", f"http://127.0.0.1:{port}", check=False)
+        manage("staff_demo_users", check=False)  # support console (issue #15): demo staff with their TOTP seeds
         print(f"\n[run] Yibao Wallet is up. Ctrl-C stops everything.\n"
               f"  app (H5):        http://127.0.0.1:{port}/app/\n"
               f"  API docs:        http://127.0.0.1:{port}/api/docs/\n"

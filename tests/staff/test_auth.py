@@ -33,7 +33,8 @@ def staff_endpoints() -> list[tuple[str, str]]:
     return found
 
 
-def test_login_needs_password_and_code(staff_factory):
+def test_login_needs_password_and_code(staff_factory, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's own back-off after a wrong code (1 s, 2 s, ...) aside
     agent = staff_factory("agent_x", "agent", "一组")
     wrong_code = agent.login(otp="000000")
     assert wrong_code.status_code == 401 and wrong_code.json()["code"] == "STAFF_LOGIN_FAILED"
@@ -139,3 +140,10 @@ def test_logout_ends_the_session(staff_factory):
 def test_app_bearer_token_is_not_a_staff_session(person_app):
     response = Client().get("/api/staff/auth/me", headers={"Authorization": f"Bearer {person_app.token}"})
     assert response.status_code == 401 and response.json()["code"] == "UNAUTHENTICATED"
+
+
+def test_a_wrong_code_backs_off_the_device(staff_factory):
+    """django-otp's own throttle: right after a wrong code even the right one is refused (same answer)."""
+    agent = staff_factory("agent_x", "agent", "一组")
+    assert agent.login(otp="000000").json()["code"] == "STAFF_LOGIN_FAILED"
+    assert agent.login().json()["code"] == "STAFF_LOGIN_FAILED"
