@@ -6,6 +6,7 @@ import {
   FILING_TYPES,
   addDays,
   addMonths,
+  basisOptions,
   basisProblem,
   chineseDate,
   commitmentText,
@@ -169,12 +170,12 @@ describe('the draft', () => {
   })
 
   it('needs the commitment accepted, or a document type and number', () => {
-    expect(basisProblem(draft())).toBe('请阅读并同意承诺书')
-    expect(basisProblem(draft({ commitmentAccepted: true }))).toBe('')
-    expect(basisProblem(draft({ basis: 'proof' }))).toBe('请选择证明材料类型')
-    expect(basisProblem(draft({ basis: 'proof', docType: 'residence_permit', docNo: '  ' }))).toBe('请填写证明材料编号')
-    expect(basisProblem(draft({ basis: 'proof', docType: 'residence_permit', docNo: 'x'.repeat(41) }))).toBe('证明材料编号过长')
-    expect(basisProblem(draft({ basis: 'proof', docType: 'residence_permit', docNo: '4403001234' }))).toBe('')
+    expect(basisProblem(draft({ type: 'long_term_residence' }))).toBe('请阅读并同意承诺书')
+    expect(basisProblem(draft({ type: 'long_term_residence', commitmentAccepted: true }))).toBe('')
+    expect(basisProblem(draft({ type: 'stationed_work', basis: 'proof' }))).toBe('请选择证明材料类型')
+    expect(basisProblem(draft({ type: 'stationed_work', basis: 'proof', docType: 'residence_permit', docNo: '  ' }))).toBe('请填写证明材料编号')
+    expect(basisProblem(draft({ type: 'stationed_work', basis: 'proof', docType: 'residence_permit', docNo: 'x'.repeat(41) }))).toBe('证明材料编号过长')
+    expect(basisProblem(draft({ type: 'stationed_work', basis: 'proof', docType: 'residence_permit', docNo: '4403001234' }))).toBe('')
   })
 
   it('builds the create body: no end date for long-term, commitment or proof, referral normalised', () => {
@@ -189,6 +190,15 @@ describe('the draft', () => {
       .toEqual({ reflin_medins_no: 'H11', reflin_medins_name: '北京某医院', diag_code: 'J18.900', diag_name: '肺炎', dise_cond_dscr: '',
         institutions: ['H440300001', 'H440300002'] })
     expect(() => createInput(draft())).toThrow()
+  })
+
+  it('lets emergency rest on nothing (basis omitted), the others on a commitment or proof', () => {
+    expect(basisOptions('emergency')).toEqual(['not_required', 'commitment', 'proof'])
+    expect(basisOptions('temporary_other')).toEqual(['commitment', 'proof'])
+    expect(basisProblem(draft({ type: 'emergency', basis: 'not_required' }))).toBe('')
+    expect(basisProblem(draft({ type: 'referral', basis: 'not_required' }))).toBe('请选择备案依据')
+    expect(createInput(draft({ type: 'emergency', destAdmdvs: '440300', endDate: '2026-12-31', basis: 'not_required' })))
+      .toEqual({ type: 'emergency', dest_admdvs: '440300', begin_date: TODAY, end_date: '2026-12-31' })
   })
 
   it('splits typed institution codes', () => {

@@ -67,8 +67,9 @@ class FakeFilingWallet(FakeWallet):
             institutions = referral.pop("institutions", []) if referral else []
             filing = {"id": f"f{n}", "filing_no": f"BA440100{body['begin_date'].replace('-', '')}{n:08d}",
                       "type": body["type"], "type_name": TYPE_NAMES[body["type"]], "kind": KINDS[body["type"]],
-                      "status": "active", "status_name": "有效", "basis": body["basis"],
-                      "basis_name": {"commitment": "个人承诺", "proof": "证明材料"}[body["basis"]], "source": "app",
+                      "status": "active", "status_name": "有效", "basis": body.get("basis", "not_required"),
+                      "basis_name": {"commitment": "个人承诺", "proof": "证明材料",
+                                     "not_required": "无需材料"}[body.get("basis", "not_required")], "source": "app",
                       "insured_region": "440100", "dest_admdvs": body["dest_admdvs"],
                       "dest_name": NAMES[body["dest_admdvs"]], "begin_date": body["begin_date"],
                       "end_date": body.get("end_date"), "late": False, "institutions": institutions,
@@ -321,4 +322,26 @@ def test_change_destination_of_a_long_term_filing(page, live_server):
     page.goto(app_url(live_server.url, "alipay", "pages-filing/detail/index?id=nope"))
     expect(by_testid(page, "filing-detail-error")).to_be_visible()
     expect(by_testid(page, "error-panel")).to_have_attribute("data-code", "FILING_NOT_FOUND")
+    assert page.js_errors == []
+
+
+def test_emergency_needs_no_commitment_or_proof(page, live_server):
+    wallet = FakeFilingWallet()
+    open_filings(page, live_server.url, wallet, "wechat")
+    by_testid(page, "filing-new").click()
+    by_testid(page, "filing-type-emergency").click()
+    by_testid(page, "filing-type-next").click()
+    choose_destination(page, "510000", "510100")
+    end = by_testid(page, "filing-end-value").get_attribute("data-date")
+    by_testid(page, "filing-details-next").click()
+    expect(by_testid(page, "filing-basis-not_required")).to_have_attribute("aria-checked", "true")
+    expect(by_testid(page, "filing-basis-not_required")).to_contain_text(RULES["emergency_note"])
+    expect(by_testid(page, "filing-commitment")).to_have_count(0)
+    by_testid(page, "filing-basis-next").click()
+    expect(by_testid(page, "filing-review-basis")).to_have_text("无需材料")
+    by_testid(page, "filing-submit").click()
+    expect(by_testid(page, "filing-created")).to_be_visible()
+    assert wallet.posted("/api/filings") == [{"type": "emergency", "dest_admdvs": "510100",
+                                              "begin_date": dt.date.today().isoformat(), "end_date": end}]
+    expect(by_testid(page, "filing-detail-basis")).to_have_text("无需材料")
     assert page.js_errors == []

@@ -155,7 +155,8 @@ export interface CreateFilingInput {
   dest_admdvs: string
   begin_date: string
   end_date?: string
-  basis: FilingBasis
+  /** omitted for emergency without documents (answered as basis not_required) */
+  basis?: 'commitment' | 'proof'
   commitment_accepted?: boolean
   proof?: FilingProof
   referral?: FilingReferralInput

@@ -337,8 +337,15 @@ export function destinationProblem(
   return ''
 }
 
+/** The bases a type may rest on: emergency counts as filed and needs none. */
+export function basisOptions(type: FilingType | ''): FilingBasis[] {
+  return type === 'emergency' ? ['not_required', 'commitment', 'proof'] : ['commitment', 'proof']
+}
+
 /** The first problem of the 备案依据 step ('' when fine). */
 export function basisProblem(draft: FilingDraft): string {
+  if (!basisOptions(draft.type).includes(draft.basis)) return '请选择备案依据'
+  if (draft.basis === 'not_required') return ''
   if (draft.basis === 'commitment') return draft.commitmentAccepted ? '' : '请阅读并同意承诺书'
   if (!draft.docType) return '请选择证明材料类型'
   const no = draft.docNo.trim()
@@ -355,8 +362,8 @@ export function createInput(draft: FilingDraft): CreateFilingInput {
     type: info.key,
     dest_admdvs: draft.destAdmdvs,
     begin_date: draft.beginDate,
-    basis: draft.basis,
   }
+  if (draft.basis !== 'not_required') input.basis = draft.basis
   if (info.term === 'temporary' && draft.endDate) input.end_date = draft.endDate
   if (draft.basis === 'commitment') input.commitment_accepted = true
   else if (draft.docType) input.proof = { doc_type: draft.docType, doc_no: draft.docNo.trim() }
