@@ -140,6 +140,10 @@ describe('the draft', () => {
     expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2026-11-01' }), { ...RULES, late_filing_days: 0 }, TODAY))
       .toBe('开始日期不能早于今天')
     expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300' }), RULES, TODAY)).toBe('')
+    // a trip yet to come: up to 90 days ahead
+    expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2027-02-25' }), RULES, TODAY)).toBe('')
+    expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2027-02-26' }), RULES, TODAY))
+      .toBe('开始日期最晚可选90天后')
     // a late filing within the window is fine
     expect(destinationProblem(draft({ type: 'temporary_other', destAdmdvs: '510100', beginDate: '2026-11-01', endDate: '2027-04-30' }), RULES, TODAY)).toBe('')
   })

@@ -7,7 +7,8 @@ filing to the core, and a 深圳 pharmacy's POS page settles a bill at the
 long-term ratio; he then files 其他临时外出 to 510100 成都市 and a 成都
 pharmacy settles the same bill 20 points lower; a 武汉 (420100) pharmacy,
 where he has no filing, is refused with the core's NOT_FILED message on the
-POS page.
+POS page; he cancels the long-term filing (a reason accepted before the
+minimum period) and 深圳 refuses him too.
 
 Hand-worked (common/demodata.py, the 130100 employee policy): at a pharmacy
 (level 9) no deductible and 80 % up to 50 000 yuan a year; cross_province
@@ -169,6 +170,9 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
         assert detail["setlinfo"]["hifp_pay"] == "80.00", detail["setlinfo"]
         assert any(f"按异地长期居住结算（备案号{long_no}）" in line and "报销比例不作调整" in line
                    for line in detail["explanation"]), detail["explanation"]
+        # The person's record names the filing used.
+        phone.goto(app_url(wallet.url, "wechat", f"pages/records/detail?id={detail['id']}"))
+        expect(by_testid(phone, "explanation-line").filter(has_text=f"备案号{long_no}")).to_have_count(1)
 
         # 2. 其他临时外出 to 成都, then the same bill at a 成都 pharmacy: 20 points lower (60 %).
         temp_id, temp_no = file_on_phone(phone, wallet.url, "temporary_other", "510000", "510100", "成都市")
@@ -195,11 +199,31 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
         expect(by_testid(pos, "pos-presettle-result")).to_have_count(0)
         screenshot(pos, "filing-story-pos-unfiled")
 
-        # My filings: both active, with their validity.
+        # 4. He cancels the long-term filing before its minimum period: a reason
+        # the region accepts early is required; once the core has the
+        # cancellation, the 深圳 pharmacy is refused too.
+        phone.goto(app_url(wallet.url, "wechat", f"pages-filing/detail/index?id={long_id}"))
+        expect(by_testid(phone, "filing-cancel-rule")).to_contain_text("6个月")
+        expect(by_testid(phone, "filing-change")).to_be_visible()
+        by_testid(phone, "filing-cancel").click()
+        expect(by_testid(phone, "filing-reason-hint")).to_have_text("未满规定期限，请先选择理由")
+        expect(by_testid(phone, "filing-reason-other")).to_have_count(0)  # not accepted early
+        by_testid(phone, "filing-reason-work_change").click()
+        by_testid(phone, "filing-cancel").click()
+        by_testid(phone, "confirm-ok").click()
+        expect(by_testid(phone, "filing-done")).to_have_text("备案已取消")
+        expect(by_testid(phone, "filing-detail-status")).to_have_text("已撤销")
+        screenshot(phone, "filing-story-cancelled")
+        relay_outbox()
+        pos_at(pos, wallet.url, SHENZHEN, show_code(phone, wallet.url))
+        bill_and_presettle(pos)
+        expect(by_testid(pos, "pos-tx-error")).to_have_attribute("data-infcode", "4011")
+
+        # My filings: the long-term one cancelled, the temporary one in force, with their validity.
         phone.goto(app_url(wallet.url, "wechat", "pages-filing/index/index"))
-        for filing_id, status_text, validity_part in ((long_id, "有效", "长期有效"), (temp_id, "有效", "至")):
+        for filing_id, status_text, validity_part in ((long_id, "已撤销", "长期有效"), (temp_id, "有效", "至")):
             item = phone.locator(f"[data-testid='filing-item'][data-id='{filing_id}']")
-            expect(item).to_have_attribute("data-status", "active")
+            expect(item).to_have_attribute("data-status", "cancelled" if filing_id == long_id else "active")
             expect(item.locator("[data-testid='filing-item-status']")).to_have_text(status_text)
             expect(item.locator("[data-testid='filing-item-validity']")).to_contain_text(validity_part)
         screenshot(phone, "filing-story-list")
