@@ -20,7 +20,9 @@ from tests.support.processes import base_env, run_manage
 
 pytestmark = pytest.mark.django_db
 
-PHARMACY = next(i for i in demodata.generate().institutions if i.kind == "pharmacy" and i.designated)
+# A pharmacy in the person's own region (440100): one in another province would need a filing.
+PHARMACY = next(i for i in demodata.generate().institutions
+                if i.kind == "pharmacy" and i.designated and i.region == "440100")
 ITEM = next(c for c in demodata.generate().catalogue if c.list_class == "A" and c.price_cap_fen is None)
 
 
