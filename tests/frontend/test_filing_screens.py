@@ -305,7 +305,14 @@ def test_change_destination_of_a_long_term_filing(page, live_server):
                            "created_at": "2026-01-01T02:00:00Z", "cancelled_at": None, "can_cancel": True,
                            "reason_required": False, "can_change": True, "change_free_from": "2026-07-01",
                            "expiring": False, "cancel_rule": "已满6个月，可随时变更或取消。"})
+    wallet.filings.append({**wallet.filings[0], "id": "f10", "type": "referral", "type_name": "异地转诊转院",
+                           "kind": "referral", "end_date": "2026-12-31", "expiring": True, "source": "hospital",
+                           "can_change": False})
     open_filings(page, live_server.url, wallet, "alipay")
+    referral = page.locator("[data-testid='filing-item'][data-id='f10']")
+    expect(referral.locator("[data-testid='filing-item-expiring']")).to_contain_text("即将到期")
+    expect(referral.locator("[data-testid='filing-item-source']")).to_have_text("由转出医院办理")
+    expect(page.locator("[data-testid='filing-item'][data-id='f9'] [data-testid='filing-item-expiring']")).to_have_count(0)
     page.locator("[data-testid='filing-item'][data-id='f9']").click()
     expect(by_testid(page, "filing-cancel-rule")).to_have_text("已满6个月，可随时变更或取消。")
     expect(by_testid(page, "filing-reason-other")).to_be_visible()  # optional now: every reason offered
