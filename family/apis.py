@@ -7,6 +7,8 @@ FAMILY_NOT_FOUND (404), the same answer as an id that does not exist."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,6 +18,7 @@ from accounts.liveness import get_provider
 from common.errors import ApplicationError
 from common.http import client_ip
 from common.schema import errors
+from wallet import rendering
 from wallet.apis_app import PaymentOutputSerializer, RecordDetailApi
 from wallet.apis_app import BalanceApi as WalletBalanceApi
 from wallet.selectors import payment_record_answer, payment_record_get, payment_record_list, payments_pending
@@ -193,9 +196,34 @@ class RelativeInvitationApi(APIView):
     def post(self, request, binding_id: str):
         invitation, token = svc.invitation_create(login=request.user.login, binding_id=binding_id,
                                                   ip=client_ip(request))
-        return Response(self.OutputSerializer({"token": token, "url": f"pages-family/invite/index?token={token}",
+        return Response(self.OutputSerializer({"token": token, "url": invitation_url(request, token),
                                                "expires_at": invitation.expires_at}).data,
                         status=status.HTTP_201_CREATED)
+
+
+def invitation_url(request, token: str) -> str:
+    """The H5 page the relative opens (absolute, on the wallet's own origin; hash router)."""
+    return request.build_absolute_uri(f"/app/#/pages-family/invite/index?token={token}")
+
+
+class InvitationQrApi(APIView):
+    """The invitation's link as a QR image, for the binder to show the relative."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["svg", "png"], default="svg")],
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY,
+                   **errors({**NOT_FOUND, 400: "VALIDATION_ERROR"})})
+    def get(self, request, token: str):
+        fmt = request.query_params.get("format", "svg")
+        if fmt not in {"svg", "png"}:
+            raise ApplicationError("VALIDATION_ERROR", "format 须为 svg 或 png")
+        invitation = svc.invitation_get(token)
+        svc.binding_of_binder(request.user.login, invitation.binding.public_id)  # the caller's own invitation only
+        url = invitation_url(request, token)
+        response = HttpResponse(rendering.qr_svg(url) if fmt == "svg" else rendering.qr_png(url),
+                                content_type="image/svg+xml" if fmt == "svg" else "image/png")
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class RelativeEndApi(APIView):
@@ -360,6 +388,7 @@ class CodeViewListApi(APIView):
         kind = serializers.ChoiceField(choices=CodeViewKind.choices)
         shown_at = serializers.DateTimeField()
         channel = serializers.CharField(allow_blank=True)
+        channel_name = serializers.CharField(allow_blank=True)
         institution = serializers.CharField(allow_blank=True)
 
     @extend_schema(responses={200: OutputSerializer(many=True)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.enums import Channel
 from common import idnumber
 
 from wallet.selectors import voucher_proxy_states
@@ -90,4 +91,6 @@ def code_view_list(person, *, limit: int = 100) -> list[dict]:
     rows = (CodeView.objects.select_related("binding__binder").filter(binding__relative=person)
             .order_by("-at", "-pk")[:limit])
     return [{"binder_name_masked": name_masked(v.binding.binder.name), "binding_id": v.binding.public_id,
-             "kind": v.kind, "shown_at": v.at, "channel": v.channel, "institution": v.institution} for v in rows]
+             "kind": v.kind, "shown_at": v.at, "channel": v.channel,
+             "channel_name": Channel(v.channel).label if v.channel in Channel.values else "",
+             "institution": v.institution} for v in rows]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("relatives/<str:binding_id>/payments/pending", apis.RelativePaymentPendingApi.as_view(),
          name="family-relative-payments-pending"),
     path("invitations/<str:token>", apis.InvitationDetailApi.as_view(), name="family-invitation"),
+    path("invitations/<str:token>/qr", apis.InvitationQrApi.as_view(), name="family-invitation-qr"),
     path("invitations/<str:token>/liveness/start", apis.InvitationLivenessStartApi.as_view(),
          name="family-invitation-liveness-start"),
     path("invitations/<str:token>/liveness/verify", apis.InvitationLivenessVerifyApi.as_view(),

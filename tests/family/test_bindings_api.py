@@ -196,7 +196,9 @@ def _invited(binder) -> tuple[str, str]:
     invitation = binder.post(f"/api/family/relatives/{created['id']}/invitation")
     assert invitation.status_code == 201, invitation.content
     body = invitation.json()
-    assert body["url"] == f"pages-family/invite/index?token={body['token']}"
+    assert body["url"] == f"http://testserver/app/#/pages-family/invite/index?token={body['token']}"
+    qr = binder.get(f"/api/family/invitations/{body['token']}/qr?format=png")
+    assert qr.status_code == 200 and qr["Content-Type"] == "image/png" and qr.content.startswith(b"\x89PNG")
     assert Invitation.objects.get().token_hash != body["token"]  # stored hashed
     return created["id"], body["token"]
 
@@ -230,6 +232,7 @@ def test_invitation_is_not_for_someone_else_and_a_new_one_retires_the_old(client
     other = AppClient(client, "wechat").login()
     other.activate(ADULTS[0])
     error(other.post(f"/api/family/invitations/{token}/liveness/start"), 403, "FAMILY_INVITATION_NOT_FOR_YOU")
+    error(other.get(f"/api/family/invitations/{token}/qr"), 404, "FAMILY_NOT_FOUND")  # only the binder's QR
     # A face that is not the relative's cannot accept it either (the binder's own login).
     error(binder.post(f"/api/family/invitations/{token}/liveness/start"), 403, "FAMILY_INVITATION_NOT_FOR_YOU")
     newer = binder.post(f"/api/family/relatives/{binding_id}/invitation").json()["token"]
