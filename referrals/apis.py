@@ -104,6 +104,13 @@ class ReferralOutputSerializer(serializers.Serializer):
     dise_cond_dscr = serializers.CharField(allow_blank=True)
 
 
+class DestinationOutputSerializer(serializers.Serializer):
+    dest_admdvs = serializers.CharField()
+    dest_name = serializers.CharField()
+    since = serializers.DateField(help_text="First treatment date it covers.")
+    until = serializers.DateField(allow_null=True, help_text="Last treatment date it covers (null: still in force).")
+
+
 class FilingOutputSerializer(serializers.Serializer):
     """One filing as the person sees it (component ``Filing``)."""
 
@@ -122,6 +129,9 @@ class FilingOutputSerializer(serializers.Serializer):
     dest_name = serializers.CharField()
     begin_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True, help_text="null: long-term, valid until cancelled.")
+    dest_since = serializers.DateField(help_text="From when the current destination covers bills (begin, or the last change).")
+    destinations = DestinationOutputSerializer(
+        many=True, help_text="The destinations over time, oldest first: a bill is covered by the one in force on its date.")
     late = serializers.BooleanField(help_text="补办: filed after treatment began.")
     institutions = serializers.ListField(child=serializers.CharField(), help_text="Designated institutions (referral).")
     referral = ReferralOutputSerializer(allow_null=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.utils import timezone
 
 from common.errors import ApplicationError
 
@@ -17,7 +18,7 @@ from .services.rules import FilingRules
 
 
 def filing_list(psn_no: str) -> list[Filing]:
-    return list(Filing.objects.filter(psn_no=psn_no).order_by("-created_at", "-id")[:100])
+    return list(Filing.objects.filter(psn_no=psn_no).prefetch_related("events").order_by("-created_at", "-id")[:100])
 
 
 def filing_get(psn_no: str, public_id: str) -> Filing:
@@ -40,6 +41,27 @@ def effective_status(filing: Filing, now: dt.date | None = None) -> str:
     return filing.status
 
 
+def destinations(filing: Filing) -> list[dict]:
+    """The filing's destinations over time, oldest first: each covers bills
+    dated from ``since`` to ``until`` (null: still in force). From the
+    filing's own trail (created, then each change from its date)."""
+    segments: list[list] = []
+    for event in sorted(filing.events.all(), key=lambda e: (e.at, e.pk)):
+        if event.kind == FilingEventKind.CREATED:
+            segments = [[filing.begin_date, event.detail.get("dest_admdvs") or filing.dest_admdvs]]
+        elif event.kind == FilingEventKind.CHANGED and event.detail.get("to"):
+            try:
+                since = dt.date.fromisoformat(str(event.detail.get("since")))
+            except ValueError:  # a change recorded before "since" was kept: the day it was made
+                since = timezone.localtime(event.at).date()
+            segments = [s for s in segments if s[0] < since] + [[since, event.detail["to"]]]
+    if not segments:
+        segments = [[filing.dest_since, filing.dest_admdvs]]
+    return [{"dest_admdvs": dest, "dest_name": region_name(dest) or dest, "since": since,
+             "until": segments[n + 1][0] - dt.timedelta(days=1) if n + 1 < len(segments) else None}
+            for n, (since, dest) in enumerate(segments)]
+
+
 def filing_view(filing: Filing, rules: FilingRules | None = None, now: dt.date | None = None) -> dict:
     """The filing as the app shows it (component ``Filing``)."""
     now = now or today()
@@ -55,7 +77,8 @@ def filing_view(filing: Filing, rules: FilingRules | None = None, now: dt.date |
         "basis_name": FilingBasis(filing.basis).label, "source": filing.source,
         "insured_region": filing.insured_region, "dest_admdvs": filing.dest_admdvs,
         "dest_name": region_name(filing.dest_admdvs) or filing.dest_admdvs, "begin_date": filing.begin_date,
-        "end_date": filing.end_date, "late": filing.late, "institutions": list(filing.institutions),
+        "end_date": filing.end_date, "dest_since": filing.dest_since, "destinations": destinations(filing),
+        "late": filing.late, "institutions": list(filing.institutions),
         "referral": None if referral is None else {
             k: referral.get(k, "") for k in ("reflin_medins_no", "reflin_medins_name", "diag_code", "diag_name",
                                               "dise_cond_dscr")},

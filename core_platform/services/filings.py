@@ -6,10 +6,13 @@ order per person by services/sync.py), and settlement reads only that copy:
 
 - ``filing.created`` ``{filing_no, psn_no, type, kind, basis, dest_admdvs,
   begin_date, end_date|null, institutions: [], referral: {...}|null}``;
-- ``filing.changed`` ``{filing_no, ...the same fields}`` (a change of
-  destination or dates; an unknown filing_no is created from it). The filing
-  then covers its new destination over its whole period and the old one no
-  more (``dest_since`` and other extra fields the wallet sends are ignored);
+- ``filing.changed`` ``{filing_no, ...the same fields, dest_since}`` (a
+  change of destination or dates; an unknown filing_no is created from it).
+  A change takes effect from its date: ``dest_since`` (else ``changed_on``;
+  neither: from ``begin_date`` — a correction of the whole filing). Bills
+  dated before it stay covered by the old destination, bills dated on or
+  after it only by the new one. The history is the core's own record of the
+  events it applied (``WalletEvent``, append-only): ``destination_on``;
 - ``filing.cancelled`` ``{filing_no, cancelled_on}``: from the moment the core
   applies it the filing covers no further bill, whatever the bill's date.
 
@@ -23,9 +26,9 @@ begun last) of:
 - an active filing of the person whose period covers the bill's date
   (``begin_date <= date``, ``end_date`` null or ``>= date``) — a filing made
   after treatment began but before settlement (补办) covers it like any
-  other — and whose destination is the institution's region, or its whole
-  province (``dest_admdvs`` ``xx0000``); a referral that names receiving
-  institutions covers only those;
+  other — and whose destination on that date is the institution's region,
+  or its whole province (``dest_admdvs`` ``xx0000``); a referral that names
+  receiving institutions covers only those;
 - emergency treatment (med_type ``13`` 急诊): counts as filed without one;
 
 and none: ``engine.Filing("unfiled")`` (the engine refuses with NOT_FILED,
@@ -55,7 +58,7 @@ from common.fields import is_ascii_digits
 from .. import engine
 from ..engine.params import FILING_KIND_NAMES
 from ..errors import CoreRefusal
-from ..models import Filing, Institution, InsuredPerson
+from ..models import Filing, Institution, InsuredPerson, WalletEvent
 from ..selectors import policy_current
 from .audit import audit_record
 
@@ -193,8 +196,57 @@ def needs_filing(person: InsuredPerson, institution: Institution, params: engine
     return params.cross_same_province == "filed"
 
 
-def _covers_destination(filing: Filing, institution: Institution) -> bool:
-    dest = filing.dest_admdvs
+def _since(payload: dict) -> dt.date | None:
+    """From when a created/changed event's destination applies (None: from
+    the filing's begin date)."""
+    for name in ("dest_since", "changed_on"):
+        try:
+            day = _date(payload, name, required=False)
+        except ValueError:
+            continue
+        if day is not None:
+            return day
+    return None
+
+
+def destination_history(psn_no: str, numbers) -> dict[str, list[tuple[dt.date, str]]]:
+    """filing_no -> [(from, dest_admdvs)], ascending, for those of ``numbers``
+    whose destination was ever changed, from the events the core applied
+    (a change from date S replaces the destination for every date >= S)."""
+    numbers = list(numbers)
+    if not numbers or not WalletEvent.objects.filter(psn_no=psn_no, kind="filing.changed",
+                                                     payload__filing_no__in=numbers).exists():
+        return {}
+    history: dict[str, list[tuple[dt.date, str]]] = {}
+    events = (WalletEvent.objects.filter(psn_no=psn_no, kind__in=("filing.created", "filing.changed"),
+                                         payload__filing_no__in=numbers).order_by("sequence", "pk"))
+    for applied in events:
+        payload = applied.payload
+        try:
+            begin = _date(payload, "begin_date", required=True)
+        except ValueError:
+            continue
+        since = max(_since(payload) or begin, begin) if applied.kind == "filing.changed" else begin
+        segments = [s for s in history.get(payload["filing_no"], []) if s[0] < since]
+        history[payload["filing_no"]] = [*segments, (since, str(payload.get("dest_admdvs", "")))]
+    return {number: segments for number, segments in history.items() if len(segments) > 1}
+
+
+def destination_on(filing: Filing, day: dt.date, history: dict[str, list[tuple[dt.date, str]]]) -> str:
+    """The filing's destination on ``day``: the last change in force then;
+    a date before every recorded change has the first destination."""
+    segments = history.get(filing.filing_no)
+    if not segments:
+        return filing.dest_admdvs
+    dest = segments[0][1]
+    for since, value in segments:
+        if since <= day:
+            dest = value
+    return dest
+
+
+def _covers_destination(filing: Filing, institution: Institution, dest: str | None = None) -> bool:
+    dest = filing.dest_admdvs if dest is None else dest
     if dest.endswith("0000"):
         covers = dest[:2] == institution.region[:2]
     else:
@@ -215,9 +267,12 @@ def filing_for_bill(person: InsuredPerson, institution: Institution, params: eng
         Q(end_date__isnull=True) | Q(end_date__gte=bill_date)).order_by("pk")
     if lock:
         rows = rows.select_for_update()
+    rows = list(rows)
+    history = destination_history(person.psn_no, [f.filing_no for f in rows])
     candidates = [engine.Filing(kind=f.kind, number=f.filing_no, type_name=FILING_TYPES[f.type][0],
                                 treatment_region=institution.region)
-                  for f in rows if f.type in FILING_TYPES and _covers_destination(f, institution)]
+                  for f in rows if f.type in FILING_TYPES
+                  and _covers_destination(f, institution, destination_on(f, bill_date, history))]
     begun = {f.filing_no: f.begin_date for f in rows}
     if med_type in EMERGENCY_MED_TYPES:
         candidates.append(engine.Filing(kind="emergency", type_name=FILING_TYPES["emergency"][0],

@@ -326,8 +326,11 @@ def filing_cancel(*, filing: Filing, actor: str, reason: str = "", ip: str | Non
 def filing_change(*, filing: Filing, dest_admdvs: str, actor: str, reason: str = "", ip: str | None = None,
                   now: dt.date | None = None) -> Filing:
     """Move an active long-term or other-temporary filing to another
-    destination from today on (same filing_no). Referral and emergency
-    filings are cancelled and filed again instead."""
+    destination from today on (same filing_no): ``dest_since`` = today (or the
+    begin date, not yet reached). Bills dated before it stay covered by the
+    old destination, later ones only by the new (the core keeps the history:
+    docs/subsystems/filing.md "Change of destination"). Referral and
+    emergency filings are cancelled and filed again instead."""
     now = now or today()
     reason = _reason(reason)
     if filing.kind not in (FilingKind.LONG_TERM, FilingKind.TEMPORARY_OTHER):
@@ -346,7 +349,8 @@ def filing_change(*, filing: Filing, dest_admdvs: str, actor: str, reason: str =
         before = filing.dest_admdvs
         filing.dest_admdvs, filing.dest_since = dest_admdvs, max(now, filing.begin_date)
         filing.save(update_fields=["dest_admdvs", "dest_since", "updated_at"])
-        _record(filing, FilingEventKind.CHANGED, actor, ip, {"from": before, "to": dest_admdvs, "reason": reason})
+        _record(filing, FilingEventKind.CHANGED, actor, ip, {"from": before, "to": dest_admdvs, "reason": reason,
+                                                             "since": str(filing.dest_since)})
         outbox_enqueue(kind=OUTBOX_FILING_CHANGED, person_key=filing.psn_no,
                        payload={**_core_payload(filing), "changed_on": str(now), "previous_dest_admdvs": before})
     return filing

@@ -315,3 +315,47 @@ def test_change_of_destination_moves_the_cover(client, cross):
     assert result["result"] == "applied"
     assert settle(client, SZ_PHARMACY, FILER)["infcode"] == InfCode.NOT_FILED
     assert money(settle(client, CD_PHARMACY, FILER), "hifp_pay")["hifp_pay"] == D("80.00")
+
+
+def test_a_change_takes_effect_from_its_date_and_earlier_bills_keep_the_old_destination(client, cross):
+    """异地长期居住 to 深圳 from 2026-03-01, moved to 成都 from 2026-06-01 (dest_since), then to the whole of
+    广东 from 2026-09-01 (changed_on only). Each bill is covered by the destination in force on its own
+    date — a bill dated before a change, settled after it, is still covered by the old destination — and
+    by no other."""
+    number = "BA13010020260301000010"
+    file(client, FILER, number, "long_term_residence", "440300")
+    moved = event(client, FILER, "filing.changed", {
+        "filing_no": number, "type": "long_term_residence", "dest_admdvs": "510100", "begin_date": "2026-03-01",
+        "end_date": None, "dest_since": "2026-06-01", "changed_on": "2026-06-01", "previous_dest_admdvs": "440300"})
+    assert moved["result"] == "applied"
+    assert Filing.objects.get(filing_no=number).dest_admdvs == "510100"  # the current destination
+
+    def fund(institution, on):
+        answer = settle(client, institution, FILER, on=on, infno="2101")
+        return answer["infcode"] if answer["infcode"] else money(answer, "hifp_pay")["hifp_pay"]
+
+    assert fund(SZ_PHARMACY, "2026-05-31") == D("80.00")  # before the change: the old destination
+    assert fund(CD_PHARMACY, "2026-05-31") == InfCode.NOT_FILED  # the new one not yet
+    assert fund(CD_PHARMACY, "2026-06-01") == D("80.00")
+    assert fund(SZ_PHARMACY, "2026-06-01") == InfCode.NOT_FILED  # the old one no more
+    settled = settle(client, SZ_PHARMACY, FILER, on="2026-05-20")  # 2102 too, under the filing's number
+    assert money(settled, "hifp_pay")["hifp_pay"] == D("80.00")
+    assert settled["output"]["setlinfo"]["trt_dcla_detl_sn"] == number
+
+    again = event(client, FILER, "filing.changed", {
+        "filing_no": number, "type": "long_term_residence", "dest_admdvs": "440000", "begin_date": "2026-03-01",
+        "end_date": None, "changed_on": "2026-09-01"})
+    assert again["result"] == "applied"
+    assert fund(SZ_PHARMACY, "2026-05-31") == D("80.00")
+    assert fund(CD_PHARMACY, "2026-08-31") == D("80.00")
+    assert fund(CD_PHARMACY, "2026-09-01") == InfCode.NOT_FILED
+    assert fund(SZ_PHARMACY, "2026-07-01") == InfCode.NOT_FILED
+    assert fund(SZ_PHARMACY, "2026-09-01") == D("80.00")  # 440000: any city of 广东
+
+    # A change that names no date corrects the whole filing: one destination for every date.
+    corrected = event(client, FILER, "filing.changed", {
+        "filing_no": number, "type": "long_term_residence", "dest_admdvs": "510100", "begin_date": "2026-03-01",
+        "end_date": None})
+    assert corrected["result"] == "applied"
+    assert fund(CD_PHARMACY, "2026-04-01") == D("80.00") and fund(CD_PHARMACY, "2026-10-01") == D("80.00")
+    assert fund(SZ_PHARMACY, "2026-04-01") == InfCode.NOT_FILED

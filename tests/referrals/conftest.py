@@ -63,3 +63,13 @@ def stranger(client, core_url):
     app = Filer(client, openid=f"stranger-{uuid.uuid4().hex[:10]}").login()
     app.activate(STRANGER)
     return app
+
+
+@pytest.fixture
+def activated(client, core_url, outbox_ids_above_earlier_tests):
+    """Activate any demo persona (e.g. the cross-province ones of 130100, 210100, 150100)."""
+    def activate(persona) -> Filer:
+        app = Filer(client, openid=f"p-{uuid.uuid4().hex[:10]}").login()
+        app.activate(persona)
+        return app
+    return activate

@@ -9,16 +9,14 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import AuditEvent
 from referrals.models import Filing, FilingEvent
 from referrals.services.filings import add_months, filing_cancel, filing_change, filing_expire_sweep
 from referrals.services.reminders import filing_reminders_send
-from referrals.services.rules import _key
 from settlement.models import OutboxMessage
 
-from .conftest import FILER, LONG_TERM, REFERRAL, TEMPORARY, body, days, today
+from .conftest import FILER, LONG_TERM, REFERRAL, TEMPORARY, P, body, days, today
 
 pytestmark = pytest.mark.django_db
 
@@ -224,24 +222,35 @@ def test_proof_basis_records_the_document(filer):
     assert Filing.objects.get(public_id=out["id"]).proof_doc_no == "GD440300ABC"
 
 
-def test_region_not_open_is_refused(filer):
-    """The insured region's 9501 rules say open=0 (seeded in the wallet's rules cache)."""
-    cache.set(_key("110100", "390"), {"open": False, "long_term_min_months": 6, "temporary_valid_months": 6,
-                                      "unfiled": "refuse", "same_province": "local", "adjust": {}}, 60)
-    refused = _error(filer.file(body(TEMPORARY)), 409, "FILING_REGION_NOT_OPEN")
-    assert "尚未开通" in refused["message"]
-    assert filer.get("/api/filings/rules").json()["open"] is False
+def test_region_not_open_is_refused(activated):
+    """包丽娜 of 呼和浩特 (150100): the core's policy for her region says cross-province settlement is not
+    open (9501 open "0"), so every filing is refused and nothing reaches the outbox."""
+    person = activated(P["cross_not_open"])
+    assert person.get("/api/filings/rules").json()["open"] is False
+    for template in (TEMPORARY, LONG_TERM):
+        refused = _error(person.file(body(template)), 409, "FILING_REGION_NOT_OPEN")
+        assert "尚未开通" in refused["message"]
+    assert not OutboxMessage.objects.filter(kind__startswith="filing.").exists() and not Filing.objects.exists()
 
 
-def test_same_province_other_city_when_the_region_treats_it_as_filed(filer):
-    cache.set(_key("110100", "390"), {"open": True, "long_term_min_months": 3, "temporary_valid_months": 2,
-                                      "unfiled": "refuse", "same_province": "filed", "adjust": {}}, 60)
-    # Beijing has one city: its own region and province stay refused.
-    _error(filer.file(body(TEMPORARY, dest_admdvs="110100")), 400, "FILING_DEST_SAME_PROVINCE")
-    out = filer.file(body(TEMPORARY, dest_admdvs="440300")).json()
-    assert out["end_date"] == str(add_months(today(), 2) - dt.timedelta(days=1))
-    lt = filer.file(body(LONG_TERM)).json()
-    assert lt["change_free_from"] == str(add_months(today(), 3)) and "满3个月" in lt["cancel_rule"]
+def test_same_province_other_city_when_the_region_treats_it_as_filed(activated):
+    """高建华 of 沈阳 (210100): 辽宁's policy says another region of the province needs a filing
+    (same_province "filed"), so 大连 is a destination; 沈阳 itself and the whole of 辽宁 are not."""
+    person = activated(P["cross_lowest"])
+    assert person.get("/api/filings/rules").json()["same_province"] == "filed"
+    for dest in ("210100", "210000"):
+        _error(person.file(body(TEMPORARY, dest_admdvs=dest)), 400, "FILING_DEST_SAME_PROVINCE")
+    out = person.file(body(TEMPORARY, dest_admdvs="210200"))
+    assert out.status_code == 201 and out.json()["dest_name"] == "辽宁省大连市", out.content
+    assert person.file(body(LONG_TERM)).status_code == 201  # another province, as for anyone
+
+
+def test_same_province_is_refused_where_the_region_treats_it_as_local(activated):
+    """林志远 of 石家庄 (130100): 河北 settles 保定 as local (same_province "local"): no filing there."""
+    person = activated(P["cross_filer"])
+    assert person.get("/api/filings/rules").json()["same_province"] == "local"
+    for dest in ("130600", "130100", "130000"):
+        _error(person.file(body(TEMPORARY, dest_admdvs=dest)), 400, "FILING_DEST_SAME_PROVINCE")
 
 
 def test_rules_unavailable_when_the_core_is_down(filer, settings):
