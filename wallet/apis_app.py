@@ -225,6 +225,13 @@ class _Rows(serializers.ListField):
     child = serializers.DictField()
 
 
+class RecordFilingSerializer(serializers.Serializer):
+    trt_dcla_detl_sn = serializers.CharField(allow_blank=True, help_text="Filing number; \"\": emergency or unfiled.")
+    filing_name = serializers.CharField(help_text="异地长期居住, …, 急诊抢救, 异地就医未备案.")
+    filing_kind = serializers.ChoiceField(choices=["long_term", "referral", "emergency", "temporary_other", "unfiled"])
+    mdtrtarea_admvs = serializers.CharField(help_text="The treatment region (admdvs).")
+
+
 class RecordDetailApi(APIView):
     """One record with what the core answered (ID numbers masked)."""
 
@@ -235,6 +242,8 @@ class RecordDetailApi(APIView):
         items = _Rows(source="answer.items", help_text="Per line item (detlcutinfo).")
         funds = _Rows(source="answer.funds", help_text="Per fund (setldetail); empty from an older core.")
         explanation = serializers.ListField(child=serializers.CharField(), source="answer.explanation")
+        filing = RecordFilingSerializer(source="answer.filing", allow_null=True,
+                                        help_text="Cross-province: the filing the bill was settled under (null: local).")
 
     @extend_schema(responses={200: OutputSerializer, **errors({404: "NOT_ACTIVATED, PAYMENT_NOT_FOUND"})})
     def get(self, request, public_id: str):

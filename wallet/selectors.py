@@ -254,4 +254,18 @@ def payment_record_answer(payment: Payment) -> dict:
     setlinfo = output.get("setlinfo") or {}
     if setlinfo.get("certno"):
         setlinfo = {**setlinfo, "certno": idnumber.mask(str(setlinfo["certno"]))}
-    return {"setlinfo": setlinfo, "items": items, "funds": funds, "explanation": output.get("explanation") or []}
+    return {"setlinfo": setlinfo, "items": items, "funds": funds, "explanation": output.get("explanation") or [],
+            "filing": payment_filing(setlinfo)}
+
+
+FILING_FIELDS = ("trt_dcla_detl_sn", "filing_name", "filing_kind", "mdtrtarea_admvs")
+
+
+def payment_filing(setlinfo: dict) -> dict | None:
+    """The cross-province filing a bill was settled under, as the core's
+    setlinfo names it (issue #14; null: a local bill). ``trt_dcla_detl_sn``
+    is "" for emergency treatment without a filing and for an unfiled bill
+    settled at the lowest ratio."""
+    if not isinstance(setlinfo, dict) or not setlinfo.get("filing_kind"):
+        return None
+    return {name: str(setlinfo.get(name) or "") for name in FILING_FIELDS}
