@@ -69,3 +69,10 @@ class SessionConsumer(JsonConsumer):
 
     async def session_ended(self, event):
         await self.still_live()
+
+    async def security_notice(self, event):
+        """The person's PIN was changed or reset, or the voucher frozen or
+        unfrozen, on another session (wallet/services/security.py): say what,
+        where and when."""
+        if await self.still_live():
+            await self.send_json({"type": "security.notice", **event["body"]})

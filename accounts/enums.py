@@ -33,6 +33,7 @@ class LivenessPurpose(models.TextChoices):
     ACTIVATION = "activation", "激活医保电子凭证"  # the person's own activation (``activation`` set)
     BINDING_CONSENT = "binding_consent", "亲情账户授权"  # a relative consents to a family binding (``reference``)
     PIN_RESET = "pin_reset", "重置支付密码"  # forgot-PIN (issue #15)
+    VOUCHER_UNFREEZE = "voucher_unfreeze", "解冻医保电子凭证"  # the person unfreezes their own voucher (issue #15)
 
 
 class ResetTicketStatus(models.TextChoices):

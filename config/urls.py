@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("wallet.urls_activation")),
     path("api/voucher/", include("wallet.urls_app")),
     path("api/", include("wallet.urls_payments")),
+    path("api/", include("wallet.urls_security")),  # PIN change / forgot, freeze, security page (issue #15)
     path("api/", include("referrals.urls")),  # /api/filings...
     path("api/family/", include("family.urls")),
     path("api/staff/", include("staff.urls")),  # support console (issue #15): session + TOTP

@@ -187,6 +187,18 @@ class CodeConsumer(JsonConsumer):
         """A login session was ended (logout or token refresh)."""
         await self.still_allowed()
 
+    async def pin_changed(self, event):
+        """The voucher's PIN was changed or reset (wallet/services/security.py):
+        say so (channel and time), then show a fresh code at once."""
+        if not await self.still_allowed():
+            return
+        await self.send_json({"type": "pin.changed", **event["body"]})
+        await self.push_code(checked=True)
+
+    async def security_notice(self, event):
+        """Sent to the person's other sessions; a code page already got
+        ``pin.changed`` (or ``access.changed``) on its voucher group."""
+
     async def code_scanned(self, event):
         """A terminal redeemed one of this voucher's codes: say so, then show the next one."""
         if not await self.still_allowed():

@@ -10,3 +10,4 @@ from .logs import *  # noqa: F401,F403
 from .yibao import *  # noqa: F401,F403
 from .filing import *  # noqa: F401,F403
 from .staff import *  # noqa: F401,F403
+from .pin import *  # noqa: F401,F403

@@ -80,6 +80,10 @@ def _apply(state: VoucherState, kind: str, payload: dict) -> None:
         state.pin_locked = True
     elif kind == "pin.unlocked":
         state.pin_locked = False
+    elif kind == "pin.changed":  # the person changed the PIN (old PIN verified, so it was not locked)
+        state.pin_locked = False
+    elif kind == "pin.reset":  # forgot-PIN with liveness: a new PIN, and any lock lifted
+        state.pin_locked = False
     else:
         raise ValueError(f"unknown event kind {kind}")
 

@@ -2,8 +2,9 @@
 
 The PIN is per voucher: its state (hash, failure count, lock) lives in the
 Voucher's columns, and its rules live here, next to them. Five consecutive wrong PINs lock it for
-PIN_LOCK_SECONDS (24 h) or until an operator unlocks it. The refusal says
-when the lock ends and gives the support hotline (no self-service reset yet)."""
+PIN_LOCK_SECONDS (24 h), until the person resets it with forgot-PIN (liveness,
+wallet/services/security.py) or until an operator unlocks it. The refusal says
+when the lock ends, offers forgot-PIN and gives the support hotline."""
 
 from __future__ import annotations
 
@@ -88,18 +89,18 @@ def pin_verify(*, voucher_id: int, pin: str, actor: str, channel: str = "", ip: 
 
 
 def pin_lock_advice(locked_until: dt.datetime) -> str:
-    """When the lock ends and where to get help. There is no self-service
-    PIN reset yet (it comes with the password issue): until it exists, the
-    way out besides waiting is the hotline (an operator unlocks after an
-    in-person check)."""
+    """When the lock ends and the ways out: forgot-PIN (the person's own
+    liveness check, then a new PIN: it unlocks at once) or the hotline (an
+    operator unlocks after an in-person check)."""
     until = timezone.localtime(locked_until)
     return (f"将于{until.month}月{until.day}日 {until:%H:%M} 自动解锁；"
-            f"如需帮助请拨打医保服务热线{SUPPORT_HOTLINE}")
+            f"也可点击“忘记支付密码”刷脸后设置新密码并立即解锁；如需帮助请拨打医保服务热线{SUPPORT_HOTLINE}")
 
 
 def pin_locked_error(locked_until: dt.datetime, *, tries_left: int | None = None) -> ApplicationError:
     """The one PIN_LOCKED refusal, wherever the lock is met."""
-    detail = {"locked_until": timezone.localtime(locked_until).isoformat(), "support_hotline": SUPPORT_HOTLINE}
+    detail = {"locked_until": timezone.localtime(locked_until).isoformat(), "support_hotline": SUPPORT_HOTLINE,
+              "forgot_pin": True}
     if tries_left is not None:
         detail["tries_left"] = tries_left
     return ApplicationError("PIN_LOCKED", f"支付密码错误次数过多，已锁定，{pin_lock_advice(locked_until)}",
@@ -113,6 +114,22 @@ def _matches(stored: str, pin: str) -> bool:
         return _hasher.verify(stored, pin)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def pin_replace(*, voucher_id: int, new_pin: str, old_pin: str | None = None) -> tuple[Voucher, bool]:
+    """Inside the caller's transaction: store ``new_pin`` (already checked by
+    ``pin_check_strength``) as the voucher's one PIN, for every channel, and
+    clear the failure count and any lock. With ``old_pin`` (a change) the
+    stored PIN must still be it under the row lock: a concurrent change
+    refuses this one (PIN_CHANGED_CONCURRENTLY). Returns (voucher, was_locked)."""
+    voucher = Voucher.objects.select_for_update().select_related("person").get(pk=voucher_id)
+    if old_pin is not None and not _matches(voucher.pin_hash, old_pin):
+        raise ApplicationError("PIN_CHANGED_CONCURRENTLY", "支付密码刚刚已被修改，请使用新的支付密码重试", status=409)
+    was_locked = pin_is_locked(voucher)
+    voucher.pin_hash = pin_hash(new_pin)
+    voucher.pin_failures, voucher.pin_locked_until = 0, None
+    voucher.save(update_fields=["pin_hash", "pin_failures", "pin_locked_until", "updated_at"])
+    return voucher, was_locked
 
 
 def pin_tries_left(voucher) -> int:

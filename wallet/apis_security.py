@@ -1,0 +1,281 @@
+"""The person's security APIs (issue #15, person side): change PIN,
+forgot-PIN with liveness, freeze / unfreeze the voucher, the security page.
+Thin: parse, call wallet/services/security.py, render. None takes a person,
+psn_no or voucher id: whose PIN is always the session's
+(docs/subsystems/security.md)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.liveness import get_provider
+from common.errors import ApplicationError
+from common.http import client_ip
+from common.schema import errors
+
+from .apis_activation import AuthorizationOutputSerializer
+from .enums import VoucherStatus
+from .services.security import (
+    pin_change,
+    pin_forgot_complete,
+    pin_forgot_start,
+    pin_forgot_verify,
+    security_get,
+    security_notifications,
+    voucher_freeze_own,
+    voucher_unfreeze_start,
+    voucher_unfreeze_verify,
+)
+
+SECURITY_NOTICE_KINDS = ["pin.changed", "pin.reset", "voucher.frozen", "voucher.unfrozen"]
+PIN_RULES = "PIN_FORMAT, PIN_CONFIRM_MISMATCH, PIN_WEAK_REPEATED, PIN_WEAK_SEQUENCE, PIN_WEAK_BIRTHDAY, PIN_WEAK_ID_SUFFIX"
+LIVENESS_REFUSALS = ("LIVENESS_SIGNATURE_INVALID, LIVENESS_NONCE_UNKNOWN, LIVENESS_REPLAYED, LIVENESS_EXPIRED, "
+                     "LIVENESS_SUBJECT_MISMATCH, LIVENESS_NOT_LIVE, LIVENESS_FACE_MISMATCH")
+OWN_VOUCHER = {403: "CHANNEL_NOT_AUTHORIZED, VOUCHER_UNAVAILABLE, VOUCHER_FROZEN", 404: "NOT_ACTIVATED"}
+
+
+def _data(serializer_class, request, *, pin_fields=()):
+    data = serializer_class(data=request.data)
+    if not data.is_valid():
+        bad = [name for name in pin_fields if name in data.errors]
+        if bad:
+            raise ApplicationError("PIN_FORMAT", "原支付密码须为6位数字" if bad == ["old_pin"] else "支付密码须为6位数字")
+        data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+def _pin_field():
+    return serializers.CharField(max_length=6, min_length=6, trim_whitespace=False,
+                                 help_text="6 ASCII digits (only this exact form is accepted).")
+
+
+class SecurityNoticeOutputSerializer(serializers.Serializer):
+    """What the person is told after a change, reset, freeze or unfreeze
+    (also pushed: ``pin.changed`` on the code page, ``security.notice`` on
+    the person's other sessions)."""
+
+    kind = serializers.ChoiceField(choices=SECURITY_NOTICE_KINDS)
+    channel = serializers.CharField(help_text="The channel it was done on (wechat / alipay / nhsa).")
+    channel_name = serializers.CharField()
+    at = serializers.CharField(help_text="When, ISO 8601 local time.")
+    title = serializers.CharField()
+    message = serializers.CharField(help_text="Names the channel and the time, and what to do if it was not you.")
+
+
+class SecurityLivenessChallengeOutputSerializer(serializers.Serializer):
+    """A liveness challenge for the person's own face (component ``SecurityLivenessChallenge``)."""
+
+    reset_id = serializers.CharField(help_text="This check's id: send it back with the result (and the new PIN).")
+    nonce = serializers.CharField()
+    actions = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    provider = serializers.CharField()
+    provider_url = serializers.CharField(help_text="The provider's base URL (same origin: a path).")
+
+
+def _challenge(session) -> dict:
+    provider = get_provider()
+    return {"reset_id": session.reference, "nonce": session.nonce, "actions": session.actions,
+            "expires_at": session.expires_at, "provider": provider.name, "provider_url": provider.url}
+
+
+class SecurityLivenessResultInputSerializer(serializers.Serializer):
+    reset_id = serializers.CharField(max_length=64)
+    result = serializers.JSONField(help_text="The provider-signed result, as the provider returned it.")
+    signature = serializers.CharField(max_length=200)
+
+
+class PinChangeApi(APIView):
+    """Change the payment PIN: the old one, then the new one twice. One PIN
+    for every channel; the person's other sessions and open code pages are told."""
+
+    class InputSerializer(serializers.Serializer):
+        old_pin = _pin_field()
+        new_pin = _pin_field()
+        new_pin_confirm = _pin_field()
+
+    class OutputSerializer(SecurityNoticeOutputSerializer):
+        payments_cancelled = serializers.IntegerField(help_text="Payments that were waiting for the old PIN.")
+
+    @extend_schema(operation_id="pin_change", request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({400: f"{PIN_RULES}, PIN_SAME_AS_OLD, PIN_INCORRECT (detail.tries_left)", **OWN_VOUCHER,
+                  409: "PIN_CHANGED_CONCURRENTLY",
+                  423: "PIN_LOCKED (detail.locked_until, detail.forgot_pin, detail.support_hotline)",
+                  429: "TOO_MANY_ATTEMPTS (detail.retry_after)"}),
+    })
+    def post(self, request):
+        data = _data(self.InputSerializer, request, pin_fields=("old_pin", "new_pin", "new_pin_confirm"))
+        result = pin_change(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request), **data)
+        return Response(self.OutputSerializer(result).data)
+
+
+class PinForgotLivenessStartApi(APIView):
+    """Forgot PIN, step 1: a liveness challenge for one's own identity (works while the PIN is locked)."""
+
+    class OutputSerializer(SecurityLivenessChallengeOutputSerializer):
+        reset_ticket = serializers.BooleanField(
+            help_text="Support staff started a PIN reset for you: completing this flow completes it.")
+
+    @extend_schema(operation_id="pin_forgot_liveness_start", request=None, responses={
+        200: OutputSerializer, **errors({**OWN_VOUCHER, 429: "TOO_MANY_ATTEMPTS (detail.retry_after)"})})
+    def post(self, request):
+        session, ticket = pin_forgot_start(login=request.user.login, ip=client_ip(request))
+        return Response(self.OutputSerializer({**_challenge(session), "reset_ticket": ticket is not None}).data)
+
+
+class PinForgotLivenessVerifyApi(APIView):
+    """Forgot PIN, step 2: the provider-signed result for one's own face."""
+
+    class OutputSerializer(serializers.Serializer):
+        next = serializers.ChoiceField(choices=["pin"])
+        pin_until = serializers.DateTimeField(help_text="The new PIN must be set before this.")
+
+    @extend_schema(operation_id="pin_forgot_liveness_verify", request=SecurityLivenessResultInputSerializer, responses={
+        200: OutputSerializer, **errors({400: LIVENESS_REFUSALS, **OWN_VOUCHER})})
+    def post(self, request):
+        data = _data(SecurityLivenessResultInputSerializer, request)
+        until = pin_forgot_verify(login=request.user.login, ip=client_ip(request), **data)
+        return Response(self.OutputSerializer({"next": "pin", "pin_until": until}).data)
+
+
+class PinForgotCompleteApi(APIView):
+    """Forgot PIN, step 3: the new PIN twice (unlocks a locked PIN)."""
+
+    class InputSerializer(serializers.Serializer):
+        reset_id = serializers.CharField(max_length=64)
+        new_pin = _pin_field()
+        new_pin_confirm = _pin_field()
+
+    class OutputSerializer(SecurityNoticeOutputSerializer):
+        payments_cancelled = serializers.IntegerField()
+        unlocked = serializers.BooleanField(help_text="The PIN was locked and is unlocked now.")
+        ticket_completed = serializers.BooleanField(help_text="A staff-started reset ticket was completed.")
+
+    @extend_schema(operation_id="pin_forgot_complete", request=InputSerializer, responses={
+        200: OutputSerializer,
+        **errors({400: PIN_RULES, **OWN_VOUCHER,
+                  409: "SECURITY_VERIFICATION_REQUIRED (no accepted liveness check of yours with this id, or used), "
+                       "SECURITY_VERIFICATION_EXPIRED"})})
+    def post(self, request):
+        data = _data(self.InputSerializer, request, pin_fields=("new_pin", "new_pin_confirm"))
+        result = pin_forgot_complete(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request),
+                                     **data)
+        return Response(self.OutputSerializer(result).data)
+
+
+class SecurityEventOutputSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["success", "failure"])
+    title = serializers.CharField()
+    code = serializers.CharField(allow_blank=True, help_text="The refusal's code when it failed.")
+    by = serializers.CharField(help_text="本人 / 医保客服 / 系统 (never a staff member's name).")
+    channel = serializers.CharField(allow_blank=True)
+    channel_name = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField()
+
+
+class SecurityApi(APIView):
+    """The security page: voucher and PIN state, the channels that hold the
+    voucher (revoke: POST /api/voucher/authorizations/{id}/revoke), recent
+    PIN and voucher events, an open staff reset ticket."""
+
+    class OutputSerializer(serializers.Serializer):
+        class VoucherOutputSerializer(serializers.Serializer):
+            status = serializers.ChoiceField(choices=VoucherStatus.choices)
+            frozen_by_self = serializers.BooleanField(help_text="Frozen by you: you may unfreeze it with liveness.")
+            pin_locked = serializers.BooleanField()
+            pin_locked_until = serializers.DateTimeField(allow_null=True)
+            pin_tries_left = serializers.IntegerField()
+
+        class TicketOutputSerializer(serializers.Serializer):
+            expires_at = serializers.DateTimeField()
+
+        class LimitsOutputSerializer(serializers.Serializer):
+            changes_per_day = serializers.IntegerField()
+            resets_per_day = serializers.IntegerField()
+
+        voucher = VoucherOutputSerializer()
+        channels = AuthorizationOutputSerializer(many=True)
+        events = SecurityEventOutputSerializer(many=True)
+        reset_ticket = TicketOutputSerializer(allow_null=True,
+                                              help_text="Support staff started a PIN reset: complete it with forgot-PIN.")
+        limits = LimitsOutputSerializer()
+
+    @extend_schema(operation_id="security_get", responses={200: OutputSerializer,
+                                                           **errors({403: "CHANNEL_NOT_AUTHORIZED, VOUCHER_UNAVAILABLE",
+                                                                     404: "NOT_ACTIVATED"})})
+    def get(self, request):
+        login = request.user.login
+        return Response(self.OutputSerializer(security_get(login), context={"login": login}).data)
+
+
+class SecurityNotificationListApi(APIView):
+    """The notices of PIN changes, resets, freezes and unfreezes, newest first."""
+
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=SECURITY_NOTICE_KINDS)
+        title = serializers.CharField()
+        message = serializers.CharField()
+        channel_name = serializers.CharField()
+        at = serializers.DateTimeField()
+
+    @extend_schema(operation_id="security_notifications", responses={
+        200: OutputSerializer(many=True), **errors({404: "NOT_ACTIVATED"})})
+    def get(self, request):
+        person = request.user.person
+        if person is None:
+            raise ApplicationError("NOT_ACTIVATED", "您尚未激活医保电子凭证", status=404)
+        return Response(self.OutputSerializer(security_notifications(person), many=True).data)
+
+
+class VoucherFreezeApi(APIView):
+    """Lost phone: freeze my voucher now (codes and payments stop at once)."""
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=VoucherStatus.choices)
+        already = serializers.BooleanField(help_text="It was frozen already.")
+
+    @extend_schema(operation_id="voucher_freeze", request=None, responses={
+        200: OutputSerializer, **errors({403: "CHANNEL_NOT_AUTHORIZED, VOUCHER_UNAVAILABLE", 404: "NOT_ACTIVATED"})})
+    def post(self, request):
+        result = voucher_freeze_own(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request))
+        return Response(self.OutputSerializer(result).data)
+
+
+UNFREEZE_REFUSALS = {403: "CHANNEL_NOT_AUTHORIZED, VOUCHER_UNAVAILABLE, VOUCHER_FROZEN_BY_STAFF",
+                     404: "NOT_ACTIVATED", 409: "VOUCHER_NOT_FROZEN"}
+
+
+class VoucherUnfreezeLivenessStartApi(APIView):
+    """Unfreeze my voucher, step 1: a liveness challenge for my own face
+    (only a voucher I froze myself; staff freezes are lifted by staff)."""
+
+    @extend_schema(operation_id="voucher_unfreeze_liveness_start", request=None, responses={
+        200: SecurityLivenessChallengeOutputSerializer,
+        **errors({**UNFREEZE_REFUSALS, 429: "TOO_MANY_ATTEMPTS (detail.retry_after)"})})
+    def post(self, request):
+        session = voucher_unfreeze_start(login=request.user.login, ip=client_ip(request))
+        return Response(SecurityLivenessChallengeOutputSerializer(_challenge(session)).data)
+
+
+class VoucherUnfreezeLivenessVerifyApi(APIView):
+    """Unfreeze my voucher, step 2: the provider-signed result; unfrozen at once."""
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=VoucherStatus.choices)
+
+    @extend_schema(operation_id="voucher_unfreeze_liveness_verify", request=SecurityLivenessResultInputSerializer,
+                   responses={200: OutputSerializer,
+                              **errors({400: LIVENESS_REFUSALS, **UNFREEZE_REFUSALS,
+                                        409: "VOUCHER_NOT_FROZEN, SECURITY_VERIFICATION_REQUIRED"})})
+    def post(self, request):
+        data = _data(SecurityLivenessResultInputSerializer, request)
+        result = voucher_unfreeze_verify(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request),
+                                         reference=data["reset_id"], result=data["result"],
+                                         signature=data["signature"])
+        return Response(self.OutputSerializer(result).data)
+
