@@ -15,7 +15,7 @@ export type GuardianDocType = 'hukou' | 'birth_cert'
 export type MutualAidStatus = 'active' | 'revoked' | 'ended'
 export type MutualAidMode = 'direct' | 'set_aside'
 
-/** The relative as the binder sees them (masked). */
+/** The relative as the binder sees them, masked (schema: RelativeOutput). */
 export interface RelativePerson {
   name: string
   id_number_masked: string
@@ -26,7 +26,7 @@ export interface RelativePerson {
   insured_region: string
 }
 
-/** A mutual-aid authorisation (共济授权). Amounts: yuan strings or null (no cap). */
+/** A mutual-aid authorisation, 共济授权 (schema: MutualAidOutput). Amounts: yuan strings or null (no cap). */
 export interface MutualAid {
   id: string
   status: MutualAidStatus
@@ -45,7 +45,7 @@ export interface MutualAid {
   ended_reason: string
 }
 
-/** A binding as its binder sees it. */
+/** A binding as its binder sees it (schema: BindingOutput). */
 export interface Binding {
   id: string
   relation: Relation
@@ -66,7 +66,7 @@ export interface Binding {
   mutual_aid: MutualAid | null
 }
 
-/** A binding as the relative sees it: who bound me. */
+/** A binding as the relative sees it, who bound me (schema: BinderOutput). */
 export interface BinderView {
   id: string
   binder_name_masked: string
@@ -96,14 +96,16 @@ export interface AddRelativeInput {
   guardian?: GuardianDetails
 }
 
+/** schema: LivenessStartOutput */
 export interface FamilyLivenessChallenge {
   nonce: string
   actions: string[]
   expires_at: string
-  provider?: string
+  provider: string
   provider_url: string
 }
 
+/** schema: RelativeInvitationApiOutput */
 export interface Invitation {
   token: string
   url: string
@@ -112,6 +114,7 @@ export interface Invitation {
 
 export type InvitationStatus = 'open' | 'used' | 'expired'
 
+/** schema: InvitationDetailApiOutput */
 export interface InvitationView {
   binder_name_masked: string
   /** my relation to the binder */
@@ -121,6 +124,7 @@ export interface InvitationView {
   status: InvitationStatus
 }
 
+/** schema: BalanceApiOutput */
 export interface FamilyBalance {
   balance: string | null
   as_of: string | null
@@ -129,13 +133,14 @@ export interface FamilyBalance {
 
 export type CodeViewKind = 'shown' | 'scanned'
 
-/** Who showed my code (shown), and where a code so shown was scanned (scanned). */
+/** Who showed my code (shown), and where a code so shown was scanned (schema: CodeViewListApiOutput). */
 export interface CodeView {
   binder_name_masked: string
   binding_id: string
   kind: CodeViewKind
   shown_at: string
   channel: string
+  channel_name: string
   institution: string
 }
 
@@ -147,6 +152,7 @@ export interface MutualAidInput {
   set_aside?: string | null
 }
 
+/** One use of my account for a relative (schema: LedgerRowOutput). */
 export interface LedgerEntry {
   at: string
   institution: string
@@ -161,7 +167,7 @@ export interface LedgerEntry {
   payment_id: string
 }
 
-/** A mutual-aid part waiting for the payer's own PIN (GET /api/family/mutual-aid/confirmations). */
+/** A mutual-aid part waiting for the payer's own PIN (schema: PayerConfirmationOutput). */
 export interface PayerConfirmation {
   /** the payment's id */
   id: string
@@ -171,6 +177,27 @@ export interface PayerConfirmation {
   amount: string
   medfee_sumamt: string
   expires_at: string
+}
+
+/** schema: RelativePinApiOutput */
+export interface RelativePinAnswer {
+  proxy: boolean
+  binding: Binding
+}
+
+/** schema: BinderEndApiOutput */
+export interface BinderEnded {
+  id: string
+  status: BindingStatus
+  ended_at: string | null
+}
+
+/** The relative accepted an invitation (schema: InvitationLivenessVerifyApiOutput). */
+export interface InvitationAccepted {
+  id: string
+  status: BindingStatus
+  binder_name_masked: string
+  relation: Relation
 }
 
 function path(...parts: string[]): string {
@@ -223,8 +250,8 @@ export function endRelative(id: string): Promise<Binding> {
   return request<Binding>({ url: `/api/family/relatives/${path(id)}/end`, method: 'POST' })
 }
 
-export function setRelativePin(id: string, pin: string, pinConfirm: string): Promise<{ proxy: boolean }> {
-  return request<{ proxy: boolean }>({
+export function setRelativePin(id: string, pin: string, pinConfirm: string): Promise<RelativePinAnswer> {
+  return request<RelativePinAnswer>({
     url: `/api/family/relatives/${path(id)}/pin`,
     method: 'POST',
     data: { pin, pin_confirm: pinConfirm },
@@ -253,8 +280,8 @@ export function startInvitationLiveness(token: string): Promise<FamilyLivenessCh
   return request<FamilyLivenessChallenge>({ url: `/api/family/invitations/${path(token)}/liveness/start`, method: 'POST' })
 }
 
-export function acceptInvitation(token: string, signed: { result: Record<string, unknown>; signature: string }): Promise<unknown> {
-  return request<unknown>({
+export function acceptInvitation(token: string, signed: { result: Record<string, unknown>; signature: string }): Promise<InvitationAccepted> {
+  return request<InvitationAccepted>({
     url: `/api/family/invitations/${path(token)}/liveness/verify`,
     method: 'POST',
     data: { result: signed.result, signature: signed.signature },
@@ -265,8 +292,8 @@ export function listBinders(): Promise<BinderView[]> {
   return request<BinderView[]>({ url: '/api/family/binders' })
 }
 
-export function endBinder(id: string): Promise<{ id: string; status: BindingStatus; ended_at: string | null }> {
-  return request({ url: `/api/family/binders/${path(id)}/end`, method: 'POST' })
+export function endBinder(id: string): Promise<BinderEnded> {
+  return request<BinderEnded>({ url: `/api/family/binders/${path(id)}/end`, method: 'POST' })
 }
 
 export function listCodeViews(): Promise<CodeView[]> {

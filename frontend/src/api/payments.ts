@@ -44,6 +44,15 @@ export interface RecordItem {
   [key: string]: unknown
 }
 
+/** Cross-province: the filing a bill was settled under (schema: RecordFiling). */
+export interface RecordFiling {
+  /** the filing number; '' for emergency or unfiled */
+  trt_dcla_detl_sn: string
+  filing_name: string
+  filing_kind: string
+  mdtrtarea_admvs: string
+}
+
 /** GET /api/records/{id} (schema: RecordDetailApiOutput): the core's answer, ID numbers masked. */
 export interface RecordDetail extends Payment {
   setl_id: string
@@ -55,6 +64,8 @@ export interface RecordDetail extends Payment {
   /** the policy engine's explanation of the split, one line each */
   explanation: string[]
   err_msg: string
+  /** cross-province: the filing used (null: a local bill) */
+  filing: RecordFiling | null
 }
 
 /** The `payment.confirm` push (and the same fields from /api/payments/pending). */
@@ -80,12 +91,18 @@ export interface Balance {
 
 /** GET /api/notifications (schema: NotificationListApiOutput) */
 export interface Notification {
-  kind: 'account.credited'
+  kind: 'account.credited' | 'mulaid.used'
   title: string
   message: string
   /** yuan string */
   amount: string
   at: string
+  /** mulaid.used: the relative whose bill my account paid */
+  relative_name?: string
+  /** mulaid.used: where */
+  institution?: string
+  /** mulaid.used: yuan left of the annual cap (null: no cap) */
+  remaining_annual_cap?: string | null
 }
 
 /** Confirmations waiting for the PIN: mine, or a bound relative's with `person` = the binding id
