@@ -16,3 +16,19 @@ class FamilyConfig(AppConfig):
         hooks.proxy_grant_get = proxy_grant_get
         hooks.proxy_code_scanned = proxy_code_scanned
         hooks.proxy_may_act = proxy_may_act
+
+        from settlement.hooks import registry_change_listen
+
+        from .selectors_mutual_aid import mulaid_notifications
+        from .services import bindings, mutual_aid
+
+        hooks.mulaid_ticket = mutual_aid.mulaid_ticket
+        hooks.mulaid_confirmation = mutual_aid.mulaid_confirmation
+        hooks.mulaid_payer_pending = mutual_aid.mulaid_payer_pending
+        hooks.mulaid_settled = mutual_aid.mulaid_settled
+        hooks.mulaid_reversed = mutual_aid.mulaid_reversed
+        hooks.mulaid_not_used = mutual_aid.mulaid_not_used
+        hooks.notifications_extra = mulaid_notifications
+        registry_change_listen(mutual_aid.mulaid_registry_changed)
+        if mutual_aid.mulaid_binding_ended not in bindings.binding_end_listeners:
+            bindings.binding_end_listeners.append(mutual_aid.mulaid_binding_ended)

@@ -76,3 +76,39 @@ class InvitationState(models.TextChoices):
     OPEN = "open", "待确认"
     USED = "used", "已使用"  # accepted once; never again
     EXPIRED = "expired", "已失效"  # past 24 h, replaced by a newer one, or the binding no longer waits
+
+
+# --- mutual aid (家庭共济, issue #13 part 3) ---------------------------------------------
+
+class MutualAidStatus(models.TextChoices):
+    """Life of a mutual-aid authorisation. Moves forward only (active -> revoked | ended)."""
+
+    ACTIVE = "active", "已授权"
+    REVOKED = "revoked", "已撤销"  # the payer revoked it
+    ENDED = "ended", "已终止"  # ended by itself: binding ended, either enrolment changed, relation refuted
+
+
+class MutualAidMode(models.TextChoices):
+    DIRECT = "direct", "直接使用个人账户"  # the payer's account pays the relative's bills up to the caps
+    SET_ASIDE = "set_aside", "划定共济额度"  # an amount frozen in the payer's account, used only for this relative
+
+
+class MutualAidUseStatus(models.TextChoices):
+    """One payment of the relative that carried the authorisation to the core."""
+
+    SENDING = "sending", "结算中"  # recorded under the authorisation's row lock, before the settle was sent
+    SETTLED = "settled", "已支付"  # the core settled it (acct_mulaid_pay may be 0)
+    REVERSED = "reversed", "已撤销"  # the settlement was reversed: both accounts restored
+    NOT_USED = "not_used", "未使用"  # the payment failed, was declined or went without the authorisation
+
+
+class ContributionStatus(models.TextChoices):
+    PENDING = "pending", "缴费处理中"  # sent (or about to be) to the core; a retry with the same key completes it
+    PAID = "paid", "已缴费"
+    REVERSED = "reversed", "已撤销"
+    FAILED = "failed", "缴费失败"
+
+
+# Wallet events for the core (9201 outbox, person_key = the PAYER's psn_no).
+EVENT_MULAID_AUTHORIZED = "mulaid.authorized"
+EVENT_MULAID_REVOKED = "mulaid.revoked"

@@ -10,7 +10,19 @@ from django.db.models import Q
 
 from common.encrypted_fields import EncryptedTextField
 
-from .enums import BindingStatus, CodeViewKind, Consent, EndedBy, GuardianDocType, Relation, RelationCheck
+from .enums import (
+    BindingStatus,
+    CodeViewKind,
+    Consent,
+    ContributionStatus,
+    EndedBy,
+    GuardianDocType,
+    MutualAidMode,
+    MutualAidStatus,
+    MutualAidUseStatus,
+    Relation,
+    RelationCheck,
+)
 
 
 class Binding(models.Model):
@@ -93,3 +105,84 @@ class CodeView(models.Model):
     channel = models.CharField(max_length=10, blank=True)
     institution = models.CharField(max_length=100, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+# --- mutual aid (家庭共济, F2b): family/services/mutual_aid.py writes these -------------
+
+class MutualAid(models.Model):
+    """A payer's authorisation for one bound relative to use the payer's
+    personal account. ``version`` grows by one on every change; the pay path
+    sends (public_id, version) with each settlement and the core refuses a
+    version it does not hold as active. At most one standing authorisation
+    per binding."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    binding = models.ForeignKey(Binding, on_delete=models.PROTECT, related_name="mutual_aids")
+    payer = models.ForeignKey("accounts.Person", on_delete=models.PROTECT, related_name="mutual_aid_given")
+    beneficiary = models.ForeignKey("accounts.Person", on_delete=models.PROTECT, related_name="mutual_aid_received")
+    status = models.CharField(max_length=10, choices=MutualAidStatus.choices, default=MutualAidStatus.ACTIVE)
+    mode = models.CharField(max_length=10, choices=MutualAidMode.choices, default=MutualAidMode.DIRECT)
+    annual_cap_fen = models.BigIntegerField(null=True, blank=True)
+    bill_cap_fen = models.BigIntegerField(null=True, blank=True)
+    confirm_above_fen = models.BigIntegerField(null=True, blank=True)
+    set_aside_fen = models.BigIntegerField(default=0, help_text="frozen in the payer's account (core 9403)")
+    version = models.PositiveIntegerField(default=1)
+    ended_reason = models.CharField(max_length=40, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["binding"], condition=Q(status="active"), name="uniq_family_mulaid_active"),
+            models.UniqueConstraint(fields=["payer", "idempotency_key"], condition=~Q(idempotency_key=""),
+                                    name="uniq_family_mulaid_idempotency"),
+        ]
+        indexes = [models.Index(fields=["beneficiary", "status"]), models.Index(fields=["payer", "status"])]
+
+
+class MutualAidUse(models.Model):
+    """The mutual-aid ledger: one row per relative's payment that carried an
+    authorisation to the core, written (``sending``) under the
+    authorisation's row lock before the settle is sent."""
+
+    authorisation = models.ForeignKey(MutualAid, on_delete=models.PROTECT, related_name="uses")
+    payment_id = models.CharField(max_length=32, unique=True, help_text="wallet Payment.public_id")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=MutualAidUseStatus.choices, default=MutualAidUseStatus.SENDING)
+    amount_fen = models.BigIntegerField(default=0)
+    institution = models.CharField(max_length=100, blank=True)
+    setl_id = models.CharField(max_length=40, blank=True)
+    payer_confirm_required = models.BooleanField(default=False)
+    payer_confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Contribution(models.Model):
+    """The payer paid a relative's annual resident contribution (城乡居民医保缴费)
+    from the personal account (core 9404; reversed the same day by 9405)."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    binding = models.ForeignKey(Binding, on_delete=models.PROTECT, related_name="contributions")
+    payer = models.ForeignKey("accounts.Person", on_delete=models.PROTECT, related_name="contributions_paid")
+    beneficiary = models.ForeignKey("accounts.Person", on_delete=models.PROTECT, related_name="contributions_received")
+    year = models.PositiveIntegerField()
+    amount_fen = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=ContributionStatus.choices, default=ContributionStatus.PENDING)
+    msgid = models.CharField(max_length=40, unique=True)
+    reverse_msgid = models.CharField(max_length=40, blank=True)
+    clct_id = models.CharField(max_length=40, blank=True)
+    err_msg = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["payer", "idempotency_key"],
+                                               name="uniq_family_contribution_idempotency")]

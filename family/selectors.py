@@ -16,6 +16,7 @@ from wallet.selectors import voucher_proxy_states
 
 from .enums import BindingStatus, Relation
 from .models import Binding, CodeView
+from .selectors_mutual_aid import mutual_aid_of_binding
 from .services.bindings import STANDING, age_on
 
 
@@ -51,7 +52,7 @@ def _view(binding: Binding, states: dict) -> dict:
         "created_at": binding.created_at,
         "activated_at": binding.activated_at,
         "ended_at": binding.ended_at,
-        "mutual_aid": None,  # issue #13 part 3 (F2b) fills it
+        "mutual_aid": mutual_aid_of_binding(binding),
     }
 
 

@@ -20,6 +20,7 @@ from settlement.selectors import account_credit_notifications
 from . import rendering
 from .apis_activation import AuthorizationOutputSerializer
 from .enums import PaymentStatus
+from .hooks import hook
 from .selectors import (
     authorization_for_code_page,
     authorization_list,
@@ -274,12 +275,21 @@ class NotificationListApi(APIView):
     newest first — the list behind the ``account.credited`` push."""
 
     class OutputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=["account.credited"])
+        kind = serializers.ChoiceField(choices=["account.credited", "mulaid.used"])
         title = serializers.CharField()
         message = serializers.CharField()
         amount = serializers.CharField(help_text="Yuan, two decimals.")
         at = serializers.DateTimeField()
+        relative_name = serializers.CharField(required=False, help_text="mulaid.used: the relative who used it.")
+        institution = serializers.CharField(required=False, help_text="mulaid.used: where.")
+        remaining_annual_cap = serializers.CharField(required=False, allow_null=True,
+                                                     help_text="mulaid.used: yuan left of the annual cap (null: none).")
 
     @extend_schema(responses={200: OutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        return Response(self.OutputSerializer(account_credit_notifications(_person(request).psn_no), many=True).data)
+        person = _person(request)
+        items = account_credit_notifications(person.psn_no)
+        extra = hook("notifications_extra")  # family: mutual-aid uses, as the payer (wallet/hooks.py)
+        if extra:
+            items = sorted(items + extra(person), key=lambda n: n["at"], reverse=True)
+        return Response(self.OutputSerializer(items, many=True).data)

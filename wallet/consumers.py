@@ -99,6 +99,7 @@ class CodeConsumer(JsonConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.session_id = session.pk
+        self.login_person_id = session.login.person_id  # mutual-aid notices are the payer's only
         try:
             (self.voucher, self.code_owner_id, self.secret, self.authorization_id,
              self.grant_id) = await _load(session.login, _person_param(self.scope))
@@ -223,3 +224,21 @@ class CodeConsumer(JsonConsumer):
         """Money arrived in the personal account (pulled from the core)."""
         if await self.still_allowed():
             await self.send_json({"type": "account.credited", **event["body"]})
+
+    async def _payer_notice(self, kind: str, event):
+        """Family mutual aid: pushed to the payer's own voucher and to the
+        relative's (a payer may be showing the relative's code); only a page
+        whose login is the payer's shows it."""
+        body = dict(event["body"])
+        if body.pop("payer_person_id", None) != self.login_person_id:
+            return
+        if await self.still_allowed():
+            await self.send_json({"type": kind, **body})
+
+    async def mulaid_used(self, event):
+        """A bound relative's bill was paid from this payer's account (who, where, how much, cap left)."""
+        await self._payer_notice("mulaid.used", event)
+
+    async def mulaid_confirm(self, event):
+        """The payer is asked to confirm a mutual-aid part with their own PIN."""
+        await self._payer_notice("mulaid.confirm", event)

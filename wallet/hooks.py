@@ -27,6 +27,17 @@ class ProxyGrant:
     binding_id: str = ""  # the binding's public id
 
 
+@dataclass(frozen=True)
+class MulaidTicket:
+    """The mutual-aid authorisation (家庭共济) a relative's settlement relies on:
+    sent to the core as druginfo ``mulaid_auth_id`` / ``mulaid_auth_version``."""
+
+    auth_id: str
+    version: int
+    confirm_above_fen: int | None = None  # the payer confirms (own PIN) a mutual-aid part above this
+    withheld: str = ""  # not sent (the core does not have it yet): the reason, added to the explanation
+
+
 @dataclass
 class WalletHooks:
     proxy_grant_open: Callable[..., ProxyGrant] | None = None
@@ -46,6 +57,39 @@ class WalletHooks:
     """family: may the person ``binder_person_id`` act for ``relative_person_id``
     (an active binding that can show the relative's code): confirm the
     relative's payments with the relative's PIN, see them pending."""
+
+
+    # --- mutual aid (家庭共济): family/services/mutual_aid.py ---------------------------
+    mulaid_ticket: Callable[[int, str | None], MulaidTicket | None] | None = None
+    """family: ``(person_id, payment_public_id)``: the active authorisation the
+    person's settlement relies on, checked under the authorisation's row lock;
+    with a payment id (a 2102 about to be sent, the payment already
+    ``submitted``) the use is recorded in the mutual-aid ledger in that same
+    locked transaction. ``None``: no mutual aid (the authorisation revoked,
+    ended or changed since an earlier send of this payment included)."""
+
+    mulaid_confirmation: Callable[[str, int], bool] | None = None
+    """family: the core asked for confirmation (4008) with ``mulaid_fen`` from
+    the payer's account: ``True`` when the payer must confirm with their own
+    PIN (asked on the payer's phone)."""
+
+    mulaid_payer_pending: Callable[[str], bool] | None = None
+    """family: the payer's confirmation of this payment is asked and not given yet."""
+
+    mulaid_settled: Callable[[str, dict, str], None] | None = None
+    """family: ``(payment_public_id, setlinfo, institution_name)`` inside the
+    settling transaction: the ledger row, the payer told (push + notification)."""
+
+    mulaid_not_used: Callable[[str], None] | None = None
+    """family: the payment was settled without its authorisation after all
+    (the core no longer held it: 4010 on the first send)."""
+
+    mulaid_reversed: Callable[[str], None] | None = None
+    """family: the payment was reversed (2103 / 2601): both accounts restored."""
+
+    notifications_extra: Callable[[object], list[dict]] | None = None
+    """family: more notifications for the person (mutual-aid uses as the payer),
+    merged into GET /api/notifications."""
 
 
 hooks = WalletHooks()

@@ -269,3 +269,10 @@ def payment_filing(setlinfo: dict) -> dict | None:
     if not isinstance(setlinfo, dict) or not setlinfo.get("filing_kind"):
         return None
     return {name: str(setlinfo.get(name) or "") for name in FILING_FIELDS}
+
+
+def payments_by_public_id(public_ids) -> dict[str, Payment]:
+    """Payments by public id (institution and person loaded): family's
+    mutual-aid ledger and the payer's confirmations read their state here."""
+    rows = Payment.objects.select_related("institution", "voucher__person").filter(public_id__in=list(public_ids))
+    return {p.public_id: p for p in rows}

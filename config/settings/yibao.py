@@ -81,6 +81,11 @@ FAMILY_INVITATION_TTL_HOURS = env_int("FAMILY_INVITATION_TTL_HOURS", 24)
 FAMILY_GUARDIAN_MAX_AGE = env_int("FAMILY_GUARDIAN_MAX_AGE", 16)
 FAMILY_BIND_LIMIT_PER_BINDER_PER_DAY = env_int("FAMILY_BIND_LIMIT_PER_BINDER_PER_DAY", 10)
 FAMILY_BIND_LIMIT_PER_RELATIVE_ID_PER_DAY = env_int("FAMILY_BIND_LIMIT_PER_RELATIVE_ID_PER_DAY", 5)
+# Mutual aid: a revocation answers after the payments already carrying it have an outcome (bounded).
+MULAID_REVOKE_WAIT_SECONDS = env_int("MULAID_REVOKE_WAIT_SECONDS", 15)
+# Mutual aid at settle time: an authorisation whose event the core has not received yet is relayed at once
+# (bounded); if it cannot be, the bill is settled without mutual aid (docs/subsystems/family.md).
+MULAID_DELIVER_WAIT_SECONDS = env_int("MULAID_DELIVER_WAIT_SECONDS", 3)
 
 # --- sync with the core (settlement/) --------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)  # then dead-lettered

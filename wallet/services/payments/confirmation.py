@@ -16,10 +16,11 @@ from common.envelope import InfCode
 from common.errors import ApplicationError
 
 from ...enums import PaymentStatus
+from ...hooks import hook
 from ...models import Payment
 from ...selectors import person_may_be_confirmed_by
 from ..pin import pin_is_locked, pin_locked_error, pin_verify
-from .journal import payment_expired, payment_move, payments_refuse_pin_locked
+from .journal import payment_expired, payment_move, payment_needs_own_confirmation, payments_refuse_pin_locked
 
 NOT_PENDING = ("PAYMENT_NOT_PENDING", "该笔支付已不需要确认")
 
@@ -44,11 +45,43 @@ def payment_confirm(*, login, public_id: str, pin: str, ip: str | None = None) -
             payments_refuse_pin_locked(payment.voucher_id)
         raise
     with transaction.atomic():
-        if payment_move(payment, [PaymentStatus.AWAITING_CONFIRMATION], status=PaymentStatus.CONFIRMED,
-                 confirmed_at=timezone.now()):
+        # Mutual aid: while the payer's own confirmation is still asked, the
+        # relative's PIN confirms their part only (confirmed_at) and the payment waits.
+        done = {} if _payer_pending(payment) else {"status": PaymentStatus.CONFIRMED}
+        if payment_move(payment, [PaymentStatus.AWAITING_CONFIRMATION], confirmed_at=timezone.now(), **done):
             audit_record(action="payment.confirm", outcome=AuditOutcome.SUCCESS, actor=actor,
                          person=payment.voucher.person, channel=login.channel, ip=ip,
-                         detail={"msgid": payment.msgid, "acct_fen": payment.acct_fen})
+                         detail={"msgid": payment.msgid, "acct_fen": payment.acct_fen, "payer_pending": not done})
+    return payment
+
+
+def _payer_pending(payment: Payment) -> bool:
+    pending = hook("mulaid_payer_pending")
+    return bool(pending and payment.mulaid_fen and pending(payment.public_id))
+
+
+def payment_payer_confirmed(payment: Payment, *, actor: str, channel: str, ip: str | None = None) -> Payment:
+    """Family mutual aid: the payer confirmed the mutual-aid part with their
+    own PIN (family verified it and recorded it). The payment is confirmed
+    when the relative's own part needs no PIN or was confirmed already."""
+    with transaction.atomic():
+        relative_done = not payment_needs_own_confirmation(payment) or payment.confirmed_at is not None
+        if relative_done and payment_move(payment, [PaymentStatus.AWAITING_CONFIRMATION],
+                                          status=PaymentStatus.CONFIRMED, confirmed_at=timezone.now()):
+            audit_record(action="payment.confirm", outcome=AuditOutcome.SUCCESS, actor=actor,
+                         person=payment.voucher.person, channel=channel, ip=ip,
+                         detail={"msgid": payment.msgid, "mulaid_fen": payment.mulaid_fen, "by": "mulaid_payer"})
+    return payment
+
+
+def payment_payer_declined(payment: Payment, *, actor: str, channel: str, ip: str | None = None) -> Payment:
+    """Family mutual aid: the payer declined the mutual-aid part: nothing is charged."""
+    with transaction.atomic():
+        if payment_move(payment, [PaymentStatus.AWAITING_CONFIRMATION], status=PaymentStatus.DECLINED,
+                        err_msg="共济账户持有人拒绝支付"):
+            audit_record(action="payment.decline", outcome=AuditOutcome.SUCCESS, actor=actor,
+                         person=payment.voucher.person, channel=channel, ip=ip,
+                         detail={"msgid": payment.msgid, "by": "mulaid_payer"})
     return payment
 
 
