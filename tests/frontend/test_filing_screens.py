@@ -73,6 +73,9 @@ class FakeFilingWallet(FakeWallet):
                       "insured_region": "440100", "dest_admdvs": body["dest_admdvs"],
                       "dest_name": NAMES[body["dest_admdvs"]], "begin_date": body["begin_date"],
                       "end_date": body.get("end_date"), "late": False, "institutions": institutions,
+                      "dest_since": body["begin_date"],
+                      "destinations": [{"dest_admdvs": body["dest_admdvs"], "dest_name": NAMES[body["dest_admdvs"]],
+                                        "since": body["begin_date"], "until": None}],
                       "referral": referral, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
                       "cancelled_at": None, "can_cancel": True, "reason_required": long_term,
                       "can_change": long_term, "change_free_from": "2027-05-27" if long_term else None,
@@ -91,7 +94,12 @@ class FakeFilingWallet(FakeWallet):
                 filing.update(status="cancelled", status_name="已撤销", can_cancel=False, can_change=False,
                               cancelled_at=dt.datetime.now(dt.timezone.utc).isoformat())
             elif match.group(2) == "/change":
-                filing.update(dest_admdvs=body["dest_admdvs"], dest_name=NAMES[body["dest_admdvs"]])
+                today = dt.date.today()
+                filing["destinations"][-1]["until"] = (today - dt.timedelta(days=1)).isoformat()
+                filing["destinations"].append({"dest_admdvs": body["dest_admdvs"], "dest_name": NAMES[body["dest_admdvs"]],
+                                               "since": today.isoformat(), "until": None})
+                filing.update(dest_admdvs=body["dest_admdvs"], dest_name=NAMES[body["dest_admdvs"]],
+                              dest_since=today.isoformat())
             return 200, copy.deepcopy(filing)
         return super()._answer(method, path, body)
 
@@ -302,10 +310,13 @@ def test_change_destination_of_a_long_term_filing(page, live_server):
                            "basis": "proof", "basis_name": "证明材料", "source": "app", "insured_region": "440100",
                            "dest_admdvs": "510100", "dest_name": "四川省成都市", "begin_date": "2026-01-01",
                            "end_date": None, "late": False, "institutions": [], "referral": None,
+                           "dest_since": "2026-01-01",
+                           "destinations": [{"dest_admdvs": "510100", "dest_name": "四川省成都市", "since": "2026-01-01",
+                                             "until": None}],
                            "created_at": "2026-01-01T02:00:00Z", "cancelled_at": None, "can_cancel": True,
                            "reason_required": False, "can_change": True, "change_free_from": "2026-07-01",
                            "expiring": False, "cancel_rule": "已满6个月，可随时变更或取消。"})
-    wallet.filings.append({**wallet.filings[0], "id": "f10", "type": "referral", "type_name": "异地转诊转院",
+    wallet.filings.append({**copy.deepcopy(wallet.filings[0]), "id": "f10", "type": "referral", "type_name": "异地转诊转院",
                            "kind": "referral", "end_date": "2026-12-31", "expiring": True, "source": "hospital",
                            "can_change": False})
     open_filings(page, live_server.url, wallet, "alipay")
@@ -323,6 +334,10 @@ def test_change_destination_of_a_long_term_filing(page, live_server):
     by_testid(page, "confirm-ok").click()
     expect(by_testid(page, "filing-done")).to_have_text("就医地已变更")
     expect(by_testid(page, "filing-detail-dest")).to_have_text("北京市")
+    history = by_testid(page, "filing-detail-destination")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text("四川省成都市：2026年1月1日至")
+    expect(history.nth(1)).to_contain_text("北京市：")
     assert wallet.posted("/api/filings/f9/change") == [{"dest_admdvs": "110100"}]
 
     # Someone else's filing (or none): the refusal with its way back.

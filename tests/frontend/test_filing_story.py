@@ -113,8 +113,9 @@ def pos_at(pos: Page, base: str, inst: demodata.Institution, code: str) -> None:
     expect(by_testid(pos, "pos-sign-no")).not_to_have_text("未签到")
     expect(by_testid(pos, "pos-institution")).to_contain_text(inst.fixmedins_code)
     pos_decode(pos, code)
-    expect(by_testid(pos, "pos-person-name")).to_have_text(FILER.name)
+    expect(by_testid(pos, "pos-person-name")).to_have_text(FILER.name, timeout=15_000)
     expect(by_testid(pos, "pos-person-region")).to_have_text(FILER.insured_region)
+    expect(by_testid(pos, "pos-person-balance")).to_have_text(re.compile(r"^\d+\.\d{2}$"), timeout=15_000)  # 1101 answered
 
 
 def bill_and_presettle(pos: Page) -> None:
@@ -128,7 +129,7 @@ def bill_and_presettle(pos: Page) -> None:
 
 
 def settle(pos: Page, expected: dict[str, str]) -> str:
-    expect(by_testid(pos, "pos-presettle-result")).to_be_visible()
+    expect(by_testid(pos, "pos-presettle-result")).to_be_visible(timeout=20_000)
     for field, value in expected.items():
         expect(by_testid(pos, f"pos-pre-{field}")).to_have_text(value)
     by_testid(pos, "pos-settle").click()
@@ -173,6 +174,8 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
         # The person's record names the filing used.
         phone.goto(app_url(wallet.url, "wechat", f"pages/records/detail?id={detail['id']}"))
         expect(by_testid(phone, "explanation-line").filter(has_text=f"备案号{long_no}")).to_have_count(1)
+        expect(by_testid(phone, "detail-filing")).to_contain_text("异地长期居住")
+        expect(by_testid(phone, "detail-filing-no")).to_have_text(long_no)
 
         # 2. 其他临时外出 to 成都, then the same bill at a 成都 pharmacy: 20 points lower (60 %).
         temp_id, temp_no = file_on_phone(phone, wallet.url, "temporary_other", "510000", "510100", "成都市")
@@ -193,7 +196,7 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
         pos_at(pos, wallet.url, WUHAN, show_code(phone, wallet.url))
         bill_and_presettle(pos)
         error = by_testid(pos, "pos-tx-error")
-        expect(error).to_have_attribute("data-infcode", "4011")
+        expect(error).to_have_attribute("data-infcode", "4011", timeout=20_000)
         expect(error).to_contain_text("异地就医未备案")
         expect(error).to_contain_text("办理异地就医备案")
         expect(by_testid(pos, "pos-presettle-result")).to_have_count(0)
@@ -217,7 +220,7 @@ def test_long_term_and_temporary_filings_settle_at_their_ratios_and_unfiled_is_r
         relay_outbox()
         pos_at(pos, wallet.url, SHENZHEN, show_code(phone, wallet.url))
         bill_and_presettle(pos)
-        expect(by_testid(pos, "pos-tx-error")).to_have_attribute("data-infcode", "4011")
+        expect(by_testid(pos, "pos-tx-error")).to_have_attribute("data-infcode", "4011", timeout=20_000)
 
         # My filings: the long-term one cancelled, the temporary one in force, with their validity.
         phone.goto(app_url(wallet.url, "wechat", "pages-filing/index/index"))

@@ -67,6 +67,15 @@ export interface FilingReferral {
   dise_cond_dscr: string
 }
 
+/** A destination over time (schema: DestinationOutput): a bill is covered by the one in force on its date. */
+export interface FilingDestination {
+  dest_admdvs: string
+  dest_name: string
+  since: string
+  /** null: still in force */
+  until: string | null
+}
+
 /** One filing as its person sees it (schema: FilingOutput). Dates YYYY-MM-DD, times ISO. */
 export interface Filing {
   id: string
@@ -86,6 +95,10 @@ export interface Filing {
   begin_date: string
   /** null: long-term, valid until cancelled */
   end_date: string | null
+  /** from when the current destination covers bills (the begin date, or the last change) */
+  dest_since: string
+  /** the destinations over time, oldest first */
+  destinations: FilingDestination[]
   /** 补办: filed after treatment began */
   late: boolean
   institutions: string[]
