@@ -1,7 +1,7 @@
 """The H5 home page, as a person on a phone sees it, served by Django at /app/:
 what the national app shows (the voucher card with the masked name and the
 status, 出示医保码, the balance, the records, and 亲情账户 / 异地就医备案 /
-支付密码 as 即将开放 until those services land), in both skins. The
+支付密码 → the security page), in both skins. The
 operators' readiness checks are not on it (they are on /staff/sync/)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ BUTTONS = {
     "alipay": ("44px", "999px"),
 }
 READINESS_HOOKS = ["service-status", "check-list", "check-database", "status-error", "retry"]
-SOON = {"entry-pin": "支付密码"}
+SOON: dict[str, str] = {}  # every service has landed (支付密码: issue #15)
 
 
 def by_testid(page, testid: str):
@@ -136,7 +136,7 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
     expect(by_testid(page, "home-balance")).to_have_text(re.compile(r"^\d+\.\d{2}$"))
     expect(by_testid(page, "home-balance-as-of")).to_contain_text("更新于")
 
-    # The service grid: records open; family, filing and password are 即将开放 and not links.
+    # The service grid: every entry opens its pages.
     records = by_testid(page, "link-records")
     expect(records).to_have_attribute("data-status", "open")
     expect(records).to_have_attribute("role", "link")
@@ -146,6 +146,9 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
     filing = by_testid(page, "entry-filing")  # 异地就医备案 (issue #14)
     expect(filing).to_have_attribute("data-status", "open")
     expect(filing).to_have_attribute("role", "link")
+    pin = by_testid(page, "entry-pin")  # 支付密码 (issue #15)
+    expect(pin).to_have_attribute("data-status", "open")
+    expect(pin).to_have_attribute("role", "link")
     for testid, label in SOON.items():
         entry = by_testid(page, testid)
         expect(entry).to_contain_text(label)
@@ -159,11 +162,11 @@ def test_activated_home_shows_what_the_national_app_shows(page, live_server, scr
     shot = screenshot(page, f"home-activated-{channel}")
     assert shot.stat().st_size > 10_000
 
-    # A 即将开放 entry goes nowhere; the records entry opens the records.
-    url = page.url
-    by_testid(page, "entry-pin").click()
-    page.wait_for_timeout(300)
-    assert page.url == url
+    # 支付密码 opens the security page; the records entry opens the records.
+    pin.click()
+    expect(by_testid(page, "security-page")).to_be_visible()
+    expect(by_testid(page, "security-status")).to_have_attribute("data-status", "active")
+    page.go_back()
     expect(card).to_be_visible()
     records.click()
     expect(by_testid(page, "records-page")).to_be_visible()

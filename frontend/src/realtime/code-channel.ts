@@ -7,7 +7,8 @@
  *   reconnect would be refused after the first drop.
  * - Messages in: code, scanned, payment.confirm, payment.completed,
  *   payment.reversed, account.credited, mulaid.used (家庭共济: my account paid
- *   for a relative), mulaid.confirm (my PIN asked for a relative's bill), error. Out: refresh. `person` = a bound relative's code.
+ *   for a relative), mulaid.confirm (my PIN asked for a relative's bill), pin.changed (the PIN was
+ *   changed or reset on some channel; a fresh code follows), error. Out: refresh. `person` = a bound relative's code.
  * - HTTP fallback while the socket is not open (after a short grace): GET
  *   /api/voucher/code when there is no code or the shown one has reached
  *   its expires_at, and GET /api/payments/pending for confirmations.
@@ -20,6 +21,7 @@
  */
 import { getCode, getWsTicket, type VoucherCode } from '@/api/code'
 import type { PayerConfirmation } from '@/api/family'
+import type { SecurityNotice } from '@/api/security'
 import { listPending, type ConfirmRequest, type Payment } from '@/api/payments'
 import { isApiError } from '@/http/errors'
 import { codeSocketPath } from '@/utils/family'
@@ -67,6 +69,8 @@ export interface CodeChannelHandlers {
   mulaidUsed?: (notice: MulaidNotice) => void
   /** 家庭共济: a relative's bill asks for MY PIN (above my confirm-above amount). */
   mulaidConfirm?: (request: PayerConfirmation) => void
+  /** The payment PIN was changed or reset (on any channel): a fresh code follows. */
+  pinChanged?: (notice: SecurityNotice) => void
   /** A final refusal (from the socket's `error` or the REST fallback). */
   error?: (code: string, message: string) => void
   mode?: (mode: CodeChannelMode) => void
@@ -135,6 +139,7 @@ export class CodeChannel {
       socket.on('account.credited', (m) => this.handlers.credited?.(m)),
       socket.on('mulaid.used', (m) => this.handlers.mulaidUsed?.(m as unknown as MulaidNotice)),
       socket.on('mulaid.confirm', (m) => this.handlers.mulaidConfirm?.(m as unknown as PayerConfirmation)),
+      socket.on('pin.changed', (m) => this.handlers.pinChanged?.(m as unknown as SecurityNotice)),
       socket.on('error', (m) => this.refused(String(m.code ?? 'ERROR'), String(m.message ?? '出现错误'))),
       socket.on('session.ended', (m) => this.refused(String(m.code ?? 'SESSION_ENDED'),
         String(m.message ?? CLOSE_CODES[4401].message))),
