@@ -21,7 +21,7 @@ from common import demodata, fields
 from common.errors import ApplicationError
 from common.money import fen_to_yuan
 from common.schema import errors
-from .services.institutions import institution_demo_terminal
+from .services.institutions import institution_demo_pharmacies, institution_demo_terminal
 
 NOT_IN_PRODUCTION = errors({404: "NOT_FOUND (production: the demo endpoints do not exist)"})
 
@@ -49,16 +49,45 @@ class DemoTerminalApi(APIView):
         secret = serializers.CharField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("index", int, description="Which demo pharmacy (any other value: the first).")],
-        responses={200: OutputSerializer, **NOT_IN_PRODUCTION},
+        parameters=[OpenApiParameter("index", int, description="Which demo pharmacy (any other value: the first)."),
+                    OpenApiParameter("fixmedins_code", str, description="A demo pharmacy by code (GET /api/demo/"
+                                     "pharmacies); wins over index.")],
+        responses={200: OutputSerializer, **NOT_IN_PRODUCTION,
+                   **errors({404: "DEMO_INSTITUTION_UNKNOWN (fixmedins_code is not a demo pharmacy)"})},
     )
     def get(self, request):
         _refuse_in_production()
         raw = request.query_params.get("index", "0")
         index = int(raw) if fields.is_ascii_digits(raw, max_length=6) else 0
-        inst = institution_demo_terminal(seed=_seed(), index=index)
+        code = request.query_params.get("fixmedins_code") or None  # empty: the default
+        inst = institution_demo_terminal(seed=_seed(), index=index, fixmedins_code=code)
+        if inst is None:
+            raise ApplicationError("DEMO_INSTITUTION_UNKNOWN", "没有这个演示机构", status=404)
         return Response(self.OutputSerializer({"fixmedins_code": inst.fixmedins_code, "fixmedins_name": inst.name,
                                                "region": inst.region, "secret": inst.secret}).data)
+
+
+class DemoPharmacyListApi(APIView):
+    """The demo pharmacies the POS page may sign in as (no secrets), by city:
+    a person pays locally at a pharmacy of their own province."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        fixmedins_code = serializers.CharField()
+        fixmedins_name = serializers.CharField()
+        region = serializers.CharField()
+        region_name = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **NOT_IN_PRODUCTION})
+    def get(self, request):
+        _refuse_in_production()
+        names = {r.admdvs: f"{r.province}{r.name}" if r.province != r.name else r.name
+                 for r in demodata.generate(_seed()).regions}
+        rows = [{"fixmedins_code": i.fixmedins_code, "fixmedins_name": i.name, "region": i.region,
+                 "region_name": names.get(i.region, i.region)} for i in institution_demo_pharmacies(seed=_seed())]
+        return Response(self.OutputSerializer(rows, many=True).data)
 
 
 class DemoCatalogueApi(APIView):
@@ -90,5 +119,6 @@ class DemoCatalogueApi(APIView):
 
 urlpatterns = [
     path("terminal", DemoTerminalApi.as_view(), name="demo-terminal"),
+    path("pharmacies", DemoPharmacyListApi.as_view(), name="demo-pharmacies"),
     path("catalogue", DemoCatalogueApi.as_view(), name="demo-catalogue"),
 ]

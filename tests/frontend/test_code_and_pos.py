@@ -29,13 +29,16 @@ from tests.frontend.ui import (
     pos_sign_in_demo,
     shown_code,
 )
-from tests.support.pos import register
+from tests.support.pos import pharmacy_for, register
 
 pytestmark = [pytest.mark.browser]
 
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
 DATA = demodata.generate(demodata.DEFAULT_SEED)
-PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
+# The demo pharmacy the POS page signs in as (one in the person's own region: elsewhere a
+# bill needs a cross-province filing) and a second one for the used-code check.
+PHARMACIES = [pharmacy_for(EMPLOYEE)] + [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated
+                                         and i.fixmedins_code != pharmacy_for(EMPLOYEE).fixmedins_code]
 PIN = "258036"
 
 
@@ -58,7 +61,7 @@ def test_phone_shows_a_rotating_code_and_the_pos_decodes_it_once(browser, start_
         assert code != first
 
         # The cashier signs in as a demo pharmacy and decodes the code on the phone.
-        pos_sign_in_demo(pos, wallet.url)
+        pos_sign_in_demo(pos, wallet.url, EMPLOYEE)
         expect(by_testid(pos, "pos-institution")).to_have_text(PHARMACIES[0].name)
         code = shown_code(phone)
         pos_decode(pos, code)

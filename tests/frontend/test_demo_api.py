@@ -35,3 +35,28 @@ def test_demo_endpoints_are_404_in_production(client, settings):
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert "secret" not in answer.content.decode()
+
+
+def test_demo_pharmacies_list_every_designated_pharmacy_by_city_without_secrets(client):
+    rows = client.get("/api/demo/pharmacies").json()
+    data = demodata.generate(demodata.DEFAULT_SEED)
+    expected = {i.fixmedins_code for i in data.institutions if i.kind == "pharmacy" and i.designated}
+    assert {r["fixmedins_code"] for r in rows} == expected
+    guangzhou = next(r for r in rows if r["region"] == "440100")
+    assert guangzhou["region_name"] == "广东省广州市" and guangzhou["fixmedins_name"]
+    assert "secret" not in client.get("/api/demo/pharmacies").content.decode()
+
+
+def test_demo_terminal_signs_in_as_the_chosen_pharmacy_and_refuses_an_unknown_one(client):
+    chosen = next(i for i in demodata.generate(demodata.DEFAULT_SEED).institutions
+                  if i.kind == "pharmacy" and i.designated and i.region == "440100")
+    body = client.get(f"/api/demo/terminal?fixmedins_code={chosen.fixmedins_code}").json()
+    assert body == {"fixmedins_code": chosen.fixmedins_code, "fixmedins_name": chosen.name, "region": "440100",
+                    "secret": chosen.secret}
+    # A non-ASCII spelling of a real code is not that code: no normalising.
+    for code in ("P99999999999", chosen.fixmedins_code.replace("4", "４"), ""):
+        answer = client.get("/api/demo/terminal", {"fixmedins_code": code})
+        if code == "":
+            assert answer.status_code == 200  # empty: the default pharmacy
+            continue
+        assert answer.status_code == 404 and answer.json()["code"] == "DEMO_INSTITUTION_UNKNOWN", code

@@ -64,7 +64,7 @@ def test_large_bill_confirmed_on_the_phone_then_reversed(browser, start_wallet, 
         api = AppClient(LiveClient(wallet.url), "wechat", openid).login()
         before = api.get("/api/account/balance?refresh=1").json()["balance"]
 
-        pos_sign_in_demo(pos, wallet.url)
+        pos_sign_in_demo(pos, wallet.url, EMPLOYEE)
         pos_decode(pos, shown_code(phone))
         expect(by_testid(pos, "pos-person-name")).to_have_text(EMPLOYEE.name)
         expect(by_testid(pos, "pos-person-balance")).to_have_text(before)

@@ -125,8 +125,18 @@ def new_pos_page(browser):
     return page
 
 
-def pos_sign_in_demo(page: Page, base: str) -> None:
+def pos_sign_in_demo(page: Page, base: str, person=None) -> None:
+    """Sign the POS page in as a demo pharmacy — for ``person``, one in their
+    own region or province (tests.support.pos.pharmacy_for: elsewhere a bill
+    needs a cross-province filing), chosen from the page's demo list."""
+    from tests.support.pos import pharmacy_for
+
     page.goto(app_url(base, None, "pages-staff/pos/index"))
+    if person is not None:
+        code = pharmacy_for(person).fixmedins_code
+        by_testid(page, "pos-demo-choose").click()
+        page.locator(f"[data-testid='pos-demo-option'][data-code='{code}']").click()
+        expect(by_testid(page, "pos-demo-chosen")).to_have_attribute("data-code", code)
     by_testid(page, "pos-use-demo").click()
     expect(by_testid(page, "pos-sign-no")).not_to_have_text("未签到")
     expect(by_testid(page, "pos-qr-input")).to_be_visible()

@@ -21,8 +21,23 @@ export interface CatalogueItem {
   spec: string
 }
 
-export function getDemoTerminal(): Promise<DemoTerminal> {
-  return request<DemoTerminal>({ url: '/api/demo/terminal', auth: false })
+/** schema: DemoPharmacyListApiOutput */
+export interface DemoPharmacy {
+  fixmedins_code: string
+  fixmedins_name: string
+  region: string
+  region_name: string
+}
+
+/** A demo pharmacy's credentials: the one named by `fixmedins_code`, else the first. */
+export function getDemoTerminal(fixmedinsCode?: string): Promise<DemoTerminal> {
+  const query = fixmedinsCode ? `?fixmedins_code=${encodeURIComponent(fixmedinsCode)}` : ''
+  return request<DemoTerminal>({ url: `/api/demo/terminal${query}`, auth: false })
+}
+
+/** The demo pharmacies by city (a person pays locally only in their own province). */
+export function getDemoPharmacies(): Promise<DemoPharmacy[]> {
+  return request<DemoPharmacy[]>({ url: '/api/demo/pharmacies', auth: false })
 }
 
 export function getDemoCatalogue(): Promise<CatalogueItem[]> {

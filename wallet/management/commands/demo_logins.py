@@ -28,6 +28,8 @@ class Command(BaseCommand):
         out_file.write_text("\n".join(lines) + "\n")
         pharmacy = next(i for i in data.institutions if i.kind == "pharmacy" and i.designated)
         self.stdout.write("Demo terminal (pharmacy POS): fixmedins_code=%s secret=%s" % (pharmacy.fixmedins_code, pharmacy.secret))
+        self.stdout.write("  On the POS page, 选择演示机构 in the person's own city: a bill in another province "
+                          "needs a cross-province filing (异地就医备案) first.")
         self.stdout.write(f"  app: {base_url}/app/?channel=wechat   {base_url}/app/?channel=alipay")
         self.stdout.write(f"  support staff (audit trail, read-only): {base_url}/admin/  support / support-demo-2026")
         self.stdout.write(f"  operators (sync & reconciliation): {base_url}/staff/sync/  ops / ops-demo-2026")

@@ -1,6 +1,6 @@
 /** 签到 / 签退 of the POS terminal (9001 / 9002), or the demo institution's credentials. */
 import { ref } from 'vue'
-import { getDemoTerminal } from '@/api/demo'
+import { getDemoPharmacies, getDemoTerminal, type DemoPharmacy } from '@/api/demo'
 import { call, signIn as signInCall } from '@/api/terminal'
 import { isApiError } from '@/http/errors'
 import type { TerminalCredentials } from '@/utils/terminal'
@@ -11,6 +11,10 @@ export function useTerminalSession(ctx: PosContext, hooks: { signedIn?: () => vo
   const secretInput = ref('')
   const nameInput = ref('')
   const error = ref('')
+  /** The demo pharmacies to choose from (loaded on demand) and the chosen one. */
+  const demoPharmacies = ref<DemoPharmacy[]>([])
+  const demoChoice = ref('')
+  const demoListOpen = ref(false)
 
   async function signIn(): Promise<void> {
     const candidate: TerminalCredentials = {
@@ -40,12 +44,28 @@ export function useTerminalSession(ctx: PosContext, hooks: { signedIn?: () => vo
     }
   }
 
-  /** 使用演示机构: fetch a demo institution's credentials, then sign in at once. */
+  /** 选择演示机构: list the demo pharmacies by city (a bill in another province needs a filing). */
+  async function chooseDemo(): Promise<void> {
+    error.value = ''
+    try {
+      if (!demoPharmacies.value.length) demoPharmacies.value = await getDemoPharmacies()
+      demoListOpen.value = !demoListOpen.value
+    } catch (err) {
+      error.value = isApiError(err) && err.status === 404 ? '当前环境不提供演示机构' : errText(err)
+    }
+  }
+
+  function pickDemo(code: string): void {
+    demoChoice.value = code
+    demoListOpen.value = false
+  }
+
+  /** 使用演示机构: fetch the chosen (else the first) demo institution's credentials, then sign in at once. */
   async function useDemo(): Promise<void> {
     error.value = ''
     ctx.busy.value = 'demo'
     try {
-      const demo = await getDemoTerminal()
+      const demo = await getDemoTerminal(demoChoice.value || undefined)
       codeInput.value = demo.fixmedins_code
       secretInput.value = demo.secret
       nameInput.value = demo.fixmedins_name
@@ -68,5 +88,8 @@ export function useTerminalSession(ctx: PosContext, hooks: { signedIn?: () => vo
     signNo.value = ''
   }
 
-  return { codeInput, secretInput, nameInput, error, signIn, useDemo, signOut }
+  return {
+    codeInput, secretInput, nameInput, error, signIn, useDemo, signOut,
+    demoPharmacies, demoChoice, demoListOpen, chooseDemo, pickDemo,
+  }
 }
