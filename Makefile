@@ -5,7 +5,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: system-deps system-deps-test run test frontend-test test-postgres test-sqlite install install-dev frontend build-mp migrate seed check-deploy bench clean
+.PHONY: system-deps system-deps-test system-deps-bench run test frontend-test test-postgres test-sqlite install install-dev frontend build-mp migrate seed check-deploy bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -39,6 +39,9 @@ system-deps:
 system-deps-test:
 	@./scripts/system-deps.sh --test
 
+system-deps-bench:
+	@./scripts/system-deps.sh --bench
+
 run: system-deps install frontend
 	$(VPY) scripts/run.py --port $(PORT)
 
@@ -62,7 +65,7 @@ check-deploy: install
 	REDIS_URL=redis://localhost:6379/0 SETTLEMENT_CORE_URL=https://core.example.cn ALLOWED_HOSTS=wallet.example.cn \
 	$(VPY) manage.py check --deploy --fail-level WARNING
 
-bench: install-dev
+bench: system-deps-bench install-dev
 	@echo "see bench/README.md"
 
 clean:

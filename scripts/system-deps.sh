@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, if they are missing:
 # PostgreSQL server binaries, redis-server, Chromium and CJK fonts (for the
-# browser tests), Node.js/npm (for the frontend). Idempotent; does nothing
+# browser tests), HAProxy (--test / --bench: two wallet processes behind a
+# load balancer), Node.js/npm (for the frontend). Idempotent; does nothing
 # when everything is present. Needs root (or sudo) only when installing.
 set -euo pipefail
 
@@ -14,6 +15,10 @@ command -v redis-server >/dev/null || want+=(redis-server)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || want+=(chromium)
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || want+=(fonts-noto-cjk)
+fi
+# HAProxy: the load balancer in front of two wallet processes (tests/scale, bench/scale_out.py).
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || want+=(haproxy)
 fi
 command -v npm >/dev/null || want+=(nodejs npm)
 
