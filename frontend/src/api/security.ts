@@ -1,5 +1,5 @@
 import { request } from '@/http/request'
-import type { LivenessChallenge, LivenessResult } from './activation'
+import type { LivenessResult } from './activation'
 import type { Authorization, VoucherStatus } from './voucher'
 
 /** The person's own PIN and voucher security (wallet/apis_security.py, docs/subsystems/security.md). */
@@ -20,21 +20,46 @@ export interface SecurityNotice {
 }
 
 /** POST /api/pin/change (schema: PinChangeApiOutput) */
-export interface PinChanged extends SecurityNotice {
+export interface PinChanged {
+  kind: SecurityNoticeKind
+  channel: string
+  channel_name: string
+  at: string
+  title: string
+  message: string
+  /** payments that were waiting for the old PIN, now cancelled */
   payments_cancelled: number
 }
 
 /** POST /api/pin/forgot/complete (schema: PinForgotCompleteApiOutput) */
-export interface PinReset extends PinChanged {
+export interface PinReset {
+  kind: SecurityNoticeKind
+  channel: string
+  channel_name: string
+  at: string
+  title: string
+  message: string
+  payments_cancelled: number
+  /** the PIN was locked and is unlocked now */
   unlocked: boolean
+  /** a staff-started reset ticket was completed */
   ticket_completed: boolean
 }
 
-/** schema: SecurityLivenessChallengeOutput */
-export interface SecurityChallenge extends Omit<LivenessChallenge, 'session_id'> {
+/** A liveness challenge for one's own face (schema: SecurityLivenessChallengeOutput) */
+export interface SecurityChallenge {
   reset_id: string
-  /** forgot-PIN only: support staff started a reset for you */
-  reset_ticket?: boolean
+  nonce: string
+  actions: string[]
+  expires_at: string
+  provider: string
+  provider_url: string
+}
+
+/** POST /api/pin/forgot/liveness/start (schema: PinForgotLivenessStartApiOutput) */
+export interface ForgotChallenge extends SecurityChallenge {
+  /** support staff started a PIN reset for you: completing this flow completes it */
+  reset_ticket: boolean
 }
 
 /** schema: SecurityEventOutput */
@@ -77,8 +102,8 @@ export function changePin(oldPin: string, newPin: string, newPinConfirm: string)
   })
 }
 
-export function startForgotPin(): Promise<SecurityChallenge> {
-  return request<SecurityChallenge>({ url: '/api/pin/forgot/liveness/start', method: 'POST' })
+export function startForgotPin(): Promise<ForgotChallenge> {
+  return request<ForgotChallenge>({ url: '/api/pin/forgot/liveness/start', method: 'POST' })
 }
 
 export function verifyForgotPin(resetId: string, signed: LivenessResult): Promise<{ next: 'pin'; pin_until: string }> {
