@@ -161,6 +161,8 @@ def main() -> int:
         manage("staff_demo_users", check=False)  # support console (issue #15): demo staff with their TOTP seeds
         print(f"\n[run] Yibao Wallet is up. Ctrl-C stops everything.\n"
               f"  app (H5):        http://127.0.0.1:{port}/app/\n"
+              f"  support console: http://127.0.0.1:{port}/app/#/pages-staff/console/login/index"
+              f"  (demo staff and TOTP seeds above)\n"
               f"  API docs:        http://127.0.0.1:{port}/api/docs/\n"
               f"  terminal gateway POST http://127.0.0.1:{port}/fsi/api/rsfComIfsService/callService\n"
               f"  settlement core  POST {env['SETTLEMENT_CORE_URL']}/fsi/api/rsfComIfsService/callService\n"

@@ -66,6 +66,18 @@ export const FILING_TYPE_LABELS: Record<string, string> = {
   temporary_other: '其他临时外出',
 }
 
+export const ENROLMENT_STATUS_LABELS: Record<string, string> = {
+  active: '正常参保',
+  suspended: '暂停参保',
+  terminated: '终止参保',
+}
+
+export const FILING_STATUS_LABELS: Record<string, string> = {
+  active: '有效',
+  cancelled: '已撤销',
+  expired: '已过期',
+}
+
 export const CHANNEL_LABELS: Record<string, string> = {
   wechat: '微信',
   alipay: '支付宝',
