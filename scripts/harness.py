@@ -11,6 +11,9 @@ tests/support/processes.py start, watch and stop.
   ``wallet_start``: the settlement core and the wallet as ASGI processes.
 - ``ServiceStack``: Redis + PostgreSQL (or SQLite files) + both databases
   migrated + the core running, for a benchmark, all stopped by one ExitStack.
+- ``HAProxy`` / ``haproxy_start``: the distribution's HAProxy in front of
+  several wallet ASGI processes (round robin, WebSocket upgrades, health
+  checks on /readyz, stats; ``X-Served-By`` names the process that answered).
 - ``machine_facts``, ``tree_cpu``, ``machine_busy``, ``doc_section_write``:
   what a benchmark reports about the machine and how it writes its section
   of docs/performance.md.
@@ -243,6 +246,14 @@ class ServiceStack:
     def start_wallet(self, name: str = "wallet", *, workers: int = 1, extra: tuple[str, ...] = ()) -> Process:
         return self.register(wallet_start(self.env, name=name, workers=workers, log_dir=self.log_dir, extra=extra))
 
+    def start_haproxy(self, servers: dict[str, int], name: str = "haproxy") -> "HAProxy":
+        """HAProxy (the distribution's) in front of running wallet processes."""
+        return self.register(haproxy_start(servers, name=name, log_dir=self.log_dir))
+
+    def start_worker(self, name: str, *, queues: str = "money,housekeeping", concurrency: int = 1) -> Process:
+        """A Celery worker of the wallet (its environment, the core's URL once started)."""
+        return self.spawn(name, celery_worker_cmd(queues, concurrency, name))
+
     def spawn(self, name: str, cmd: list[str], *, env: dict | None = None, port: int | None = None,
               log_dir: Path | None = None) -> Process:
         """Any other child (a load generator, a reference server), stopped with the stack."""
@@ -252,6 +263,134 @@ class ServiceStack:
     def register(self, proc: Process) -> Process:
         self.exit.callback(proc.stop)
         return proc
+
+
+# --------------------------------------------------------------------------- HAProxy in front of wallet processes
+
+
+SERVED_BY_HEADER = "X-Served-By"  # added by the balancer of tests and benchmarks only, never by the wallet
+
+
+def haproxy_binary() -> str:
+    """The distribution's HAProxy (Debian package ``haproxy``, installed by
+    ``make system-deps-test`` / ``make system-deps-bench``)."""
+    import shutil
+
+    found = shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy")
+                                             if os.access(p, os.X_OK)), None)
+    if not found:
+        raise RuntimeError("HAProxy is not installed: run `make system-deps-bench` (Debian package haproxy)")
+    return found
+
+
+def haproxy_config(port: int, servers: dict[str, int], *, stats_port: int, check_path: str = "/readyz",
+                   served_by: bool = True) -> str:
+    """One HTTP frontend on 127.0.0.1:``port``, round robin over ``servers``
+    (name -> port on 127.0.0.1), per request (keep-alive client connections
+    are re-balanced at every request); a WebSocket upgrade goes to one server
+    and stays there as a tunnel (``timeout tunnel``). Each server is checked
+    with ``GET check_path`` every 2 s (5 s to answer: /readyz also asks the
+    core, slow on a loaded machine) and taken out of rotation after three
+    failures (/readyz answers 503 when its database or Redis is down). With
+    ``served_by`` every answer, the 101 of a WebSocket included, names the
+    server in ``X-Served-By`` — the balancer's header, so tests and benchmarks
+    can tell which process served what; the wallet itself never says. The
+    stats page (CSV at ``/stats;csv``) is on ``stats_port``."""
+    # Two descriptors per proxied connection, within the hard limit HAProxy may raise itself to.
+    maxconn = max(256, min(20000, (resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 200) // 2))
+    lines = [
+        "global",
+        f"    maxconn {maxconn}",
+        "defaults",
+        "    mode http",
+        "    option dontlognull",
+        "    timeout connect 5s",
+        "    timeout client 120s",
+        "    timeout server 120s",
+        "    timeout tunnel 1h",
+        "    timeout http-keep-alive 30s",
+        "    timeout http-request 30s",
+        "frontend wallet",
+        f"    bind 127.0.0.1:{port}",
+        "    default_backend wallets",
+        "backend wallets",
+        "    balance roundrobin",
+        "    option httpchk",
+        f"    http-check send meth GET uri {check_path} ver HTTP/1.1 hdr Host 127.0.0.1",
+        "    http-check expect status 200",
+        "    timeout check 5s",
+        f"    default-server check inter 2s fall 3 rise 1 maxconn {maxconn}",
+    ]
+    if served_by:
+        lines.append(f"    http-response set-header {SERVED_BY_HEADER} %s")
+    lines += [f"    server {name} 127.0.0.1:{server_port}" for name, server_port in servers.items()]
+    lines += ["listen stats", f"    bind 127.0.0.1:{stats_port}", "    stats enable", "    stats uri /stats",
+              "    stats refresh 0"]
+    return "\n".join(lines) + "\n"
+
+
+class HAProxy(Process):
+    """HAProxy as a child process (``-db``: foreground), with ``url`` /
+    ``ws_url`` of its frontend and its stats page."""
+
+    def __init__(self, name: str, servers: dict[str, int], *, port: int | None = None, log_dir: Path | None = None,
+                 check_path: str = "/readyz", env: dict | None = None):
+        log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="yibao-haproxy-"))
+        port = port or free_port()
+        self.servers = dict(servers)
+        self.stats_port = free_port()
+        self.config_path = log_dir / f"{name}.cfg"
+        self.config_path.write_text(haproxy_config(port, self.servers, stats_port=self.stats_port,
+                                                   check_path=check_path))
+        binary = haproxy_binary()
+        check = subprocess.run([binary, "-c", "-q", "-f", str(self.config_path)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"HAProxy refused its configuration:\n{check.stdout}{check.stderr}")
+        super().__init__(name, [binary, "-db", "-f", str(self.config_path)], env or {"PATH": os.environ.get("PATH", "")},
+                         port=port, log_dir=log_dir)
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+
+    def stats(self) -> dict[str, dict[str, str]]:
+        """Per server of the ``wallets`` backend: its row of HAProxy's CSV
+        stats (``status`` UP/DOWN, ``stot`` sessions, ``req_tot`` requests, ...)."""
+        import csv
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/stats;csv", timeout=5) as answer:
+            text = answer.read().decode()
+        rows = csv.DictReader(text.lstrip("# ").splitlines())
+        return {row["svname"]: row for row in rows if row["pxname"] == "wallets" and row["svname"] in self.servers}
+
+    def requests_per_server(self) -> dict[str, int]:
+        """HTTP requests (a WebSocket counts once, at its upgrade) each server has been sent so far."""
+        return {name: int(row.get("req_tot") or 0) for name, row in self.stats().items()}
+
+    def wait_servers_up(self, timeout: float = 30.0) -> None:
+        """Until every server passes its health check (else RuntimeError with the stats)."""
+        deadline = time.monotonic() + timeout
+        status = {}
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                status = {name: row["status"] for name, row in self.stats().items()}
+                if len(status) == len(self.servers) and all(s.startswith("UP") for s in status.values()):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name}: servers not UP after {timeout:.0f} s: {status}\n{self.log_tail()}")
+
+
+def haproxy_start(servers: dict[str, int], *, name: str = "haproxy", port: int | None = None,
+                  log_dir: Path | None = None, check_path: str = "/readyz", wait_up: float = 30.0) -> HAProxy:
+    """Start HAProxy in front of ``servers`` (name -> port of a running
+    wallet ASGI process) and wait until it listens and every server is UP."""
+    proxy = HAProxy(name, servers, port=port, log_dir=log_dir, check_path=check_path)
+    proxy.start(wait=30)
+    try:
+        proxy.wait_servers_up(wait_up)
+    except RuntimeError:
+        proxy.stop()
+        raise
+    return proxy
 
 
 # --------------------------------------------------------------------------- machine facts and CPU
