@@ -6,7 +6,7 @@ psn_no or voucher id: whose PIN is always the session's
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +45,19 @@ def _data(serializer_class, request, *, pin_fields=()):
             raise ApplicationError("PIN_FORMAT", "原支付密码须为6位数字" if bad == ["old_pin"] else "支付密码须为6位数字")
         data.is_valid(raise_exception=True)
     return data.validated_data
+
+
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    description="A retry with the same key and body returns the first answer (kept 24 h); "
+                "the same key with another body is refused IDEMPOTENCY_KEY_REUSED.")
+
+
+def _idempotency_key(request) -> str:
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > 64 or not key.isascii() or not key.isprintable():
+        raise ApplicationError("VALIDATION_ERROR", "Idempotency-Key 须为不超过64位的可打印ASCII字符")
+    return key
 
 
 def _pin_field():
@@ -100,16 +113,17 @@ class PinChangeApi(APIView):
     class OutputSerializer(SecurityNoticeOutputSerializer):
         payments_cancelled = serializers.IntegerField(help_text="Payments that were waiting for the old PIN.")
 
-    @extend_schema(operation_id="pin_change", request=InputSerializer, responses={
+    @extend_schema(operation_id="pin_change", request=InputSerializer, parameters=[IDEMPOTENCY_PARAM], responses={
         200: OutputSerializer,
         **errors({400: f"{PIN_RULES}, PIN_SAME_AS_OLD, PIN_INCORRECT (detail.tries_left)", **OWN_VOUCHER,
-                  409: "PIN_CHANGED_CONCURRENTLY",
+                  409: "PIN_CHANGED_CONCURRENTLY, IDEMPOTENCY_KEY_REUSED",
                   423: "PIN_LOCKED (detail.locked_until, detail.forgot_pin, detail.support_hotline)",
                   429: "TOO_MANY_ATTEMPTS (detail.retry_after)"}),
     })
     def post(self, request):
         data = _data(self.InputSerializer, request, pin_fields=("old_pin", "new_pin", "new_pin_confirm"))
-        result = pin_change(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request), **data)
+        result = pin_change(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request),
+                            idempotency_key=_idempotency_key(request), **data)
         return Response(self.OutputSerializer(result).data)
 
 
@@ -155,15 +169,16 @@ class PinForgotCompleteApi(APIView):
         unlocked = serializers.BooleanField(help_text="The PIN was locked and is unlocked now.")
         ticket_completed = serializers.BooleanField(help_text="A staff-started reset ticket was completed.")
 
-    @extend_schema(operation_id="pin_forgot_complete", request=InputSerializer, responses={
-        200: OutputSerializer,
-        **errors({400: PIN_RULES, **OWN_VOUCHER,
-                  409: "SECURITY_VERIFICATION_REQUIRED (no accepted liveness check of yours with this id, or used), "
-                       "SECURITY_VERIFICATION_EXPIRED"})})
+    @extend_schema(operation_id="pin_forgot_complete", request=InputSerializer, parameters=[IDEMPOTENCY_PARAM],
+                   responses={200: OutputSerializer,
+                              **errors({400: PIN_RULES, **OWN_VOUCHER,
+                                        409: "SECURITY_VERIFICATION_REQUIRED (no accepted liveness check of yours "
+                                             "with this id, or used), SECURITY_VERIFICATION_EXPIRED, "
+                                             "IDEMPOTENCY_KEY_REUSED"})})
     def post(self, request):
         data = _data(self.InputSerializer, request, pin_fields=("new_pin", "new_pin_confirm"))
         result = pin_forgot_complete(login=request.user.login, session_id=request.auth.pk, ip=client_ip(request),
-                                     **data)
+                                     idempotency_key=_idempotency_key(request), **data)
         return Response(self.OutputSerializer(result).data)
 
 

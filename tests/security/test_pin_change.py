@@ -148,3 +148,25 @@ def test_a_frozen_voucher_cannot_change_its_pin(alice):
     assert alice.post("/api/voucher/freeze").json() == {"status": "frozen", "already": False}
     error(change(alice, PIN, NEW_PIN), 403, "VOUCHER_FROZEN")
     pin_verify(voucher_id=_voucher().pk, pin=PIN, actor="test")
+
+
+def test_a_retried_change_with_its_idempotency_key_gets_the_first_answer(alice):
+    headers = {**alice._headers(), "Idempotency-Key": "change-1"}
+    body = {"old_pin": PIN, "new_pin": NEW_PIN, "new_pin_confirm": NEW_PIN}
+
+    def post(data):
+        return alice.client.post("/api/pin/change", data=data, content_type="application/json", headers=headers)
+
+    first = post(body)
+    assert first.status_code == 200, first.content
+    again = post(body)  # the answer was lost on the way: the app retries
+    assert again.status_code == 200 and again.json() == first.json()
+    assert _voucher().pin_failures == 0  # the retry did not count as a wrong old PIN
+    assert AuditEvent.objects.filter(action="pin.change", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(kind="pin.changed").count() == 1
+    error(post({**body, "new_pin": OTHER_PIN, "new_pin_confirm": OTHER_PIN}), 409, "IDEMPOTENCY_KEY_REUSED")
+    # Without the key a repeat is a new change: the old PIN is wrong now.
+    error(change(alice, PIN, NEW_PIN), 400, "PIN_INCORRECT")
+    bad_key = alice.client.post("/api/pin/change", data=body, content_type="application/json",
+                                headers={**alice._headers(), "Idempotency-Key": "键"})
+    error(bad_key, 400, "VALIDATION_ERROR")

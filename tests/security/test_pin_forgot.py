@@ -95,6 +95,18 @@ def test_the_new_pin_follows_the_activation_rules_and_a_refusal_keeps_the_check(
     pin_verify(voucher_id=_voucher().pk, pin=NEW_PIN, actor="test")
 
 
+def test_a_retried_reset_with_its_idempotency_key_gets_the_first_answer(alice):
+    reset_id = forgot_verified(alice)
+    body = {"reset_id": reset_id, "new_pin": NEW_PIN, "new_pin_confirm": NEW_PIN}
+    headers = {**alice._headers(), "Idempotency-Key": "reset-1"}
+    first = alice.client.post("/api/pin/forgot/complete", data=body, content_type="application/json", headers=headers)
+    assert first.status_code == 200, first.content
+    again = alice.client.post("/api/pin/forgot/complete", data=body, content_type="application/json", headers=headers)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert AuditEvent.objects.filter(action="pin.reset", outcome="success").count() == 1
+    error(forgot_complete(alice, reset_id), 409, "SECURITY_VERIFICATION_REQUIRED")  # without the key: used
+
+
 def test_no_pin_without_an_accepted_check(alice):
     error(forgot_complete(alice, "0" * 32), 409, "SECURITY_VERIFICATION_REQUIRED")
     started = forgot_start(alice)

@@ -21,6 +21,7 @@ trail). See docs/subsystems/security.md."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.conf import settings
 from django.db import transaction
@@ -38,10 +39,11 @@ from accounts.services.security import (
     security_proof_open,
     security_proof_spend,
 )
-from common import ratelimit
+from common import crypto, ratelimit
 from common.envelope import InfCode
 from common.errors import ApplicationError
 from common.fields import is_ascii_digits
+from common.redis import redis_client
 from settlement.services.outbox import outbox_enqueue
 
 from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
@@ -99,6 +101,42 @@ def _new_pin_checks(person, new_pin, new_pin_confirm) -> None:
     if new_pin_confirm != new_pin:
         raise ApplicationError("PIN_CONFIRM_MISMATCH", "两次输入的新支付密码不一致，请重新输入")
     pin_check_strength(new_pin, id_number=person.id_number)
+
+
+# --- Idempotency-Key: a retry of a change or reset that succeeded gets the first answer ------------
+
+IDEMPOTENCY_TTL_SECONDS = 86400
+
+
+def _idem_key(action: str, person, key: str) -> str:
+    return f"yibao:idem:{action}:{person.pk}:{crypto.keyed_hash(key)}"
+
+
+def _idem_fingerprint(*parts) -> str:
+    """A keyed MAC of the request (PINs included: never stored in the clear or as a bare hash)."""
+    return crypto.keyed_hash("\x1f".join(str(p) for p in parts))
+
+
+def _idem_replay(action: str, person, key: str, fingerprint: str) -> dict | None:
+    """The first answer for ``key`` (same person, same body), or None. The
+    same key with another body: IDEMPOTENCY_KEY_REUSED."""
+    if not key:
+        return None
+    raw = redis_client().get(_idem_key(action, person, key))
+    if raw is None:
+        return None
+    stored = json.loads(raw)
+    if stored.get("fingerprint") != fingerprint:
+        raise ApplicationError("IDEMPOTENCY_KEY_REUSED", "该请求标识已用于另一次操作，请重新提交", status=409)
+    return stored["result"]
+
+
+def _idem_remember(action: str, person, key: str, fingerprint: str, result: dict) -> dict:
+    if key:
+        redis_client().set(_idem_key(action, person, key),
+                           json.dumps({"fingerprint": fingerprint, "result": result}, ensure_ascii=False),
+                           ex=IDEMPOTENCY_TTL_SECONDS)
+    return result
 
 
 def _when(at: dt.datetime) -> str:
@@ -165,12 +203,18 @@ def _after_pin_change(voucher: Voucher, *, kind: str, login, session_id: int | N
 # --- change ------------------------------------------------------------------------------
 
 def pin_change(*, login, old_pin, new_pin, new_pin_confirm, session_id: int | None = None,
-               ip: str | None = None) -> dict:
+               ip: str | None = None, idempotency_key: str = "") -> dict:
     """Old PIN, then the new one twice. The new PIN obeys the activation's
     rules and differs from the old; a wrong old PIN counts toward the
-    lockout (``pin_verify``). One PIN for every channel: it is the voucher's."""
+    lockout (``pin_verify``). One PIN for every channel: it is the voucher's.
+    With ``idempotency_key`` a retry of a change that succeeded (same body)
+    gets the first answer instead of a wrong-old-PIN try."""
     voucher = _own_voucher(login)
     person = voucher.person
+    fingerprint = _idem_fingerprint(login.pk, old_pin, new_pin, new_pin_confirm)
+    replayed = _idem_replay("pin.change", person, idempotency_key, fingerprint)
+    if replayed is not None:
+        return replayed
     try:
         _limit(f"pin:change:psn:{person.psn_no}", settings.PIN_CHANGE_LIMIT_PER_DAY,
                "今日修改支付密码次数过多，请明天再试")
@@ -191,7 +235,8 @@ def pin_change(*, login, old_pin, new_pin, new_pin_confirm, session_id: int | No
         voucher, _ = pin_replace(voucher_id=voucher.pk, new_pin=new_pin, old_pin=old_pin)
         if voucher.status != VoucherStatus.ACTIVE:  # frozen a moment ago
             raise ApplicationError("VOUCHER_FROZEN", "您的医保电子凭证已冻结，请先在“账户安全”中刷脸解冻", status=403)
-        return _after_pin_change(voucher, kind="pin.changed", login=login, session_id=session_id, ip=ip, detail={})
+        result = _after_pin_change(voucher, kind="pin.changed", login=login, session_id=session_id, ip=ip, detail={})
+    return _idem_remember("pin.change", person, idempotency_key, fingerprint, result)
 
 
 # --- forgot ------------------------------------------------------------------------------
@@ -232,12 +277,17 @@ def pin_forgot_verify(*, login, reset_id, result, signature, ip: str | None = No
 
 
 def pin_forgot_complete(*, login, reset_id, new_pin, new_pin_confirm, session_id: int | None = None,
-                        ip: str | None = None) -> dict:
+                        ip: str | None = None, idempotency_key: str = "") -> dict:
     """After an accepted forgot-PIN liveness check (this login's, within the
     window, once): the new PIN twice. Unlocks a locked PIN. An open staff
-    reset ticket of the person is completed in the same transaction."""
+    reset ticket of the person is completed in the same transaction. With
+    ``idempotency_key`` a retry of a reset that succeeded gets the first answer."""
     voucher = _own_voucher(login)
     person = voucher.person
+    fingerprint = _idem_fingerprint(login.pk, reset_id, new_pin, new_pin_confirm)
+    replayed = _idem_replay("pin.reset", person, idempotency_key, fingerprint)
+    if replayed is not None:
+        return replayed
     try:
         security_proof_spend(login=login, purpose=LivenessPurpose.PIN_RESET, reference=reset_id, peek=True)
         _new_pin_checks(person, new_pin, new_pin_confirm)
@@ -261,7 +311,8 @@ def pin_forgot_complete(*, login, reset_id, new_pin, new_pin_confirm, session_id
         result = _after_pin_change(voucher, kind="pin.reset", login=login, session_id=session_id, ip=ip,
                                    detail={"unlocked": was_locked, "ticket_id": ticket_id,
                                            **({"ticket_error": ticket_error} if ticket_error else {})})
-    return {**result, "unlocked": was_locked, "ticket_completed": bool(ticket_id)}
+    return _idem_remember("pin.reset", person, idempotency_key, fingerprint,
+                          {**result, "unlocked": was_locked, "ticket_completed": bool(ticket_id)})
 
 
 # --- freeze / unfreeze -------------------------------------------------------------------

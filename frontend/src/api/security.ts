@@ -94,11 +94,13 @@ export function getSecurity(): Promise<SecurityOverview> {
   return request<SecurityOverview>({ url: '/api/security' })
 }
 
-export function changePin(oldPin: string, newPin: string, newPinConfirm: string): Promise<PinChanged> {
+/** `idempotencyKey`: reuse it when retrying after a network failure (a retry then gets the first answer). */
+export function changePin(oldPin: string, newPin: string, newPinConfirm: string, idempotencyKey?: string): Promise<PinChanged> {
   return request<PinChanged>({
     url: '/api/pin/change',
     method: 'POST',
     data: { old_pin: oldPin, new_pin: newPin, new_pin_confirm: newPinConfirm },
+    idempotencyKey,
   })
 }
 
@@ -110,11 +112,17 @@ export function verifyForgotPin(resetId: string, signed: LivenessResult): Promis
   return request({ url: '/api/pin/forgot/liveness/verify', method: 'POST', data: { reset_id: resetId, ...signed } })
 }
 
-export function completeForgotPin(resetId: string, newPin: string, newPinConfirm: string): Promise<PinReset> {
+export function completeForgotPin(
+  resetId: string,
+  newPin: string,
+  newPinConfirm: string,
+  idempotencyKey?: string,
+): Promise<PinReset> {
   return request<PinReset>({
     url: '/api/pin/forgot/complete',
     method: 'POST',
     data: { reset_id: resetId, new_pin: newPin, new_pin_confirm: newPinConfirm },
+    idempotencyKey,
   })
 }
 
