@@ -38,7 +38,7 @@ from tests.support.pos import A_ITEMS, Pos, pharmacy_for
 sys.path.insert(0, str(processes.ROOT / "scripts"))
 from harness import SERVED_BY_HEADER, haproxy_start  # noqa: E402  (scripts/harness.py)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
 LARGE = [(A_ITEMS[1].med_list_codg, "500.00", "2")]  # 1000.00: account part 350.00 > 200 → the PIN is asked
 REVOKED = {"type": "session.ended", "code": "CHANNEL_NOT_AUTHORIZED", "message": "本渠道授权已撤销，如需使用请重新激活"}
