@@ -137,16 +137,21 @@ def event_apply(person_key: str, kind: str, payload: dict) -> None:
         _authorized(payload)
     elif kind == "mulaid.revoked":
         auth_id, version = _str(payload, "auth_id", _AUTH_ID), _int(payload, "version")
+        # The wallet sends an ending by itself (binding ended, an enrolment change it saw) as
+        # mulaid.revoked too, with its reason: ended, as the wallet holds it; else revoked by the payer.
+        reason = str(payload.get("reason") or "")[:40]
+        status, text = ((MutualAidStatus.REVOKED, "共济人已撤销授权") if reason in ("", "revoked_by_payer")
+                        else (MutualAidStatus.ENDED, f"家庭共济授权已终止（{reason}）"))
         auth = MutualAidAuth.objects.filter(auth_id=auth_id).first()
         if auth is None:  # revoked before the core ever saw it: remember, so an older grant never applies
-            MutualAidAuth.objects.create(auth_id=auth_id, version=version, status=MutualAidStatus.REVOKED,
+            MutualAidAuth.objects.create(auth_id=auth_id, version=version, status=status,
                                          payer_psn_no=str(payload.get("payer_psn_no") or "")[:30],
                                          rel_psn_no=str(payload.get("rel_psn_no") or "")[:30],
-                                         ended_reason="共济人已撤销授权")
+                                         ended_reason=text)
             return
         if version <= auth.version:
             return
-        auth_end(auth_id, MutualAidStatus.REVOKED, "共济人已撤销授权", version=version)
+        auth_end(auth_id, status, text, version=version)
     else:
         raise ValueError(f"unknown event kind {kind}")
 
@@ -407,6 +412,7 @@ class SettlementAid:
     year: int
     used_fen: int  # this year's use of the authorisation before this bill
     aid: engine.MutualAid
+    pay_limit_fen: int | None = None  # druginfo.mulaid_pay_limit: above it the payer confirms first (4008)
 
 
 def _allowed_relations(payer: InsuredPerson, on: dt.date) -> frozenset[str]:
@@ -435,6 +441,13 @@ def settlement_prepare(env: Envelope, bill, *, lock: bool) -> SettlementAid | No
     auth_id, version = druginfo.get("mulaid_auth_id"), druginfo.get("mulaid_auth_version")
     if auth_id in (None, ""):
         return None
+    limit = druginfo.get("mulaid_pay_limit")
+    pay_limit = None
+    if limit not in (None, ""):
+        try:
+            pay_limit = amount_fen(limit, "mulaid_pay_limit")
+        except FieldError as error:
+            _refuse(env, InfCode.INPUT_INVALID, error.message)
     if not isinstance(auth_id, str) or not _AUTH_ID.fullmatch(auth_id):
         _refuse(env, InfCode.INPUT_INVALID, "mulaid_auth_id 须为1-64位字母、数字或 _.:-")
     if isinstance(version, str) and is_ascii_digits(version, max_length=18):
@@ -475,7 +488,14 @@ def settlement_prepare(env: Envelope, bill, *, lock: bool) -> SettlementAid | No
     annual_left = None if auth.annual_cap_fen is None else max(0, auth.annual_cap_fen - used)
     return SettlementAid(auth=auth, payer=payer, mode=mode, account=account, year=year, used_fen=used,
                          aid=engine.MutualAid(available_fen=account.balance_fen, bill_cap_fen=auth.bill_cap_fen,
-                                              annual_left_fen=annual_left))
+                                              annual_left_fen=annual_left), pay_limit_fen=pay_limit)
+
+
+def confirmation_required(aid: SettlementAid | None, result) -> bool:
+    """The wallet's one-call settle (2102 with ``mulaid_pay_limit``, the
+    payer's ``confirm_above``): a mutual-aid part above it needs the payer's
+    own confirmation first — 4008 like ``acct_pay_limit``, nothing posted."""
+    return aid is not None and aid.pay_limit_fen is not None and result.acct_mulaid_pay > aid.pay_limit_fen
 
 
 def posting_lines(aid: SettlementAid | None, result) -> list:

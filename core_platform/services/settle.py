@@ -455,10 +455,13 @@ def settle(env: Envelope) -> dict:
     answer is stored in the same commit)."""
     bill = bill_parse(env)
     result, account, accumulator = _split(env, bill, lock=True)
-    if bill.acct_pay_limit is not None and result.acct_pay > bill.acct_pay_limit:
-        # The wallet's one-call settle: above its confirmation threshold the
-        # payer must confirm first. Nothing is posted; the split says why.
-        raise EnvelopeError(InfCode.CONFIRMATION_REQUIRED, "个人账户支付金额超过免密额度，需参保人确认",
+    own_over = bill.acct_pay_limit is not None and result.acct_pay > bill.acct_pay_limit
+    if own_over or mutual_aid.confirmation_required(bill.mulaid, result):
+        # The wallet's one-call settle: above its confirmation threshold (the
+        # person's own account part, or the mutual-aid part above the payer's
+        # mulaid_pay_limit) the PIN is asked first. Nothing is posted; the split says why.
+        raise EnvelopeError(InfCode.CONFIRMATION_REQUIRED, "个人账户支付金额超过免密额度，需参保人确认" if own_over
+                            else "家庭共济支付金额超过共济人设定的确认金额，需共济人确认",
                             msgid=env.msgid, output=_output(env, bill, result, balance_fen=account.balance_fen,
                                                             setl_id=""))
     if bill.expected is not None:

@@ -19,6 +19,7 @@ pays nothing from the payer's account). Never paid after revocation."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ from common.money import fen_to_amount, fen_to_yuan, yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 from settlement.selectors import policy_params_current
+from settlement.services.delivery import outbox_event_sent
 from settlement.services.outbox import outbox_enqueue
 from wallet.enums import PaymentStatus
 from wallet.hooks import MulaidTicket
@@ -324,9 +326,14 @@ def mulaid_update(*, login, binding_id: str, data: dict, ip: str | None = None) 
     return locked
 
 
-def _stop(auth: MutualAid, status: str, reason: str) -> None:
-    """Inside a transaction, the row locked: revoked / ended, a new version, the core told."""
+def _stop(auth: MutualAid, status: str, reason: str, *, tell_core: bool = True) -> None:
+    """Inside a transaction, the row locked: revoked / ended, a new version,
+    the core told — unless the core ended it itself (``tell_core`` False:
+    the version stays the core's)."""
     auth.status, auth.ended_reason, auth.ended_at = status, reason[:40], timezone.now()
+    if not tell_core:
+        auth.save()
+        return
     auth.version += 1
     auth.save()
     outbox_enqueue(kind=EVENT_MULAID_REVOKED, person_key=auth.payer.psn_no,
@@ -364,13 +371,13 @@ def uses_settle_wait(auth: MutualAid, timeout: float | None = None) -> list[str]
         time.sleep(0.05)
 
 
-def _end_all(rows, reason: str) -> int:
+def _end_all(rows, reason: str, *, tell_core: bool = True, detail: dict | None = None) -> int:
     ended = 0
     for pk in rows.filter(status=MutualAidStatus.ACTIVE).values_list("pk", flat=True):
         locked = _locked(pk)
         if locked.status == MutualAidStatus.ACTIVE:
-            _stop(locked, MutualAidStatus.ENDED, reason)
-            _audit("mulaid.end", None, locked, None, {"reason": reason})
+            _stop(locked, MutualAidStatus.ENDED, reason, tell_core=tell_core)
+            _audit("mulaid.end", None, locked, None, {"reason": reason, **(detail or {})})
             ended += 1
     return ended
 
@@ -390,6 +397,16 @@ def mulaid_registry_changed(psn_no: str, kind: str, data: dict) -> None:
         reason = f"enrolment_{data.get('to', 'changed')}"
     elif kind == "moved":
         reason = "moved_region" if "insured_region" in data else "insutype_changed"
+    elif kind == "mulaid_ended":
+        # The core ended it itself (an enrolment change it saw first; the set-aside
+        # amount already returned there): end ours the same, without telling the core back.
+        auth_id = data.get("auth_id")
+        if not isinstance(auth_id, str) or not auth_id:
+            return
+        _end_all(MutualAid.objects.filter(public_id=auth_id, payer__psn_no=psn_no), "ended_at_core",
+                 tell_core=False, detail={"core_reason": str(data.get("reason") or "")[:200],
+                                          "returned": str(data.get("returned") or "")})
+        return
     else:
         return
     person_id = person_id_for_psn_no(psn_no)
@@ -404,20 +421,29 @@ def _ticket(auth: MutualAid) -> MulaidTicket:
     return MulaidTicket(auth_id=auth.public_id, version=auth.version, confirm_above_fen=auth.confirm_above_fen)
 
 
+NOT_DELIVERED = "家庭共济授权尚未同步到医保结算平台，本次未使用共济支付（由本人个人账户和现金支付）"
+
+
 def mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None:
     """The relative's active authorisation (the oldest if several payers
     authorised them), checked under its row lock; with ``payment_id`` the use
-    is recorded in the same transaction."""
+    is recorded in the same transaction. Then (outside the lock) the core
+    must hold this version: its ``mulaid.authorized`` event is relayed now
+    if a worker has not yet (bounded, MULAID_DELIVER_WAIT_SECONDS); if it
+    still cannot be, the ticket comes back ``withheld`` (the settle goes
+    without mutual aid and says why) rather than letting the core refuse
+    (4010) a payment over the wallet's own undelivered event."""
     first = (MutualAid.objects.filter(beneficiary_id=person_id, status=MutualAidStatus.ACTIVE)
              .order_by("created_at", "pk").first())
     if payment_id is None:
-        return _ticket(first) if first is not None else None
+        return _delivered(first, None) if first is not None else None
     with transaction.atomic():
         use = MutualAidUse.objects.filter(payment_id=payment_id).first()
         if use is not None:  # sent before (not reached, or confirmed since): the same authorisation, same version
             auth = _locked(use.authorisation_id)
-            if auth.status == MutualAidStatus.ACTIVE and auth.version == use.version:
-                return _ticket(auth)
+            if (use.status == MutualAidUseStatus.SENDING and auth.status == MutualAidStatus.ACTIVE
+                    and auth.version == use.version):
+                return _ticket(auth)  # delivered when it was first sent
             MutualAidUse.objects.filter(pk=use.pk, status=MutualAidUseStatus.SENDING).update(
                 status=MutualAidUseStatus.NOT_USED)
             return None
@@ -427,7 +453,26 @@ def mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None
         if auth.status != MutualAidStatus.ACTIVE:
             return None  # revoked a moment ago
         MutualAidUse.objects.create(authorisation=auth, payment_id=payment_id, version=auth.version)
+    return _delivered(auth, payment_id)
+
+
+def _delivered(auth: MutualAid, payment_id: str | None) -> MulaidTicket:
+    """The ticket, once the core has this version of the authorisation;
+    withheld (and the use not_used) when it cannot get there in time."""
+    if outbox_event_sent(person_key=auth.payer.psn_no, kind=EVENT_MULAID_AUTHORIZED,
+                         match={"auth_id": auth.public_id, "version": auth.version},
+                         budget_seconds=settings.MULAID_DELIVER_WAIT_SECONDS):
         return _ticket(auth)
+    logger.warning("mutual aid %s v%s not delivered to the core: settling without it", auth.public_id, auth.version)
+    if payment_id is not None:
+        mulaid_not_used(payment_id)
+    return dataclasses.replace(_ticket(auth), withheld=NOT_DELIVERED)
+
+
+def mulaid_not_used(payment_id: str) -> None:
+    """The payment goes (or went) to the core without this authorisation."""
+    MutualAidUse.objects.filter(payment_id=payment_id, status=MutualAidUseStatus.SENDING).update(
+        status=MutualAidUseStatus.NOT_USED)
 
 
 def used_in_year(auth: MutualAid, year: int) -> int:
@@ -449,9 +494,10 @@ def mulaid_settled(payment_id: str, setlinfo: dict, institution: str) -> None:
         return
     amount = yuan_to_fen(setlinfo.get("acct_mulaid_pay", 0) or 0, "acct_mulaid_pay")
     now = timezone.now()
-    MutualAidUse.objects.filter(pk=use.pk).update(status=MutualAidUseStatus.SETTLED, amount_fen=amount,
-                                                  setl_id=str(setlinfo.get("setl_id", ""))[:40],
-                                                  institution=institution[:100], settled_at=now)
+    if not MutualAidUse.objects.filter(pk=use.pk, status=MutualAidUseStatus.SENDING).update(
+            status=MutualAidUseStatus.SETTLED, amount_fen=amount, setl_id=str(setlinfo.get("setl_id", ""))[:40],
+            institution=institution[:100], settled_at=now):
+        return  # settled without the authorisation (not delivered, or the core no longer held it)
     auth = use.authorisation
     payer_psn = setlinfo.get("mulaid_payer_psn_no")
     if amount and payer_psn and payer_psn != auth.payer.psn_no:

@@ -28,7 +28,9 @@ from wallet.services.push import voucher_group
 EMPLOYEE = P["family_parent"]  # employee (310) with a 10-year-old child, one household in the core's registry
 SMALL_CHILD = P["family_child"]
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
+# The pay path's ticket relays the payer's outbox to the core (delivery at settle time): the
+# outbox ids must be above every earlier test's (SQLite rewinds them on rollback).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url", "outbox_ids_above_earlier_tests")]
 
 
 @pytest.fixture

@@ -46,6 +46,14 @@ def confirmed_core_msgid(fixmedins_code: str, msgid: str) -> str:
     return "C" + base64.b32encode(digest).decode("ascii")[:29]
 
 
+def without_mulaid_core_msgid(fixmedins_code: str, msgid: str) -> str:
+    """The core msgid of a settle re-sent without mutual aid after the core
+    answered 4010 (it no longer held the authorisation; its answer to the
+    first msgid is kept): "N" and 29 base32 characters, as confirmed_core_msgid."""
+    digest = hashlib.sha256(f"{fixmedins_code}\x1f{msgid}\x1fwithout-mulaid".encode()).digest()
+    return "N" + base64.b32encode(digest).decode("ascii")[:29]
+
+
 def payment_open(call: TerminalCall, voucher: Voucher, medfee_fen: int) -> Payment:
     """Write the journal row (committed) before anything is sent: from here
     on an outcome can be unknown, never unrecorded. One per terminal msgid:

@@ -51,11 +51,13 @@ from ..core import (NotStored, TerminalCall, core_call, core_refusal, core_send,
 from ..ectokens import ectoken_resolve
 from ..pin import pin_is_locked
 from .journal import (IN_FLIGHT, confirmed_core_msgid, payment_awaiting_confirmation, payment_expired, payment_failed,
-                      payment_not_sent, payment_open, payment_settled, payment_submitting, payment_unknown,
-                      payments_refuse_pin_locked)
+                      payment_move, payment_not_sent, payment_open, payment_settled, payment_submitting,
+                      payment_unknown, payments_refuse_pin_locked, without_mulaid_core_msgid)
 from .resolve import payment_outcome_resolve
 
 logger = logging.getLogger(__name__)
+
+MULAID_NOT_HELD = "医保结算平台的家庭共济授权已撤销或已变更，本次未使用共济支付（由本人个人账户和现金支付）"
 
 
 def _druginfo(call: TerminalCall) -> dict:
@@ -102,10 +104,20 @@ def _core_input(call: TerminalCall, psn_no: str, *, expected: Payment | None = N
 def _with_mulaid(core_input: dict, ticket: MulaidTicket | None) -> dict:
     """Family mutual aid (家庭共济): the authorisation the settlement relies on
     rides along; the core checks it against its own state (version included)
-    and without it pays nothing from another person's account."""
-    if ticket is not None:
+    and without it pays nothing from another person's account. A withheld
+    ticket (the core does not have that version yet) is not sent."""
+    if ticket is not None and not ticket.withheld:
         core_input["druginfo"].update({"mulaid_auth_id": ticket.auth_id, "mulaid_auth_version": ticket.version})
     return core_input
+
+
+def _explained(output: dict, ticket: MulaidTicket | None, reason: str = "") -> dict:
+    """Why a bill that could have used mutual aid went without it (the
+    record and the terminal both show the explanation)."""
+    reason = reason or (ticket.withheld if ticket is not None else "")
+    if reason:
+        output["explanation"] = [*(output.get("explanation") or []), reason]
+    return output
 
 
 def _mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None:
@@ -118,7 +130,8 @@ def _mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | Non
 def payment_pre_settle(call: TerminalCall) -> dict:
     token = _token_for(call, _druginfo(call))
     person = token.voucher.person
-    output = core_call(call, "2101", _with_mulaid(_core_input(call, person.psn_no), _mulaid_ticket(person.pk, None)))
+    ticket = _mulaid_ticket(person.pk, None)
+    output = _explained(core_call(call, "2101", _with_mulaid(_core_input(call, person.psn_no), ticket)), ticket)
     acct = yuan_to_fen(output["setlinfo"]["acct_pay"], "acct_pay")
     output = terminal_output(output, call.institution)
     output["confirm_required"] = "1" if acct > settings.PAYMENT_CONFIRM_THRESHOLD_FEN else "0"
@@ -186,7 +199,13 @@ def _submit(call: TerminalCall, payment: Payment) -> dict | None:
     env = call.env
     confirmed = payment.status == PaymentStatus.CONFIRMED
     back_to = payment.status
-    core_msgid = confirmed_core_msgid(call.institution.fixmedins_code, env.msgid) if confirmed else env.msgid
+    code = call.institution.fixmedins_code
+    if confirmed:
+        core_msgid = confirmed_core_msgid(code, env.msgid)
+    elif payment.core_msgid == without_mulaid_core_msgid(code, env.msgid):
+        core_msgid = payment.core_msgid  # went without mutual aid after a 4010: stays on that msgid
+    else:
+        core_msgid = env.msgid
     if not payment_submitting(payment, back_to, core_msgid):
         return None  # someone else submitted it a moment ago
     try:
@@ -197,31 +216,50 @@ def _submit(call: TerminalCall, payment: Payment) -> dict | None:
     except Exception:
         payment_not_sent(payment, back_to)
         raise
-    core_input = _with_mulaid(_core_input(call, payment.voucher.person.psn_no, expected=payment if confirmed else None),
-                              ticket)
-    if not confirmed:
-        core_input["druginfo"]["acct_pay_limit"] = fen_to_amount(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
-        if ticket is not None and ticket.confirm_above_fen is not None:
-            # The payer confirms a mutual-aid part above this (ours; 4008 like acct_pay_limit).
-            core_input["druginfo"]["mulaid_pay_limit"] = fen_to_amount(ticket.confirm_above_fen)
-    try:
-        output = core_send(call.institution, "2102", core_input, env=env, msgid=core_msgid)
-    except CoreUnavailable:
-        payment_not_sent(payment, back_to)  # never reached the core: nothing happened there
-        raise core_unavailable(env)
-    except (CoreTimeout, CoreProtocolError) as exc:
-        logger.warning("2102 outcome unknown for %s %s: %s", call.institution.fixmedins_code, env.msgid, exc)
-        payment_unknown(payment)
-        _enqueue_resolve(payment.pk)
-        raise outcome_unknown(env)
-    except CoreRefused as refused:
-        if refused.infcode == InfCode.CONFIRMATION_REQUIRED:
-            payment_awaiting_confirmation(payment, refused.answer["output"])
-            return None
-        payment_failed(payment, refused.infcode, refused.err_msg)
-        raise core_refusal(env, refused.infcode, refused.err_msg)
-    payment_settled(payment, output)
+    reason = ""
+    while True:
+        core_input = _with_mulaid(_core_input(call, payment.voucher.person.psn_no,
+                                              expected=payment if confirmed else None), ticket)
+        if not confirmed:
+            core_input["druginfo"]["acct_pay_limit"] = fen_to_amount(settings.PAYMENT_CONFIRM_THRESHOLD_FEN)
+            if ticket is not None and not ticket.withheld and ticket.confirm_above_fen is not None:
+                # The payer confirms a mutual-aid part above this (ours; 4008 like acct_pay_limit).
+                core_input["druginfo"]["mulaid_pay_limit"] = fen_to_amount(ticket.confirm_above_fen)
+        try:
+            output = core_send(call.institution, "2102", core_input, env=env, msgid=core_msgid)
+        except CoreUnavailable:
+            payment_not_sent(payment, back_to)  # never reached the core: nothing happened there
+            raise core_unavailable(env)
+        except (CoreTimeout, CoreProtocolError) as exc:
+            logger.warning("2102 outcome unknown for %s %s: %s", code, env.msgid, exc)
+            payment_unknown(payment)
+            _enqueue_resolve(payment.pk)
+            raise outcome_unknown(env)
+        except CoreRefused as refused:
+            if (refused.infcode == InfCode.MULAID_REVOKED and not confirmed and ticket is not None
+                    and not ticket.withheld):
+                # The core no longer holds this authorisation (revoked or ended there first;
+                # nothing was posted): the bill goes without mutual aid, under a msgid of its own
+                # (the core keeps its answer to the first). Never paid after the revocation.
+                _mulaid_not_used(payment.public_id)
+                ticket, reason = None, MULAID_NOT_HELD
+                core_msgid = without_mulaid_core_msgid(code, env.msgid)
+                payment_move(payment, [PaymentStatus.SUBMITTED], core_msgid=core_msgid)
+                continue
+            if refused.infcode == InfCode.CONFIRMATION_REQUIRED:
+                payment_awaiting_confirmation(payment, refused.answer["output"])
+                return None
+            payment_failed(payment, refused.infcode, refused.err_msg)
+            raise core_refusal(env, refused.infcode, refused.err_msg)
+        break
+    payment_settled(payment, _explained(output, ticket, reason))
     return answer(env.msgid, terminal_output(output, call.institution))
+
+
+def _mulaid_not_used(payment_id: str) -> None:
+    not_used = hook("mulaid_not_used")
+    if not_used:
+        not_used(payment_id)
 
 
 def _enqueue_resolve(payment_id: int) -> None:
