@@ -101,9 +101,19 @@ def test_unfreezing_needs_the_persons_own_liveness(alice):
     assert notes == ["voucher.unfrozen", "voucher.frozen"]
 
 
-def test_a_staff_freeze_is_not_lifted_by_the_person(alice):
+def test_a_staff_freeze_cancels_waiting_payments_and_is_not_lifted_by_the_person(client, alice):
+    pos = Pos(client, PHARMACY)
+    assert pos.decode(code_issue(_voucher()).code)["code"] == 0
+    bill = pos.bill(LARGE)
+    assert pos.settle(bill, msgid="SEC-FRZ-STAFF")["infcode"] == InfCode.CONFIRMATION_PENDING
+    waiting = alice.get("/api/payments/pending").json()
     with transaction.atomic():
         voucher_status_change(psn_no=ALICE.psn_no, action="freeze", actor="staff:agent1", reason="疑似冒用")
+    # Any freeze (staff's too) cancels what waits for the PIN: nothing can be confirmed on a frozen voucher.
+    late = alice.post(f"/api/payments/{waiting[0]['id']}/confirm", {"pin": PIN})
+    assert late.status_code >= 400 and late.json()["code"] != "OK"
+    retry = pos.settle(bill, msgid="SEC-FRZ-STAFF")
+    assert retry["infcode"] == InfCode.CONFIRMATION_REFUSED and "冻结" in retry["err_msg"]
     body = error(alice.post("/api/voucher/unfreeze/liveness/start"), 403, "VOUCHER_FROZEN_BY_STAFF")
     assert "客服" in body["message"]
     assert alice.get("/api/security").json()["voucher"]["frozen_by_self"] is False

@@ -40,7 +40,6 @@ from accounts.services.security import (
     security_proof_spend,
 )
 from common import crypto, ratelimit
-from common.envelope import InfCode
 from common.errors import ApplicationError
 from common.fields import is_ascii_digits
 from common.redis import redis_client
@@ -48,10 +47,9 @@ from settlement.services.outbox import outbox_enqueue
 
 from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
 from ..models import Payment, Voucher
-from .payments.journal import payment_failed
 from .pin import SUPPORT_HOTLINE, pin_check_strength, pin_is_locked, pin_replace, pin_tries_left, pin_verify
 from .push import voucher_push
-from .vouchers import voucher_status_change
+from .vouchers import payments_cancel_pending, voucher_status_change
 
 DAY = 86400
 # Outbox kinds (plain strings, as family's: settlement's OutboxKind choices gain them with its next migration).
@@ -154,22 +152,6 @@ def _notice(kind: str, channel: str, at: dt.datetime) -> dict:
             "title": {"pin.changed": "支付密码已修改", "pin.reset": "支付密码已重设",
                       "voucher.frozen": "医保电子凭证已冻结", "voucher.unfrozen": "医保电子凭证已解冻"}[kind],
             "message": f"您已于{_when(at)}通过{channel_name}{what}。{advice}"}
-
-
-def payments_cancel_pending(voucher_id: int, *, reason_code: str, err_msg: str) -> int:
-    """Inside the caller's transaction: every payment of this voucher still
-    waiting for the payer's PIN ends as refused (nothing was posted), so the
-    terminal's retry of its msgid gets 1010 with ``err_msg``. Returns how many."""
-    cancelled = 0
-    for payment in (Payment.objects.select_related("voucher__person", "institution")
-                    .filter(voucher_id=voucher_id, status=PaymentStatus.AWAITING_CONFIRMATION)):
-        if payment_failed(payment, InfCode.CONFIRMATION_REFUSED, err_msg,
-                          from_statuses=[PaymentStatus.AWAITING_CONFIRMATION]):
-            cancelled += 1
-            audit_record(action="payment.refused", outcome=AuditOutcome.FAILURE,
-                         actor=payment.institution.fixmedins_code, person=payment.voucher.person, code=reason_code,
-                         detail={"msgid": payment.msgid})
-    return cancelled
 
 
 def _tell(voucher: Voucher, *, session_id: int | None, notice: dict, code_pages: bool) -> None:
@@ -327,10 +309,9 @@ def voucher_freeze_own(*, login, session_id: int | None = None, ip: str | None =
     if voucher.status == VoucherStatus.FROZEN:
         return {"status": voucher.status, "already": True}
     with transaction.atomic():
+        # Also cancels the payments waiting for the PIN (as any freeze does).
         voucher = voucher_status_change(psn_no=voucher.person.psn_no, action="freeze", actor=login_actor(login),
                                         reason=SELF_FREEZE_REASON)
-        payments_cancel_pending(voucher.pk, reason_code="VOUCHER_FROZEN",
-                                err_msg="参保人已冻结医保电子凭证，本次支付已取消")
         _tell(voucher, session_id=session_id, notice=_notice("voucher.frozen", login.channel, timezone.now()),
               code_pages=False)
     return {"status": voucher.status, "already": False}

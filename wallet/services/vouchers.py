@@ -16,13 +16,15 @@ from django.utils import timezone
 from accounts.enums import AuditOutcome
 from accounts.services import audit_record
 from common import crypto
+from common.envelope import InfCode
 from common.errors import ApplicationError
 
 from settlement.enums import OutboxKind
 from settlement.services.outbox import outbox_enqueue
 
-from ..enums import AuthorizationStatus, VoucherStatus
-from ..models import ChannelAuthorization, Voucher
+from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
+from ..models import ChannelAuthorization, Payment, Voucher
+from .payments.journal import payment_failed
 from .push import voucher_push
 
 
@@ -122,6 +124,26 @@ def authorization_revoke(*, person, authorization_id: int, actor: str, channel: 
     return authorization
 
 
+def payments_cancel_pending(voucher_id: int, *, reason_code: str, err_msg: str) -> int:
+    """Inside the caller's transaction: every payment of this voucher still
+    waiting for the payer's PIN ends as refused (nothing was posted), so the
+    terminal's retry of its msgid gets 1010 with ``err_msg``. Returns how many."""
+    cancelled = 0
+    for payment in (Payment.objects.select_related("voucher__person", "institution")
+                    .filter(voucher_id=voucher_id, status=PaymentStatus.AWAITING_CONFIRMATION)):
+        if payment_failed(payment, InfCode.CONFIRMATION_REFUSED, err_msg,
+                          from_statuses=[PaymentStatus.AWAITING_CONFIRMATION]):
+            cancelled += 1
+            audit_record(action="payment.refused", outcome=AuditOutcome.FAILURE,
+                         actor=payment.institution.fixmedins_code, person=payment.voucher.person, code=reason_code,
+                         detail={"msgid": payment.msgid})
+    return cancelled
+
+
+_CANCELLED = {"freeze": ("VOUCHER_FROZEN", "参保人的医保电子凭证已冻结，本次支付已取消"),
+              "revoke": ("VOUCHER_REVOKED", "参保人的医保电子凭证已注销，本次支付已取消")}
+
+
 _TRANSITIONS = {
     "freeze": ({VoucherStatus.ACTIVE}, VoucherStatus.FROZEN, OutboxKind.VOUCHER_FROZEN),
     "unfreeze": ({VoucherStatus.FROZEN}, VoucherStatus.ACTIVE, OutboxKind.VOUCHER_UNFROZEN),
@@ -132,8 +154,10 @@ _TRANSITIONS = {
 
 @transaction.atomic
 def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) -> Voucher:
-    """Operator freeze / unfreeze / revoke, as a compare-and-swap on the
-    current status; the core learns it through the outbox."""
+    """Operator (staff, or the person's own freeze) freeze / unfreeze /
+    revoke, as a compare-and-swap on the current status; a freeze or revoke
+    cancels the payments waiting for the PIN; the core learns it through the
+    outbox."""
     allowed, target, kind = _TRANSITIONS[action]
     voucher = Voucher.objects.select_for_update().select_related("person").filter(person__psn_no=psn_no).first()
     if voucher is None:
@@ -144,6 +168,9 @@ def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) 
     Voucher.objects.filter(pk=voucher.pk, status=voucher.status).update(status=target, updated_at=timezone.now())
     audit_record(action=f"voucher.{action}", outcome=AuditOutcome.SUCCESS, actor=actor, person=voucher.person,
                  detail={"reason": reason, "from": voucher.status, "to": target})
+    if action in _CANCELLED:  # nothing may be confirmed (or charged) on a frozen or revoked voucher
+        code, err_msg = _CANCELLED[action]
+        payments_cancel_pending(voucher.pk, reason_code=code, err_msg=err_msg)
     outbox_enqueue(kind=kind, person_key=psn_no, payload={"reason": reason})
     voucher_push(voucher.pk, "access.changed")
     voucher.refresh_from_db()
