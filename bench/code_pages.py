@@ -29,7 +29,6 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import resource
-import shlex
 import signal
 import sys
 import time
@@ -38,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
 
-from harness import (PERFORMANCE_DOC, PYTHON, Process, ServiceStack, doc_section_write, free_port, log,
+from _common import bench_args, bench_command, write_results  # noqa: E402  (bench/_common.py)
+from harness import (PYTHON, Process, ServiceStack, free_port, log,
                      machine_facts, run_main)  # noqa: E402  (scripts/harness.py)
 
 SERVER_CPU = 0  # with pinning: the server on CPU 0, the load generators on CPU 1
@@ -140,12 +140,14 @@ def client_worker(pipe, cfg: dict) -> None:
 
 
 class _Page:
-    __slots__ = ("ws", "first", "arrivals", "closed", "close_info", "task")
+    __slots__ = ("ws", "first", "arrivals", "raw", "valid_until", "closed", "close_info", "task")
 
     def __init__(self):
         self.ws = None
         self.first = asyncio.Event()
-        self.arrivals: dict[int, float] = {}
+        self.arrivals: dict[int, float] = {}  # step -> when the page shows that step's code
+        self.raw: dict[int, float] = {}  # step -> when its code arrived (before the boundary: delivered early)
+        self.valid_until: dict[int, float] = {}  # step -> when that code stops decoding
         self.closed = False
         self.close_info = ""
         self.task = None
@@ -167,8 +169,13 @@ async def _client_main(pipe, cfg: dict) -> None:
                 message = json.loads(raw)
                 kind = message.get("type")
                 if kind == "code":
+                    step = message["step"]
+                    # A page switches to a code at its valid_from (sent early) or on arrival.
+                    valid_from = message.get("valid_from", step * message["step_seconds"])
+                    page.valid_until.setdefault(step, message["valid_until"])
                     if page.first.is_set():
-                        page.arrivals.setdefault(message["step"], now)
+                        page.raw.setdefault(step, now)
+                        page.arrivals.setdefault(step, max(now, valid_from))
                     else:
                         page.first.set()
                 elif kind == "error":
@@ -232,8 +239,14 @@ async def _client_main(pipe, cfg: dict) -> None:
             await asyncio.sleep(0.1)
         cpu1, t1 = time.process_time(), time.time()
         lags = [[p.arrivals[s] - s * step_seconds for p in ok if s in p.arrivals] for s in steps]
+        raw = [[p.raw[s] - s * step_seconds for p in ok if s in p.raw] for s in steps]
+
+        def expired(p) -> bool:  # the page kept showing a code past its valid_until
+            return any(s - 1 in p.valid_until and p.arrivals.get(s, math.inf) > p.valid_until[s - 1] for s in steps)
+
         closes = collections.Counter(p.close_info or "closed" for p in ok if p.closed)
-        pipe.send(("done", {"lags": lags, "expected": len(ok) * len(steps), "held": sum(not p.closed for p in ok),
+        pipe.send(("done", {"lags": lags, "raw": raw, "expired": sum(expired(p) for p in ok if not p.closed),
+                            "expected": len(ok) * len(steps), "held": sum(not p.closed for p in ok),
                             "closes": dict(closes), "client_cpu": (cpu1 - cpu0) / max(1e-9, t1 - t0)}))
         command = await wait_message(max(0.0, hard_deadline - time.monotonic()))
     # "close" (or the main process went away): close politely, within bounds.
@@ -281,6 +294,46 @@ class CpuSampler:
         return self.proc.memory_info().rss
 
 
+class Profiler:
+    """py-spy on the server for one phase (``--profile``): the functions with
+    the most samples (inclusive), summed over every thread."""
+
+    def __init__(self, stack: Stack, pid: int, path: Path):
+        import shutil
+
+        self.path, self.proc = path, None
+        exe = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+        if Path(exe).exists():
+            import subprocess
+
+            self.proc = subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                                          "--nonblocking", "-o", str(path)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop(self, top: int = 12) -> list[tuple[str, float]]:
+        if self.proc is None:
+            return []
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGINT)
+        with contextlib.suppress(Exception):
+            self.proc.wait(30)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        inclusive: collections.Counter = collections.Counter()
+        total = 0
+        with contextlib.suppress(OSError):
+            for line in self.path.read_text(errors="replace").splitlines():
+                stack_text, _, count = line.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] if " (" in f else f
+                          for f in stack_text.split(";")[1:]]
+                total += int(count)
+                for frame in set(frames):
+                    inclusive[frame] += int(count)
+        return [(frame, count / total) for frame, count in inclusive.most_common(top)] if total else []
+
+
 def run_one(stack: Stack, kind: str, n: int, args) -> dict:
     name = f"{kind}-{n}"
     server = stack.start_wallet(name) if kind == "wallet" else stack.start_reference(name)
@@ -311,6 +364,7 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
             worker.start()
             workers.append(worker)
             pipes.append(parent)
+        profiler = Profiler(stack, server.pid, server.log_path.with_suffix(".ramp.pyspy")) if args.profile else None
         log(f"{name}: {len(workers)} client process(es) x {shares[0]} connections, ramping ...")
 
         def collect(tag: str, timeout: float) -> list[dict]:
@@ -333,6 +387,8 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
             return [got[i] for i in range(len(pipes))]
 
         ramped = collect("ramped", ramp_timeout + 90)
+        if profiler:
+            result["profile_ramp"] = profiler.stop()
         ramp_start, ramp_end = min(r["start"] for r in ramped), max(r["end"] for r in ramped)
         rss1, cpu1 = sampler.rss(), sampler.cpu()
         failures: collections.Counter = collections.Counter()
@@ -356,11 +412,14 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
         import psutil
 
         machine0, server_cpu0, t_machine0 = psutil.cpu_times(), sampler.cpu(), time.time()
+        profiler = Profiler(stack, server.pid, server.log_path.with_suffix(".steps.pyspy")) if args.profile else None
         for conn in pipes:
             conn.send(("measure", steps, step, grace))
         log(f"{name}: measuring step boundaries {steps[0]}..{steps[-1]} "
             f"(first in {first * step - time.time():.1f}s)")
         done = collect("done", (steps[-1] * step - time.time()) + grace + 60)
+        if profiler:
+            result["profile_steps"] = profiler.stop()
         sampler.sample()
         machine1, server_cpu1, t_machine1 = psutil.cpu_times(), sampler.cpu(), time.time()
         elapsed = max(1e-9, t_machine1 - t_machine0)
@@ -373,6 +432,10 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
         result["db_transactions"] = (stack.db_transactions() - db0) if db0 is not None else None
         result["redis_commands"] = (stack.redis_commands() - redis0) if redis0 is not None else None
         lags = [lag for d in done for per_step in d["lags"] for lag in per_step]
+        raw = [lag for d in done for per_step in d["raw"] for lag in per_step]
+        result.update(expired_pages=sum(d["expired"] for d in done),
+                      early_share=(sum(r < 0 for r in raw) / len(raw)) if raw else None,
+                      arrival_median=percentile(raw, 50), arrival_p99=percentile(raw, 99))
         closes: collections.Counter = collections.Counter()
         for d in done:
             closes.update(d["closes"])
@@ -489,6 +552,13 @@ def table(wallet: dict, ref: dict) -> list[str]:
              row("lag max", ms(wallet.get("lag_max")), ms(ref.get("lag_max")),
                  ratio(wallet.get("lag_max"), ref.get("lag_max"))),
              row("lag median / p99 at each boundary", per_step(wallet), per_step(ref)),
+             row("pushes that arrived before their boundary (early)", pct(wallet.get("early_share")),
+                 pct(ref.get("early_share"))),
+             row("arrival − boundary: median / p99 (negative: early)",
+                 f"{ms(wallet.get('arrival_median'))} / {ms(wallet.get('arrival_p99'))}",
+                 f"{ms(ref.get('arrival_median'))} / {ms(ref.get('arrival_p99'))}"),
+             row("pages that showed a code past its valid_until", f"{wallet.get('expired_pages', '—')}",
+                 f"{ref.get('expired_pages', '—')}"),
              row("server CPU per boundary (≈ per push)",
                  f"{wallet['burst_cpu_seconds']:.2f} s ({us(per_push(wallet))})" if wallet.get("burst_cpu_seconds") is not None else "—",
                  f"{ref['burst_cpu_seconds']:.2f} s ({us(per_push(ref))})" if ref.get("burst_cpu_seconds") is not None else "—",
@@ -529,6 +599,10 @@ def notes_for(r: dict) -> list[str]:
                    f" disconnect at the end): " + "; ".join(f"{k} ×{v}" for k, v in r["server_errors"].items()))
     if r.get("error"):
         out.append(f"- {r['server']} at {r['n']:,}: run failed: {r['error'].splitlines()[0]}")
+    for phase in ("ramp", "steps"):
+        if r.get(f"profile_{phase}"):
+            out.append(f"- {r['server']} at {r['n']:,}: py-spy, {phase}, share of samples (inclusive, all threads): "
+                       + "; ".join(f"`{f}` {share * 100:.0f} %" for f, share in r[f"profile_{phase}"][:10]))
     return out
 
 
@@ -554,8 +628,10 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
            f"{' (offered: --deflate)' if args.deflate else ''}; every connection uses the same activated login's bearer"
            " token (`[\"bearer\", token]`) — the server's work per connection (token lookup, voucher checks, group_add,"
            " timer task, code computation) is the same as with distinct persons",
-           "- lag = arrival time at the client − step × step_seconds; both servers wake 5 ms after the boundary "
-           "by design, so 5 ms is the floor", ""]
+           "- lag = when the page shows the new code − step × step_seconds: the arrival time, or the code's valid_from"
+           " when it arrived before it (the wallet sends the next code early, spread over the last"
+           " min(8 s, step/4) before the boundary, and the page switches at valid_from: wallet/code_pages.py);"
+           " the reference pushes at the boundary + 5 ms as the wallet did before, so 5 ms is its floor", ""]
     by_n: dict[int, dict[str, dict]] = collections.defaultdict(dict)
     for r in results:
         by_n[r["n"]][r["server"]] = r
@@ -586,9 +662,9 @@ def main() -> int:
     parser.add_argument("--ramp-timeout", type=float, default=0, help="seconds (default 60 + N/50)")
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server/clients to CPUs")
-    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="'-' to not write")
-    parser.add_argument("--json", default="", help="also write raw results here")
+    bench_args(parser)
     parser.add_argument("--label", default="", help="free text for the report, e.g. the commit measured")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during the ramp and the steps")
     args = parser.parse_args()
     if args.pin and len(os.sched_getaffinity(0)) < 2:
         args.pin = False
@@ -598,7 +674,7 @@ def main() -> int:
     nofile = raise_nofile()
     if max(args.connections) + 100 > nofile[0]:
         log(f"warning: RLIMIT_NOFILE is {nofile[0]}; the server may run out of descriptors")
-    command = ".venv/bin/python bench/code_pages.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = bench_command("code_pages.py")
     started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     info = machine_facts(("django", "channels", "channels-redis", "uvicorn", "websockets", "uvloop"))
     results: list[dict] = []
@@ -612,11 +688,7 @@ def main() -> int:
     section = render(results, args, command, info, started)
     print()
     print(section)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
-    if args.doc != "-":
-        doc_section_write(Path(args.doc), section, begin=DOC_BEGIN, end=DOC_END)
-        log(f"wrote {args.doc}")
+    write_results(args, result=results, section=section, begin=DOC_BEGIN, end=DOC_END)
     return 0
 
 

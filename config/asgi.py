@@ -19,6 +19,8 @@ from config.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AppSessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        # The code page resolves its credentials in its own first database hop (wallet/consumers.py).
+        "websocket": AllowedHostsOriginValidator(AppSessionAuthMiddleware(URLRouter(websocket_urlpatterns),
+                                                                          deferred=("/ws/code/",))),
     }
 )

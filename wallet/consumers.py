@@ -1,14 +1,18 @@
 """The code page's WebSocket: ``/ws/code/``.
 
 On connect the current code is sent at once (so a page that reconnects after
-a network drop has a fresh code immediately); at every step boundary the
-next code is pushed without being asked. The timer belongs to the connection:
-if the process dies the socket dies with it and the page reconnects to any
-other process, which sends a fresh code on connect — rotation never depends
-on one process's timers surviving. Codes are computed from the voucher's
-secret without I/O, so a process can hold many pages.
+a network drop has a fresh code immediately). A little before every step
+boundary the next step's code is sent without being asked, marked ``early``
+with its ``valid_from``; the page switches to it at the boundary; a page that
+missed it gets the new code pushed just after the boundary
+(wallet/code_pages.py: one rotator per process, the sends spread over the
+lead window). If the process dies its sockets die with it and the page
+reconnects to any other process, which sends a fresh code on connect —
+rotation never depends on one process's timers surviving. Codes are computed
+from the voucher's secret without I/O, so a process can hold many pages.
 
-Messages out: ``code`` {code, step, expires_at, valid_until, step_seconds},
+Messages out: ``code`` {code, step, valid_from, expires_at, valid_until,
+step_seconds[, early: true]},
 ``scanned`` {institution, at}, ``payment.confirm`` {id, institution,
 medfee_sumamt, acct_pay, psn_cash_pay, fund_pay_sumamt, expires_at},
 ``payment.completed`` / ``payment.reversed``, ``pong``, ``error`` {code, message},
@@ -18,7 +22,8 @@ MALFORMED_MESSAGE and the socket stays open (common.consumers.JsonConsumer).
 
 Authorisation is checked where it is used, every time: before every push
 (rotation tick, refresh, scan notice, payment events) and for every message
-the socket handles, one query (``code_page_check``) confirms the login
+the socket handles, a check (``code_pages_check``, batched with the other
+pages' checks of the same moment: wallet/code_pages.py) confirms the login
 session is live, the channel authorization the page opened under is still
 active and the voucher is active. When one has ended the page gets
 ``session.ended`` {code, message} and the socket closes with 4401 (login
@@ -42,24 +47,20 @@ with 4403.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from accounts.services.sessions import session_group
+from accounts.ws_auth import app_session_resolve
 from common.consumers import JsonConsumer
 from common.errors import ApplicationError
 
-from .selectors import (
-    SESSION_ENDED,
-    authorization_for_code_page,
-    code_page_check,
-    proxy_code_page_check,
-    proxy_code_page_open,
-)
-from .services.codes import code_issue, seconds_to_next_step
+from .selectors import SESSION_ENDED, authorization_for_code_page, proxy_code_page_open
+from .code_pages import page_checks, rotator
+from .services.codes import code_issue
 from .services.push import voucher_group
 
 logger = logging.getLogger(__name__)
@@ -67,19 +68,29 @@ CLOSE_UNAUTHENTICATED = 4401  # no credentials, or the login session ended
 CLOSE_FORBIDDEN = 4403  # not activated, channel authorization revoked, voucher unavailable
 
 
-@database_sync_to_async
+def _open(scope, person: str | None):
+    """One database hop for the whole connect: the login session (resolved
+    here: the auth middleware defers /ws/code/, accounts/ws_auth.py), then
+    (session, voucher shown, id its codes name, its secret, the login's
+    channel authorization id, family code grant id or None); session None
+    when the credentials are not a live login."""
+    session = (app_session_resolve(*scope["app_credentials"]) if "app_credentials" in scope
+               else scope.get("app_session"))
+    if session is None:
+        return (None,) * 6
+    return (session, *_load(session.login, person))
+
+
+# Off Channels' single database thread: connects and batched checks run side by side.
+_open_async = database_sync_to_async(_open, thread_sensitive=False)
+
+
 def _load(login, person: str | None):
-    """(voucher shown, id its codes name, its secret, the login's channel
-    authorization id, family code grant id or None)."""
     if person is None:
         authorization = authorization_for_code_page(login)
         return authorization.voucher, authorization.pk, authorization.voucher.code_secret, authorization.pk, None
     voucher, owner_id, grant = proxy_code_page_open(login, person)
     return voucher, owner_id, voucher.code_secret, grant.authorization_id, grant.id
-
-
-_check = database_sync_to_async(code_page_check)
-_proxy_check = database_sync_to_async(proxy_code_page_check)
 
 
 def _person_param(scope) -> str | None:
@@ -90,24 +101,23 @@ def _person_param(scope) -> str | None:
 
 class CodeConsumer(JsonConsumer):
     groups_joined: tuple[str, ...] = ()
-    rotator: asyncio.Task | None = None
     ended = False
+    sent_step = -1  # the newest step whose code this page holds (wallet/code_pages.py)
 
     async def connect(self):
-        session = self.scope.get("app_session")
-        if session is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.session_id = session.pk
-        self.login_person_id = session.login.person_id  # mutual-aid notices are the payer's only
         try:
-            (self.voucher, self.code_owner_id, self.secret, self.authorization_id,
-             self.grant_id) = await _load(session.login, _person_param(self.scope))
+            (session, self.voucher, self.code_owner_id, self.secret, self.authorization_id,
+             self.grant_id) = await _open_async(self.scope, _person_param(self.scope))
         except ApplicationError as refused:
             await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
             await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if session is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.session_id = session.pk
+        self.login_person_id = session.login.person_id  # mutual-aid notices are the payer's only
         joined = []
         try:
             for group in (voucher_group(self.voucher.pk), session_group(session.pk)):
@@ -119,13 +129,12 @@ class CodeConsumer(JsonConsumer):
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         if await self.still_allowed():
             await self.push_code(checked=True)
-            self.rotator = asyncio.create_task(self.rotate())
+            rotator.add(self)
 
     async def disconnect(self, code):
         self.ended = True
         try:
-            if self.rotator:
-                self.rotator.cancel()
+            rotator.discard(self)
         finally:
             for group in self.groups_joined:
                 try:
@@ -138,36 +147,40 @@ class CodeConsumer(JsonConsumer):
         query). When either has ended: tell the page, close, stop rotating."""
         if self.ended:
             return False
-        if self.grant_id is None:
-            ended = await _check(session_id=self.session_id, authorization_id=self.authorization_id)
-        else:
-            ended = await _proxy_check(session_id=self.session_id, authorization_id=self.authorization_id,
-                                       grant_id=self.grant_id)
+        return await self.allowed(await page_checks.check(self.check_key()))
+
+    def check_key(self) -> tuple[int, int, int | None]:
+        return self.session_id, self.authorization_id, self.grant_id
+
+    async def allowed(self, ended: tuple[str, str] | None) -> bool:
+        """Act on a check's answer: ``None`` — go on; else tell the page, close, stop rotating."""
         if ended is None:
-            return True
+            return not self.ended
         if self.ended:  # another handler closed it meanwhile
             return False
         self.ended = True
+        rotator.discard(self)
         code, message = ended
         await self.send_json({"type": "session.ended", "code": code, "message": message})
         await self.close(code=CLOSE_UNAUTHENTICATED if (code, message) == SESSION_ENDED else CLOSE_FORBIDDEN)
-        if self.rotator and self.rotator is not asyncio.current_task():
-            self.rotator.cancel()
         return False
 
-    async def rotate(self):
-        try:
-            while not self.ended:
-                await asyncio.sleep(seconds_to_next_step() + 0.005)
-                await self.push_code()
-        except asyncio.CancelledError:
-            pass
+    async def deliver(self, step: int, ended: tuple[str, str] | None, *, early: bool) -> None:
+        """The rotator's push (wallet/code_pages.py), with the answer of the
+        batched check: the code of ``step``, sent before it begins when ``early``."""
+        if await self.allowed(ended):
+            await self.push_code(checked=True, step=step, early=early)
 
-    async def push_code(self, *, checked: bool = False):
+    async def push_code(self, *, checked: bool = False, step: int | None = None, early: bool = False):
         if not checked and not await self.still_allowed():
             return
-        issued = code_issue(self.voucher, authorization_id=self.code_owner_id, secret=self.secret)
-        await self.send_json({"type": "code", **issued.as_message()})
+        now = None if step is None else step * settings.CODE_STEP_SECONDS
+        issued = code_issue(self.voucher, authorization_id=self.code_owner_id, secret=self.secret, now=now)
+        self.sent_step = max(self.sent_step, issued.step)
+        message = {"type": "code", **issued.as_message(), "valid_from": issued.step * settings.CODE_STEP_SECONDS}
+        if early:
+            message["early"] = True
+        await self.send_json(message)
 
     async def receive_json(self, content, **kwargs):
         if not await self.still_allowed():

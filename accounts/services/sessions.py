@@ -70,6 +70,12 @@ def session_live_query(session_id: int):
     return LoginSession.objects.filter(pk=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
+def sessions_live_query(session_ids):
+    """``session_live_query`` for many sessions at once (the code pages'
+    batched per-push check, wallet/code_pages.py)."""
+    return LoginSession.objects.filter(pk__in=list(session_ids), revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 def _notify_ended(session_id: int) -> None:
     """Tell the open sockets of this session (after commit); a courtesy: they
     re-check at every push anyway."""

@@ -75,6 +75,7 @@ def test_code_page_rotates_hears_the_scan_and_reconnects(start_wallet):
             third = await _recv(ws, "code", 5)
             await ws.send(json.dumps({"type": "ping"}))
             await _recv(ws, "pong", 5)
+            await asyncio.sleep(max(0.0, third["valid_from"] - time.time()) + 0.05)  # sent early: wait for its step
             answer = await asyncio.to_thread(decode, pharmacy, third["code"])
             scanned = await _recv(ws, "scanned", 5)
             after_scan = await _recv(ws, "code", 5)
@@ -116,3 +117,41 @@ def test_code_socket_refuses_strangers_and_unactivated(start_wallet):
     message, close_code = asyncio.run(scenario())
     assert message == {"type": "error", "code": "NOT_ACTIVATED", "message": "您尚未激活医保电子凭证"}
     assert close_code == 4403
+
+
+def test_the_next_code_arrives_before_its_step_and_decodes_only_from_it(start_wallet):
+    """Early delivery (issue #16): a little before each boundary the page gets
+    the next step's code, marked early, with valid_from = the boundary (the
+    page switches then). A terminal that scans it before its step is refused
+    (EC_CODE_UNKNOWN, nothing redeemed); from its step on it decodes once.
+    The page's own image endpoint may render it ahead, so the QR is ready."""
+    server = start_wallet(CODE_STEP_SECONDS="4")
+    app = AppClient(LiveClient(server.url)).login()
+    app.activate(EMPLOYEE)
+    pharmacy, other = _terminal(server, PHARMACIES[0]), _terminal(server, PHARMACIES[1])
+
+    async def scenario():
+        async with websockets.connect(f"{server.ws_url}/ws/code/", subprotocols=["bearer", app.token],
+                                      origin="http://127.0.0.1") as ws:
+            first = await _recv(ws, "code", 5)
+            early = await _recv(ws, "code", 8)
+            received_at = time.time()
+            too_soon = await asyncio.to_thread(decode, pharmacy, early["code"])
+            image = await asyncio.to_thread(app.get, f"/api/voucher/code/qr?code={early['code']}")
+            checked_at = time.time()
+            await asyncio.sleep(max(0.0, early["valid_from"] - time.time()) + 0.05)
+            on_time = await asyncio.to_thread(decode, pharmacy, early["code"])
+            again = await asyncio.to_thread(decode, other, early["code"])
+        return first, early, received_at, too_soon, image, checked_at, on_time, again
+
+    first, early, received_at, too_soon, image, checked_at, on_time, again = asyncio.run(scenario())
+    assert "early" not in first and first["valid_from"] == first["step"] * 4
+    assert early["early"] is True and early["step"] == first["step"] + 1
+    assert early["valid_from"] == early["step"] * 4 == first["expires_at"]
+    assert early["expires_at"] == early["valid_from"] + 4 and early["valid_until"] == early["valid_from"] + 8
+    assert received_at < early["valid_from"], (received_at, early)  # it arrived before its step began
+    assert checked_at < early["valid_from"], "the machine was too slow for this check"
+    assert too_soon["errorCode"] == "EC_CODE_UNKNOWN", too_soon  # not valid before its own step
+    assert image.status_code == 200 and b"<svg" in image.content, image.content[:200]
+    assert on_time["code"] == 0 and on_time["errorCode"] == "", on_time  # the refusal did not use it up
+    assert again["errorCode"] == "EC_CODE_USED", again

@@ -65,9 +65,12 @@ class CodeRefused(ApplicationError):
     pass
 
 
-def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.ParsedCode]:
+def code_check(raw: str, *, now: float | None = None, ahead: float = 0.0) -> tuple[Voucher, codes.ParsedCode]:
     """Everything but single use: shape, voucher, TOTP, window, voucher state
-    and the state of the authorization the code was issued under."""
+    and the state of the authorization the code was issued under. A code of
+    a step that has not begun is refused (the code page gets the next code
+    early, and the counter may not accept it before its step); only the code
+    page's own image rendering looks ``ahead`` (``code_check_own``)."""
     step_seconds = settings.CODE_STEP_SECONDS
     try:
         parsed = codes.parse(raw, key=settings.FIELD_ENCRYPTION_KEY)
@@ -85,7 +88,7 @@ def code_check(raw: str, *, now: float | None = None) -> tuple[Voucher, codes.Pa
                                                                                          step_seconds):
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码，请让参保人刷新后重新扫码")
     now_step = codes.current_step(step_seconds, now)
-    if parsed.step > now_step:
+    if parsed.step > codes.current_step(step_seconds, (time.time() if now is None else now) + ahead):
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码（生成时间异常），请让参保人刷新后重新扫码")
     if parsed.step < now_step - (settings.CODE_ACCEPT_STEPS - 1):
         raise CodeRefused("EC_CODE_EXPIRED", "医保码已过期，请让参保人刷新后重新扫码")
@@ -111,8 +114,11 @@ def _proxy_code_owner(grant_id: int):
 def code_check_own(raw: str, *, authorization_id: int, now: float | None = None) -> Voucher:
     """``code_check`` plus ownership: a code page renders only the codes
     issued under its own channel authorization (a code of another login, or
-    of another person, is refused as unknown)."""
-    voucher, parsed = code_check(raw, now=now)
+    of another person, is refused as unknown). The next step's code, which
+    the page gets ``early_seconds`` ahead, may be rendered that early (plus a
+    second for the request), so its images are ready at the boundary; it
+    still cannot be redeemed before its step (``code_redeem``)."""
+    voucher, parsed = code_check(raw, now=now, ahead=early_seconds(settings.CODE_STEP_SECONDS) + 1.0)
     if parsed.authorization_id != authorization_id:
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码")
     return voucher
@@ -125,6 +131,12 @@ def code_redeem(raw: str, *, now: float | None = None) -> Voucher:
     if not redis_client().set(f"yibao:code:used:{parsed.block}", b"1", nx=True, ex=ttl):
         raise CodeRefused("EC_CODE_USED", "该医保码已被使用，请让参保人刷新后重新扫码")
     return voucher
+
+
+def early_seconds(step_seconds: int) -> float:
+    """How long before a step boundary the code page gets the next step's
+    code (wallet/code_pages.py): a quarter of a step, at most 8 s."""
+    return min(8.0, step_seconds / 4)
 
 
 def seconds_to_next_step(now: float | None = None) -> float:
