@@ -10,6 +10,10 @@ export interface VoucherCode {
   /** after this the code is refused at the counter */
   valid_until: number
   step_seconds: number
+  /** when the code starts to be valid (its step's start); on the socket only */
+  valid_from?: number
+  /** sent before its step began (the page switches to it at valid_from); on the socket only */
+  early?: boolean
 }
 
 /** schema: WsTicketApiOutput */

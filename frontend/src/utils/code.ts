@@ -14,14 +14,25 @@ export function digitsOnly(text: string): string {
 
 /**
  * Device clock correction, in seconds, from a freshly received code: the
- * server's "now" lies in [step × step_seconds, expires_at). If the device
- * clock is outside that window, shift it just inside; otherwise trust it.
+ * server's "now" lies in [step × step_seconds, expires_at) — or, for a code
+ * sent early (before its step), in the step before it: [valid_from −
+ * step_seconds, valid_from). If the device clock is outside that window,
+ * shift it just inside; otherwise trust it.
  */
-export function clockOffset(code: { step: number; step_seconds: number; expires_at: number }, nowSec: number): number {
-  const start = code.step * code.step_seconds
+export function clockOffset(
+  code: { step: number; step_seconds: number; expires_at: number; early?: boolean },
+  nowSec: number,
+): number {
+  const start = (code.early ? code.step - 1 : code.step) * code.step_seconds
+  const end = code.early ? code.step * code.step_seconds : code.expires_at
   if (nowSec < start) return start - nowSec
-  if (nowSec >= code.expires_at) return code.expires_at - 0.5 - nowSec
+  if (nowSec >= end) return end - 0.5 - nowSec
   return 0
+}
+
+/** When a code may be shown: its step's start (a code sent early waits for it). */
+export function validFrom(code: { step: number; step_seconds: number; valid_from?: number }): number {
+  return Number(code.valid_from) || code.step * code.step_seconds
 }
 
 /** Whole seconds left until `at` (never negative). */
