@@ -21,13 +21,12 @@ from settlement.services.pulls import pull_all
 from settlement.services.reconciliation import reconcile_day
 from tests.support import atrest
 from tests.support.app import AppClient
-from tests.support.pos import A_ITEMS, DATA, Pos
+from tests.support.pos import A_ITEMS, DATA, Pos, pharmacy_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes,
               pytest.mark.usefixtures("core_url", "outbox_ids_above_earlier_tests")]
 
 P = demodata.DEMO_PERSONAS
-PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
 UNDESIGNATED = [i for i in DATA.institutions if not i.designated]
 SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]
 LARGE = [(A_ITEMS[1].med_list_codg, "500.00", "2")]  # needs the payer's PIN on the phone
@@ -47,9 +46,10 @@ def _a_day_of_traffic(client) -> None:
     refused = AppClient(client).login().real_name(P["suspended"])  # the core answers; the wallet refuses
     assert refused.status_code == 400, refused.content
 
-    pos = Pos(client, PHARMACIES[0])
     for n, key in enumerate(("employee", "resident")):
         person, app = P[key], apps[key]
+        # A pharmacy of the person's own region (广州, 北京): elsewhere a bill needs a filing (4011).
+        pos = Pos(client, pharmacy_for(person))
         code = app.get("/api/voucher/code").json()["code"]
         decoded = pos.decode(code)
         assert decoded["code"] == 0 and decoded["data"]["idNo"] == person.id_number, decoded

@@ -16,15 +16,22 @@ A_ITEMS = [c for c in DATA.catalogue if c.list_class == "A" and c.price_cap_fen 
 DECODE = "/localcfc/api/hsecfc/localQrCodeQuery"
 
 
-def pharmacy_for(person):
-    """A designated pharmacy where ``person``'s bill is a local one: in their
-    insured region, else another region of their province. (A pharmacy in
-    another province needs a cross-province filing: 4011 NOT_FILED.)"""
+def pharmacies_for(person) -> list:
+    """The designated pharmacies where ``person``'s bill is a local one: those
+    of their insured region first, then the other regions of their province.
+    (A pharmacy in another province needs a cross-province filing: 4011 NOT_FILED.)"""
     pharmacies = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
     region = person.insured_region
-    for candidate in [i for i in pharmacies if i.region == region] + [i for i in pharmacies if i.region[:2] == region[:2]]:
+    return [i for i in pharmacies if i.region == region] + \
+        [i for i in pharmacies if i.region[:2] == region[:2] and i.region != region]
+
+
+def pharmacy_for(person):
+    """A designated pharmacy where ``person``'s bill is a local one: in their
+    insured region, else another region of their province."""
+    for candidate in pharmacies_for(person):
         return candidate
-    raise LookupError(f"no designated demo pharmacy in the province of {region}")
+    raise LookupError(f"no designated demo pharmacy in the province of {person.insured_region}")
 
 
 def register(inst) -> None:

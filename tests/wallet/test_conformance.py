@@ -21,7 +21,7 @@ from common.envelope import InfCode
 from tests.support import national_fixtures as fx
 from tests.support.app import AppClient
 from tests.support.national_schema import FILE_ROW_3202, SCHEMAS, errors, load_answer
-from tests.support.pos import A_ITEMS, DECODE, register
+from tests.support.pos import A_ITEMS, DECODE, pharmacy_for, register
 from tests.support.terminal import GATEWAY_PATH
 from wallet.models import Voucher
 from wallet.services.codes import code_issue
@@ -29,8 +29,8 @@ from wallet.services.codes import code_issue
 pytestmark = pytest.mark.django_db
 
 DATA = demodata.generate(demodata.DEFAULT_SEED)
-PHARMACY = next(i for i in DATA.institutions if i.kind == "pharmacy" and i.designated)
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
+PHARMACY = pharmacy_for(EMPLOYEE)  # the person's own region: a local bill (elsewhere: a filing, else 4011)
 ENVELOPE_ANSWER_FIELDS = {"infcode", "inf_refmsgid", "refmsg_time", "respond_time", "err_msg", "warn_msg", "cainfo",
                           "signtype", "output"}
 # 50.00 at 25.00 × 2 of a class-A item: the account part stays under the confirmation threshold.

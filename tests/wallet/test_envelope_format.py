@@ -21,7 +21,7 @@ from common import demodata
 from common.envelope import ANSWER_FIELDS, InfCode, Receipt, answer, render_answer
 from common.money import fen_to_amount, output_numbers
 from tests.support.app import AppClient
-from tests.support.pos import A_ITEMS, DATA, Pos
+from tests.support.pos import A_ITEMS, Pos, pharmacy_for
 from tests.support.terminal import Terminal
 from wallet.models import GatewayMessage, Voucher
 from wallet.services.codes import code_issue
@@ -29,8 +29,8 @@ from wallet.services.codes import code_issue
 pytestmark = pytest.mark.django_db
 
 ADMDVS = "371300"  # a configured receiver region, not the default
-PHARMACY = next(i for i in DATA.institutions if i.kind == "pharmacy" and i.designated)
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
+PHARMACY = pharmacy_for(EMPLOYEE)  # the person's own region: a local bill (elsewhere: a filing, else 4011)
 SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]
 TIME17 = re.compile(r"[0-9]{17}")
 

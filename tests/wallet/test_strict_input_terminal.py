@@ -17,14 +17,15 @@ import pytest
 from common import demodata, signing
 from common.envelope import InfCode
 from tests.support.app import AppClient
-from tests.support.pos import A_ITEMS, DATA, Pos
+from tests.support.pos import A_ITEMS, Pos, pharmacies_for
 from wallet.models import EcToken, GatewayMessage, Payment, Voucher
 from wallet.services.codes import code_issue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 
-PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
+# The person's own region, then province: a local bill (elsewhere: a filing, else 4011).
+PHARMACIES = pharmacies_for(EMPLOYEE)
 DECODE = "/localcfc/api/hsecfc/localQrCodeQuery"
 SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]  # 50.00, no confirmation
 CORRUPTED = "二维码内容不完整或已损坏，请重新扫码"

@@ -14,15 +14,18 @@ from common.envelope import InfCode
 from common.money import yuan_to_fen
 from tests.support.app import AppClient
 from tests.support.faultproxy import FaultProxy
-from tests.support.pos import A_ITEMS, DATA, Pos
+from tests.support.pos import A_ITEMS, Pos, pharmacies_for
 from wallet.models import Payment, Voucher
 from wallet.services.codes import code_issue
 from wallet.services.payments.resolve import payment_resolve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 
-PHARMACIES = [i for i in DATA.institutions if i.kind == "pharmacy" and i.designated]
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
+# Designated pharmacies of the person's own region, then province: a local bill (in
+# another province it needs a cross-province filing, 4011). The split follows the
+# insured region's (440100) policy wherever the person pays, so the amounts below hold.
+PHARMACIES = pharmacies_for(EMPLOYEE)
 SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]  # 50.00: account part 17.50, no confirmation
 LARGE = [(A_ITEMS[1].med_list_codg, "500.00", "2")]  # 1000.00: account part 350.00 > 200 → confirmation
 
