@@ -54,17 +54,15 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
-
-from harness import (PERFORMANCE_DOC, PYTHON, PostgresServer, ServiceStack, doc_section_write, log, machine_busy,
+from _common import (bench_args, bench_command, pyspy_binary, pyspy_start, pyspy_summary,  # bench/_common.py
+                     write_results)
+from harness import (PYTHON, PostgresServer, ServiceStack, log, machine_busy,  # noqa: E402
                      machine_facts, run_main, pg_bindir, run_manage, tree_cpu)  # noqa: E402  (scripts/harness.py)
 
 from common import demodata, signing  # noqa: E402  (pure: no Django)
@@ -397,71 +395,6 @@ def run_pgbench(pg: PostgresServer, db: str, clients: int, duration: int, scale:
 # --------------------------------------------------------------------------- profile (py-spy)
 
 
-def pyspy_binary(given: str) -> str | None:
-    import shutil
-
-    for candidate in (given, shutil.which("py-spy"), str(Path(PYTHON).parent / "py-spy")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-def pyspy_start(binary: str, pid: int, out: Path, seconds: float, subprocesses: bool) -> subprocess.Popen:
-    """Wall-clock sampling (--idle: waits on PostgreSQL, Redis and the core count too)."""
-    cmd = [binary, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1), "--rate", "100", "--idle",
-           "--function", "--nonblocking", "--format", "raw", "--output", str(out)]
-    if subprocesses:
-        cmd.append("--subprocesses")
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-
-
-# Buckets by file, for where a request's wall time goes below our own code.
-# py-spy prints library files relative to site-packages / the stdlib ("psycopg/cursor.py").
-LIB_BUCKETS = [("PostgreSQL round-trips (psycopg, all statements incl. COMMIT)", "psycopg/"),
-               ("HTTP to the core (httpcore)", "httpcore/"), ("Redis (redis-py)", "redis/"),
-               ("Django SQL compiler (incl. the round-trips it makes)", "django/db/models/sql/compiler.py"),
-               ("JSON encode/decode", "json/"), ("Django transaction.atomic (incl. COMMIT)", "django/db/transaction.py")]
-PROJECT_DIRS = ("wallet/", "core_platform/", "settlement/", "accounts/", "common/")
-
-
-def pyspy_summary(path: Path, handler: str, top: int = 18) -> dict:
-    """Inclusive share of request wall time (stacks under ``handler``) per
-    project function and per library bucket."""
-    import re as _re
-
-    frame_re = _re.compile(r"^(?P<fn>.*) \((?P<file>[^()]*)\)$")
-    total = 0
-    funcs: Counter = Counter()
-    buckets: Counter = Counter()
-    if not path.exists():
-        return {"total": 0, "funcs": [], "buckets": []}
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not (count.isascii() and count.isdigit()) or handler not in stack:  # a sample count: ASCII digits
-            continue
-        n = int(count)
-        total += n
-        seen, seen_b = set(), set()
-        for frame in stack.split(";"):
-            m = frame_re.match(frame)
-            if not m:
-                continue
-            file = m.group("file")
-            if any(("/" + d) in file or file.startswith(d) for d in PROJECT_DIRS) and "/.venv/" not in file \
-                    and "site-packages" not in file:
-                short = file.split(str(ROOT) + "/")[-1]
-                key = f"{m.group('fn')} ({short})"
-                if key not in seen:
-                    seen.add(key)
-                    funcs[key] += n
-            for name, needle in LIB_BUCKETS:
-                if (file.startswith(needle) or "/" + needle in file) and name not in seen_b:
-                    seen_b.add(name)
-                    buckets[name] += n
-    return {"total": total, "funcs": [(k, v / total) for k, v in funcs.most_common(top)] if total else [],
-            "buckets": [(k, v / total) for k, v in buckets.most_common()] if total else []}
-
-
 # --------------------------------------------------------------------------- machine and report
 
 
@@ -572,14 +505,13 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="then a separate wallet run under py-spy (not counted): where request time goes")
     parser.add_argument("--py-spy", default="", help="py-spy binary (else PATH / the venv)")
-    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="docs file to write its section to, '-' for none")
-    parser.add_argument("--json", default="", help="write the raw results here")
+    bench_args(parser)
     args = parser.parse_args()
     if not 1 <= args.clients <= 64 or not 5 <= args.duration <= 480 or not 1 <= args.wallet_workers <= 16 \
             or not 1 <= args.core_workers <= 16:
         parser.error("--clients 1..64, --duration 5..480 s (ecTokens live 600 s), workers 1..16")
     slots = pick_slots(args.clients)
-    command = ".venv/bin/python bench/settlement.py " + shlex.join(sys.argv[1:])
+    command = bench_command("settlement.py")
 
     stop = threading.Event()
     info = machine_facts()
@@ -757,11 +689,7 @@ def main() -> int:
           + ", ".join(f"{k} {v / max(1, wall.ok):.2f}" for k, v in sessions.items()))
     if core_alone:
         print(f"core alone: {core_alone['rate']:.1f} settlements/s (ratio to pgbench {core_alone['rate'] / pgb['tps']:.4f})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    if args.doc != "-":
-        doc_section_write(Path(args.doc), render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
-        log(f"wrote the section '{DOC_HEADING}' of {args.doc}")
+    write_results(args, result=result, section=render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
     return 0
 
 

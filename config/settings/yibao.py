@@ -92,7 +92,7 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)  # then dead-lettered
 OUTBOX_BACKOFF_BASE_SECONDS = env_int("OUTBOX_BACKOFF_BASE_SECONDS", 2)
 OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 600)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)  # a dead worker's claim expires after this
-OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)  # messages per call to the core (1 = no batching)
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)  # messages per call to the core (1 = no batching; ≤ 500, 9201 MAX_EVENTS)
 OUTBOX_RELAY_BUDGET_SECONDS = env_int("OUTBOX_RELAY_BUDGET_SECONDS", 20)  # then the task re-enqueues itself
 OUTBOX_KEEP_SENT_DAYS = env_int("OUTBOX_KEEP_SENT_DAYS", 7)
 PULL_BATCH_SIZE = env_int("PULL_BATCH_SIZE", 500)

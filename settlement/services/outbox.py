@@ -4,9 +4,14 @@ Written with ``outbox_enqueue`` inside the transaction of the change itself
 (never a bare ``.delay()``), so a change and its message commit or vanish
 together. Workers relay (``outbox_relay``):
 
-- **in order per person**: only the oldest unsent message of a person is
-  eligible; the next waits until it is sent (a dead letter holds the line
-  until an operator replays it);
+- **in order per person**: a claim takes, per person, a run of consecutive
+  messages starting at the oldest unsent one, sent in id order in one batch
+  (the core applies them in that order and skips the rest of a person's
+  after a failure); nothing of a person is sent while an earlier one is
+  held by another worker, waiting its backoff or dead (a dead letter holds
+  the line until an operator replays it);
+- **in bulk**: one claim (a few statements, whatever the batch size), one
+  core call per ``OUTBOX_BATCH_SIZE`` messages, one UPDATE marking them sent;
 - **at least once**: a message is claimed with a lease; if the worker dies,
   the lease runs out and another worker sends it again;
 - **at most once at the core**: the core applies each ``message_id`` once and
@@ -26,7 +31,7 @@ import uuid
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from settlement.client import core_client
@@ -66,26 +71,76 @@ def _backoff(attempts: int) -> float:
     return random.uniform(cap / 2, cap)  # "equal jitter": never zero, never in lockstep
 
 
+_UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.DEAD)
+
+
+def _claimable(now: dt.datetime) -> Q:
+    return Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(status=OutboxStatus.SENDING, lease_until__lt=now)
+
+
 def outbox_claim(limit: int, now: dt.datetime | None = None) -> list[OutboxMessage]:
-    """Claim up to ``limit`` messages, at most one per person: each person's
-    oldest unsent message, if it is due (or its lease has expired)."""
+    """Claim up to ``limit`` messages, in id order: per person a run of
+    consecutive unsent messages starting at the person's oldest unsent one
+    (its head), the head due (or its lease expired), each follower pending
+    and due too; when there are fewer due heads than ``limit``, the rest is
+    shared out as followers (so a few busy persons still fill a batch).
+
+    Set-based: one query for the heads, one for the followers, one UPDATE
+    that claims them all with a lease unique to this claim, one SELECT of
+    what this claim got, one check that each person's run still starts at
+    the head with nothing of another worker's in between (two workers
+    claiming at once may split a person's run: the later part is handed
+    back at once, never sent ahead of the earlier)."""
     now = now or timezone.now()
-    unsent = OutboxMessage.objects.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.DEAD])
-    heads = (unsent.values("person_key").annotate(head=Min("id")).values_list("head", flat=True))
-    due = (OutboxMessage.objects.filter(pk__in=heads)
-           .filter(Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-                   | Q(status=OutboxStatus.SENDING, lease_until__lt=now))
-           .order_by("next_attempt_at", "id")[: limit * 2])
-    claimed = []
-    lease = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    for message in due:
-        took = OutboxMessage.objects.filter(pk=message.pk, status=message.status, lease_until=message.lease_until).update(
-            status=OutboxStatus.SENDING, lease_until=lease, attempts=message.attempts + 1)
-        if took:
-            message.status, message.lease_until, message.attempts = OutboxStatus.SENDING, lease, message.attempts + 1
-            claimed.append(message)
-            if len(claimed) >= limit:
-                break
+    limit = max(limit, 1)
+    unsent = OutboxMessage.objects.filter(status__in=_UNSENT)
+    heads_subquery = unsent.values("person_key").annotate(head=Min("id")).values_list("head", flat=True)
+    heads = list(OutboxMessage.objects.filter(pk__in=heads_subquery).filter(_claimable(now))
+                 .order_by("next_attempt_at", "id").values_list("pk", "person_key")[:limit])
+    if not heads:
+        return []
+    wanted = [pk for pk, _ in heads]
+    room = limit - len(heads)
+    if room > 0:  # followers, at most ``per_person`` each, stopping at the first one not claimable
+        per_person = -(-room // len(heads))
+        first = dict((key, pk) for pk, key in heads)
+        taken = {key: 0 for key in first}
+        rows = (OutboxMessage.objects.filter(person_key__in=list(first), status__in=_UNSENT, pk__gt=min(wanted))
+                .order_by("id").values_list("pk", "person_key", "status", "next_attempt_at", "lease_until")
+                [: room + len(heads) * 2])
+        for pk, key, status, due, lease in rows:
+            if pk <= first[key] or taken[key] < 0:
+                continue
+            ok = ((status == OutboxStatus.PENDING and due <= now)
+                  or (status == OutboxStatus.SENDING and lease is not None and lease < now))
+            if ok and taken[key] < per_person and room > 0:
+                wanted.append(pk)
+                taken[key] += 1
+                room -= 1
+            else:
+                taken[key] = -1  # the run ends here
+    lease = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS,
+                               microseconds=random.randrange(1, 1_000_000))  # this claim's mark
+    OutboxMessage.objects.filter(pk__in=wanted).filter(_claimable(now)).update(
+        status=OutboxStatus.SENDING, lease_until=lease, attempts=F("attempts") + 1)
+    claimed = list(OutboxMessage.objects.filter(pk__in=wanted, status=OutboxStatus.SENDING, lease_until=lease)
+                   .order_by("id"))
+    if not claimed:
+        return []
+    mine = {m.pk for m in claimed}
+    last = {}
+    for message in claimed:
+        last[message.person_key] = message.pk
+    lines = (OutboxMessage.objects.filter(person_key__in=list(last), status__in=_UNSENT, pk__lte=max(mine))
+             .order_by("id").values_list("pk", "person_key"))
+    broken, keep = set(), []
+    for pk, key in lines:  # each person's unsent messages up to the last claimed: must all be this claim's
+        if pk <= last[key] and pk not in mine:
+            broken.add(key)
+    if broken:
+        keep = [m for m in claimed if m.person_key not in broken]
+        _release([m for m in claimed if m.person_key in broken])
+        return keep
     return claimed
 
 
@@ -94,9 +149,19 @@ def _event(message: OutboxMessage) -> dict:
             "kind": message.kind, "payload": message.payload, "created_at": message.created_at.isoformat()}
 
 
-def _mark_sent(message: OutboxMessage) -> None:
-    OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
-        status=OutboxStatus.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
+def _mark_sent(messages: list[OutboxMessage]) -> None:
+    if messages:
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages], status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
+
+
+def _release(messages: list[OutboxMessage]) -> None:
+    """Hand claimed messages back untried (their attempt not counted): they
+    wait behind their person's failed or foreign-held earlier message."""
+    for lease in {m.lease_until for m in messages}:
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages if m.lease_until == lease],
+                                     status=OutboxStatus.SENDING, lease_until=lease).update(
+            status=OutboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)
 
 
 def _mark_failed(message: OutboxMessage, error: str) -> None:
@@ -109,27 +174,40 @@ def _mark_failed(message: OutboxMessage, error: str) -> None:
 
 
 def outbox_send(messages: list[OutboxMessage], *, batch_size: int | None = None) -> tuple[int, int]:
-    """Send claimed messages to the core; returns (sent, failed)."""
+    """Send claimed messages (in id order) to the core, ``batch_size`` per
+    call; returns (sent, failed). A person's first message that fails counts
+    an attempt and backs off; that person's later messages of this send are
+    handed back untried (``_release``), so they never overtake it."""
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     sent = failed = 0
+    stopped: set[str] = set()
     for start in range(0, len(messages), batch_size):
-        chunk = messages[start:start + batch_size]
+        chunk = [m for m in messages[start:start + batch_size] if m.person_key not in stopped]
+        _release([m for m in messages[start:start + batch_size] if m.person_key in stopped])
+        if not chunk:
+            continue
         try:
             output = core_client().call(CORE_EVENTS_INFNO, {"events": [_event(m) for m in chunk]})
         except (CoreError, CoreRefused) as exc:
-            for message in chunk:
-                _mark_failed(message, f"{type(exc).__name__}: {exc}")
-            failed += len(chunk)
-            continue
-        results = {r.get("message_id"): r for r in output.get("results", [])}
+            output = {"results": [], "error": f"{type(exc).__name__}: {exc}"}
+        results = {r.get("message_id"): r for r in output.get("results", []) if isinstance(r, dict)}
+        done, wait = [], []
         for message in chunk:
-            result = results.get(message.message_id, {"result": "error", "error": "no result for this message"})
-            if result.get("result") in ("applied", "duplicate"):
-                _mark_sent(message)
-                sent += 1
+            result = results.get(message.message_id) or {}
+            outcome = result.get("result")
+            if outcome in ("applied", "duplicate"):  # at the core, whatever happened before it
+                done.append(message)
+            elif message.person_key in stopped or outcome == "skipped":
+                stopped.add(message.person_key)
+                wait.append(message)
             else:
-                _mark_failed(message, str(result.get("error") or result))
+                stopped.add(message.person_key)
+                _mark_failed(message, str(output.get("error") or result.get("error") or result
+                                          or "no result for this message"))
                 failed += 1
+        _mark_sent(done)
+        _release(wait)
+        sent += len(done)
     return sent, failed
 
 
