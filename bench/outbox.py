@@ -29,9 +29,11 @@ On its own it:
    (``celery -A config worker -Q money --concurrency N``) driving the
    ``settlement.outbox_relay`` task chain;
 4. runs: batch 1 (no batching) and ``--batch-sizes`` on ``--messages`` with
-   ``--persons`` persons, the same with ``--few-persons`` (per-person order
-   allows one message per person per round), Celery, and the drain of a
-   ``--backlog`` backlog with the default batch size (OUTBOX_BATCH_SIZE);
+   ``--persons`` persons, the same with ``--few-persons`` (a batch is then
+   filled with runs of each person's consecutive messages), Celery, and the
+   drain of a ``--backlog`` backlog with the default batch size
+   (OUTBOX_BATCH_SIZE); with ``--profile yes`` py-spy samples the core
+   during the drain's first minute;
    each bounded in time (``--run-seconds``, ``--drain-seconds``); a run
    stopped at its limit reports the measured rate and the extrapolated time;
 5. after every run verifies that the core holds exactly the message_ids the
@@ -503,9 +505,10 @@ def breakdown_line(r: dict) -> str:
         return sql.get(key, 0.0) * 1000 / per
 
     http_ms = b["http_s"] * 1000 / per
-    return (f"per message: claim SELECT {ms('claim:SELECT'):.2f} ms (one per round, {b['claim_select_ms_median']:.1f} ms "
-            f"median per round; {b['claim_select_ms_first']:.1f} ms at the start, {b['claim_select_ms_last']:.1f} ms "
-            f"at the end), claim CAS UPDATE {ms('claim:UPDATE'):.2f} ms, core call {http_ms:.2f} ms "
+    return (f"per message: claim SELECTs {ms('claim:SELECT'):.2f} ms ({n.get('claim:SELECT', 0) / max(1, b['rounds']):.1f} "
+            f"per round: heads, followers, what the claim got, the run check; {b['claim_select_ms_median']:.1f} ms "
+            f"median each; {b['claim_select_ms_first']:.1f} ms at the start, {b['claim_select_ms_last']:.1f} ms "
+            f"at the end), claim UPDATE {ms('claim:UPDATE'):.2f} ms, core call {http_ms:.2f} ms "
             f"({b['calls']:,} calls, {b['http_s'] * 1000 / max(1, b['calls']):.0f} ms each), mark-sent UPDATE "
             f"{ms('send:UPDATE'):.2f} ms; {b['rounds']:,} rounds ({b['empty_rounds']:,} found nothing due), "
             f"{b['claimed'] / max(1, b['rounds'] - b['empty_rounds']):.1f} messages per non-empty round")
@@ -553,7 +556,7 @@ def render(res: dict) -> str:
         if c.get("awaiting_ack"):
             check += (f" ({c['awaiting_ack']:,} applied at the core whose call timed out at the wallet: pending "
                       "again, redelivery answered duplicate)")
-        lines.append(f"| {r['label']} | {r['mode']} | {r['batch'] or 'default (100)'} | {r['workers']} | "
+        lines.append(f"| {r['label']} | {r['mode']} | {r['batch'] or 'default (500)'} | {r['workers']} | "
                      f"{r['persons']:,} | {r['messages']:,} | {outcome} | {when} | **{r['rate']:.1f}** | "
                      f"{c['retried']:,} | {r['loads'][0]:.1f} → {r['loads'][1]:.1f} | {check} |")
     lines += ["", "Where the relay's time goes (plain runs, measured inside the relay processes; SQL timed with "
@@ -570,11 +573,11 @@ def render(res: dict) -> str:
     for r in res["runs"]:
         k = max(1, r["check"]["sent"]) / 1000
         cpu = r["cpu"]
-        lines.append(f"| {r['label']} | {cpu['relay processes'] / k:.1f} | {cpu['core (uvicorn)'] / k:.1f} | "
-                     f"{cpu['PostgreSQL (all backends)'] / k:.1f} | {cpu['Redis'] / k:.2f} | "
+        lines.append(f"| {r['label']} | {cpu['relay processes'] / k:.2f} | {cpu['core (uvicorn)'] / k:.2f} | "
+                     f"{cpu['PostgreSQL (all backends)'] / k:.2f} | {cpu['Redis'] / k:.2f} | "
                      f"{cpu['other processes on the machine (not this benchmark)'] / k:.1f} | "
-                     f"{r['xacts'].get('wallet', 0) / max(1, r['check']['sent']):.1f} | "
-                     f"{r['xacts'].get('core', 0) / max(1, r['check']['sent']):.1f} |")
+                     f"{r['xacts'].get('wallet', 0) / max(1, r['check']['sent']):.2f} | "
+                     f"{r['xacts'].get('core', 0) / max(1, r['check']['sent']):.2f} |")
     drain = next((r for r in res["runs"] if r.get("drain")), None)
     if drain and len(drain["timeline"]) > 4:
         tl = drain["timeline"]
@@ -639,9 +642,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60, help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--render-json", default="", help="only write the docs section again from a --json file")
     args = parser.parse_args()
     if args.relay_worker:
         return relay_worker(args)
+    if args.render_json:
+        saved = json.loads(Path(args.render_json).read_text())
+        write_results(args, result=saved, section=render(saved), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
+        return 0
     batches = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     if not (1 <= args.workers <= 16 and 1 <= args.persons <= 1_000_000 and 1 <= args.messages <= 1_000_000
             and 0 <= args.backlog <= 2_000_000 and all(1 <= b <= 500 for b in batches)
