@@ -46,5 +46,9 @@ SPECTACULAR_SETTINGS = {
         "StaffRequestKindEnum": "staff.enums.RequestKind",
         "StaffRequestStatusEnum": "staff.enums.RequestStatus",
         "StaffAlertKindEnum": "staff.enums.AlertKind",
+        # The "next step" answers of activation and PIN reset: one-value enums named apart.
+        "NextStepPinEnum": [("pin", "pin")],
+        "NextStepLivenessEnum": [("liveness", "liveness")],
+        "NextStepDoneEnum": [("done", "done")],
     },
 }

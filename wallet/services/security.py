@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -123,7 +124,7 @@ def _idem_replay(action: str, person, key: str, fingerprint: str) -> dict | None
     raw = redis_client().get(_idem_key(action, person, key))
     if raw is None:
         return None
-    stored = json.loads(raw)
+    stored = json.loads(raw, parse_float=Decimal)  # never a binary float, even though no amount is kept
     if stored.get("fingerprint") != fingerprint:
         raise ApplicationError("IDEMPOTENCY_KEY_REUSED", "该请求标识已用于另一次操作，请重新提交", status=409)
     return stored["result"]
