@@ -10,9 +10,14 @@ export interface VoucherCode {
   /** after this the code is refused at the counter */
   valid_until: number
   step_seconds: number
-  /** when the code starts to be valid (its step's start); on the socket only */
+}
+
+/** A code as the socket pushes it (wallet/consumers.py): the REST fields, and for a code sent
+ * ahead of its step, when it becomes valid. */
+export interface PushedCode extends VoucherCode {
+  /** when the code starts to be valid (its step's start) */
   valid_from?: number
-  /** sent before its step began (the page switches to it at valid_from); on the socket only */
+  /** sent before its step began (the page switches to it at valid_from) */
   early?: boolean
 }
 

@@ -10,14 +10,14 @@
  * at the step boundary with its QR ready. A counter refuses it before then.
  */
 import { computed, ref } from 'vue'
-import { getCodePng, getCodeSvg, type VoucherCode } from '@/api/code'
+import { getCodePng, getCodeSvg, type PushedCode } from '@/api/code'
 import { isApiError } from '@/http/errors'
 import { CODE_IMAGE_FORMAT, imageDataUrl } from '@/platform'
 import { clockOffset, groupDigits, secondsLeft, validFrom } from '@/utils/code'
 
 /** `person`: the binding id whose code is shown ('' = my own), read at each image fetch. */
 export function useCodeDisplay(person: () => string = () => '') {
-  const current = ref<VoucherCode | null>(null)
+  const current = ref<PushedCode | null>(null)
   const qrSrc = ref('')
   const barcodeSrc = ref('')
   const imageCode = ref('')
@@ -25,7 +25,7 @@ export function useCodeDisplay(person: () => string = () => '') {
   const offset = ref(0)
   const now = ref(Date.now() / 1000)
   /** The next step's code, sent early: shown at its valid_from. */
-  const upcoming = ref<VoucherCode | null>(null)
+  const upcoming = ref<PushedCode | null>(null)
   /** Images fetched ahead, by code (the upcoming one's, before its step). */
   const images = new Map<string, { qr: string; bar: string }>()
   let ticker: ReturnType<typeof setInterval> | null = null
@@ -43,7 +43,7 @@ export function useCodeDisplay(person: () => string = () => '') {
   const serverSeconds = () => Date.now() / 1000 + offset.value
 
   /** A code from the socket or the REST fallback: shown now, or (sent early) at its valid_from. */
-  async function show(code: VoucherCode): Promise<void> {
+  async function show(code: PushedCode): Promise<void> {
     offset.value = clockOffset(code, Date.now() / 1000)
     now.value = Date.now() / 1000
     if (validFrom(code) > serverSeconds()) {
@@ -57,7 +57,7 @@ export function useCodeDisplay(person: () => string = () => '') {
     await display(code)
   }
 
-  async function display(code: VoucherCode): Promise<void> {
+  async function display(code: PushedCode): Promise<void> {
     current.value = code
     imageError.value = ''
     const ready = images.get(code.code)
@@ -68,7 +68,7 @@ export function useCodeDisplay(person: () => string = () => '') {
     await loadImages(code)
   }
 
-  async function loadImages(code: VoucherCode): Promise<void> {
+  async function loadImages(code: PushedCode): Promise<void> {
     try {
       const [qr, bar] = CODE_IMAGE_FORMAT === 'svg'
         ? await Promise.all([getCodeSvg('qr', code.code, person()), getCodeSvg('barcode', code.code, person())])

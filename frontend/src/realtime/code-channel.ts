@@ -19,7 +19,7 @@
  *   with 4401 (登录已失效) or 4403 (本渠道授权已撤销 / 凭证不可用). Both are
  *   final; the close code alone (message lost) is mapped to the same text.
  */
-import { getCode, getWsTicket, type VoucherCode } from '@/api/code'
+import { getCode, getWsTicket, type PushedCode } from '@/api/code'
 import type { PayerConfirmation } from '@/api/family'
 import type { SecurityNotice } from '@/api/security'
 import { listPending, type ConfirmRequest, type Payment } from '@/api/payments'
@@ -59,7 +59,7 @@ export interface MulaidNotice {
 }
 
 export interface CodeChannelHandlers {
-  code: (code: VoucherCode) => void
+  code: (code: PushedCode) => void
   scanned?: (notice: ScanNotice) => void
   confirm?: (request: ConfirmRequest) => void
   completed?: (notice: PaymentNotice) => void
@@ -79,7 +79,7 @@ export interface CodeChannelHandlers {
 export interface CodeChannelDeps {
   socket: SocketManager
   getTicket: () => Promise<{ ticket: string }>
-  getCode: (person: string) => Promise<VoucherCode>
+  getCode: (person: string) => Promise<PushedCode>
   listPending: (person: string) => Promise<Payment[]>
   now: () => number
 }
@@ -131,7 +131,7 @@ export class CodeChannel {
     this.running = true
     const { socket } = this.deps
     this.unsubscribe = [
-      socket.on('code', (m) => this.gotCode(m as unknown as VoucherCode)),
+      socket.on('code', (m) => this.gotCode(m as unknown as PushedCode)),
       socket.on('scanned', (m) => this.handlers.scanned?.({ institution: String(m.institution ?? ''), at: String(m.at ?? '') })),
       socket.on('payment.confirm', (m) => this.handlers.confirm?.(m as unknown as ConfirmRequest)),
       socket.on('payment.completed', (m) => this.handlers.completed?.(m as unknown as PaymentNotice)),
@@ -186,7 +186,7 @@ export class CodeChannel {
     if (!this.deps.socket.send({ type: 'refresh' })) void this.fetchCode()
   }
 
-  private gotCode(code: VoucherCode): void {
+  private gotCode(code: PushedCode): void {
     if (!code || typeof code.code !== 'string') return
     this.expiresAt = Number(code.expires_at) || 0
     this.handlers.code(code)
