@@ -94,12 +94,14 @@ def _apply(state: VoucherState, kind: str, payload: dict) -> None:
 def wallet_events(env: Envelope) -> dict:
     """9201: apply a batch of wallet events (see the module docstring).
 
-    The batch is applied in one transaction with set-based reads and writes
-    (the persons' VoucherState rows created if missing and locked in psn_no
-    order, the batch's already-applied message_ids read once under those
-    locks, the new WalletEvent rows inserted at once, the changed states
-    updated at once); family and filing events, which write their own
-    tables, run each in a savepoint. Per event the answer is as before:
+    The events that change only the VoucherState (voucher, authorisation,
+    PIN) are applied in one transaction per run with set-based reads and
+    writes (the persons' rows created if missing and locked in psn_no order,
+    the run's already-applied message_ids read once under those locks, the
+    new WalletEvent rows inserted at once, the changed states written
+    together); family and filing events, which write their own tables and
+    take their own locks, keep one transaction each, in their place in the
+    batch (so a person's order holds). Per event the answer is as before:
     ``applied``, ``duplicate`` (its message_id was applied earlier) or
     ``error``; and ``skipped`` for the events of a person after that
     person's failed one in the same batch (never applied out of order: the
@@ -125,10 +127,19 @@ def wallet_events(env: Envelope) -> dict:
             results[index] = {"message_id": item.message_id, **_SKIPPED}
         else:
             parsed.append((index, item))
-    try:
-        outcomes = _apply_batch([event for _, event in parsed])
-    except DatabaseError:  # a race on a unique key or a deadlock: one transaction per event
-        outcomes = _apply_each([event for _, event in parsed])
+    outcomes: list[dict] = []
+    failed: set[str] = set()  # persons with a failed event in this batch: their later ones are skipped
+    for run in _runs([event for _, event in parsed]):
+        if run[0].kind in _OWN_TRANSACTION:
+            outcomes += _apply_each(run, failed)
+            continue
+        try:
+            outcome, failed_now = _apply_batch(run, failed)
+        except DatabaseError:  # a race on a unique key or a deadlock: one transaction per event
+            outcome = _apply_each(run, failed)
+        else:
+            failed |= failed_now
+        outcomes += outcome
     for (index, event), outcome in zip(parsed, outcomes):
         results[index] = {"message_id": event.message_id, **outcome}
     return {"results": results}
@@ -158,12 +169,26 @@ def _parse_event(event) -> _Event:
 
 _SKIPPED = {"result": "skipped", "error": "not applied: an earlier event of this person in this batch failed"}
 _STATE_FIELDS = ("status", "channels", "pin_locked", "last_sequence", "updated_at")
+# Events that write their own tables and take their own locks (a filing row, a binding, ledger accounts
+# when an authorisation ends): each in its own transaction as before batching, holding one person's lock.
+_OWN_TRANSACTION = frozenset(FAMILY_EVENT_KINDS) | frozenset(FILING_EVENT_KINDS)
 
 
-def _apply_batch(events: list[_Event]) -> list[dict]:
-    """The whole batch in one transaction (see ``wallet_events``)."""
-    if not events:
-        return []
+def _runs(events: list[_Event]) -> list[list[_Event]]:
+    """The batch in order, cut into runs: each event of ``_OWN_TRANSACTION``
+    alone, the events between them together."""
+    runs: list[list[_Event]] = []
+    for event in events:
+        if event.kind in _OWN_TRANSACTION or not runs or runs[-1][0].kind in _OWN_TRANSACTION:
+            runs.append([event])
+        else:
+            runs[-1].append(event)
+    return runs
+
+
+def _apply_batch(events: list[_Event], failed_before: set[str]) -> tuple[list[dict], set[str]]:
+    """Events that change only VoucherState, in one transaction (see
+    ``wallet_events``); returns the outcomes and the persons that failed."""
     psn_nos = sorted({e.psn_no for e in events})
     with core_atomic():
         VoucherState.objects.bulk_create([VoucherState(psn_no=p) for p in psn_nos], ignore_conflicts=True)
@@ -172,7 +197,7 @@ def _apply_batch(events: list[_Event]) -> list[dict]:
         # Read under the persons' locks: a concurrent delivery of one of these events has committed by now.
         done = set(WalletEvent.objects.filter(message_id__in=[e.message_id for e in events])
                    .values_list("message_id", flat=True))
-        outcomes, rows, changed, failed = [], [], {}, set()
+        outcomes, rows, changed, failed = [], [], {}, set(failed_before)
         for event in events:
             if event.psn_no in failed:
                 outcomes.append(_SKIPPED)
@@ -184,13 +209,8 @@ def _apply_batch(events: list[_Event]) -> list[dict]:
             try:
                 if event.sequence <= state.last_sequence:
                     raise ValueError(f"out of order: sequence {event.sequence} after {state.last_sequence}")
-                if event.kind in FAMILY_EVENT_KINDS or event.kind in FILING_EVENT_KINDS:
-                    with core_atomic():  # a savepoint: these write their own tables
-                        _apply(state, event.kind, event.payload)
-                        WalletEvent.objects.create(**event._asdict())
-                else:
-                    _apply(state, event.kind, event.payload)  # in memory; raises before changing anything
-                    rows.append(WalletEvent(**event._asdict()))
+                _apply(state, event.kind, event.payload)  # in memory; raises before changing anything
+                rows.append(WalletEvent(**event._asdict()))
             except (ValueError, TypeError, KeyError) as exc:
                 failed.add(event.psn_no)
                 outcomes.append({"result": "error", "error": str(exc)[:200]})
@@ -201,7 +221,7 @@ def _apply_batch(events: list[_Event]) -> list[dict]:
             outcomes.append({"result": "applied"})
         WalletEvent.objects.bulk_create(rows)
         _states_save(list(changed.values()))
-    return outcomes
+    return outcomes, failed - failed_before
 
 
 def _states_save(states: list[VoucherState]) -> None:
@@ -223,9 +243,10 @@ def _states_save(states: list[VoucherState]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _apply_each(events: list[_Event]) -> list[dict]:
-    """One transaction per event (the fallback of ``_apply_batch``)."""
-    outcomes, failed = [], set()
+def _apply_each(events: list[_Event], failed: set[str]) -> list[dict]:
+    """One transaction per event (``_OWN_TRANSACTION`` kinds, and the
+    fallback of ``_apply_batch``); adds the persons that fail to ``failed``."""
+    outcomes = []
     for event in events:
         if event.psn_no in failed:
             outcomes.append(_SKIPPED)

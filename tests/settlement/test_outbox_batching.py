@@ -118,3 +118,24 @@ def test_a_claim_takes_runs_from_each_head_and_nothing_behind_a_held_head():
     second = outbox_claim(10)
     assert [m.pk for m in second] == [a[2].pk, a[3].pk]  # bob's dead head holds his line
     assert [e["sequence"] for e in map(_event, second)] == [a[2].pk, a[3].pk]
+
+
+def test_a_filing_event_keeps_its_place_and_its_own_transaction(core_url):
+    """Family and filing events are applied one transaction each, in their
+    place in the batch: the events before them applied, the person's after
+    a failed one skipped, other persons' runs around them applied."""
+    alice, bob = _person(), _person()
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    events = [
+        {"message_id": ids[0], "person_key": alice, "sequence": 20, "kind": "voucher.activated"},
+        {"message_id": ids[1], "person_key": alice, "sequence": 21, "kind": "filing.created", "payload": {}},
+        {"message_id": ids[2], "person_key": bob, "sequence": 20, "kind": "voucher.activated"},
+        {"message_id": ids[3], "person_key": alice, "sequence": 22, "kind": "voucher.frozen"},
+        {"message_id": ids[4], "person_key": bob, "sequence": 21, "kind": "voucher.frozen"},
+    ]
+    out = core_client().call("9201", {"events": events})
+    assert [(r["message_id"], r["result"]) for r in out["results"]] == [
+        (ids[0], "applied"), (ids[1], "error"), (ids[2], "applied"), (ids[3], "skipped"), (ids[4], "applied")]
+    assert "filing_no" in out["results"][1]["error"]
+    assert core_state(alice)["status"] == "active" and [s for _, s in core_state(alice)["events"]] == [20]
+    assert core_state(bob)["status"] == "frozen" and [s for _, s in core_state(bob)["events"]] == [20, 21]
