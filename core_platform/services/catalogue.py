@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 from common.fields import is_ascii_digits
+from common.jsonbody import JsonBodyError, loads
 from common.money import fen_to_amount
 
 from ..db import core_atomic
@@ -134,9 +134,12 @@ def catalogue_file_rows(content: str, fmt: str) -> list[dict]:
         return [dict(r) for r in reader]
     if fmt == "json":
         try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"JSON 格式错误：{exc}") from exc
+            # The strict reader: a key given twice (plain json.loads keeps the last silently), NaN,
+            # lone surrogates are refused; a number with a fraction is an exact Decimal, which the
+            # row check refuses where an integer (fen, permille) is meant.
+            data = loads(content, decimal_numbers=True)
+        except JsonBodyError as exc:
+            raise InvalidInput(f"JSON 格式错误：{exc.message}") from exc
         if isinstance(data, dict) and "items" in data:
             data = data["items"]
         if not isinstance(data, list):

@@ -30,8 +30,6 @@ NO_AMOUNTS = {
         "the ec.query request: orgId, businessType, operator and qrCode strings; no number is read",
     ("wallet/services/decode.py", "_answer_from_store", "json.loads"):
         "the wallet's own Redis record {id, token} of a decode answer",
-    ("core_platform/services/catalogue.py", "catalogue_file_rows", "json.loads"):
-        "a catalogue file: price caps are integer fen and a float is refused (_int_or_none)",
 }
 
 

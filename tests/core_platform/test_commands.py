@@ -131,6 +131,23 @@ def test_bad_catalogue_refused_whole(tmp_path):
         call_command("core_load_catalogue", str(other))
 
 
+def test_json_catalogue_is_read_strictly(tmp_path):
+    # A key given twice was settled silently by plain json.loads (the last one won): the strict
+    # reader refuses it; a fractional fen is an exact Decimal, refused by the row check, not rounded.
+    twice = tmp_path / "twice.json"
+    twice.write_text('[{"med_list_codg": "X1", "name": "药", "kind": "drug", "list_class": "A", "list_class": "C"}]',
+                     encoding="utf-8")
+    with pytest.raises(CommandError) as exc:
+        call_command("core_load_catalogue", str(twice))
+    assert "JSON 格式错误" in str(exc.value)
+    fraction = tmp_path / "fraction.json"
+    fraction.write_text('[{"med_list_codg": "X2", "name": "药", "kind": "drug", "list_class": "B", '
+                        '"self_pay_ratio_permille": 100, "price_cap_fen": 1800.5}]', encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("core_load_catalogue", str(fraction))
+    assert CatalogueItem.objects.count() == 0
+
+
 def test_load_policy_examples():
     call_command("core_seed_demo")
     for name in ("policy_example_standard.json", "policy_example_account_first.json"):
