@@ -337,7 +337,7 @@ class Profiler:
         with contextlib.suppress(OSError):
             for line in self.path.read_text(errors="replace").splitlines():
                 stack_text, _, count = line.rpartition(" ")
-                if not count.isdigit():
+                if not (count.isascii() and count.isdigit()):  # a sample count: ASCII digits
                     continue
                 frames = [_frame(f) for f in stack_text.split(";")[1:]]
                 total += int(count)
