@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from common.idnumber import mask_in_text
 
 from ..models import AuditEvent
-from .audit_chain import audit_chain_seal_after_commit, normalise_detail, normalise_ip, row_mac_of
+from .audit_chain import normalise_detail, normalise_ip, row_mac_of
 
 
 def audit_record(*, action: str, outcome: str, actor: str, person=None, channel: str = "", ip: str | None = None,
@@ -18,7 +17,6 @@ def audit_record(*, action: str, outcome: str, actor: str, person=None, channel:
     clean = normalise_detail({k: mask_in_text(v) if isinstance(v, str) else v for k, v in (detail or {}).items()})
     event = AuditEvent(action=action, outcome=outcome, actor=actor, person=person, channel=channel,
                        ip=normalise_ip(ip), code=code, detail=clean, occurred_at=timezone.now())
-    event.row_mac = row_mac_of(event)  # tamper evidence (services/audit_chain.py); sealed into the chain after commit
+    event.row_mac = row_mac_of(event)  # tamper evidence now; sealed into the chain by beat (services/audit_chain.py)
     event.save(force_insert=True)
-    transaction.on_commit(audit_chain_seal_after_commit)
     return event

@@ -6,14 +6,19 @@ Two layers, so that business transactions never queue behind one global lock:
    HMAC-SHA256 over the event's canonical serialisation, under a key derived
    from the field key. Nobody with only database access can forge or alter an
    event without the MAC no longer matching.
-2. After commit (``transaction.on_commit``, and from ``audit_verify``): the
-   sealer takes the chain head's lock, gives every committed, unsealed event
+2. Off the request path, in batches: Celery beat runs ``audit_chain_seal``
+   every AUDIT_CHAIN_SEAL_INTERVAL_SECONDS (5 s; accounts/tasks.py), and
+   ``audit_verify`` seals what is pending before it verifies. The sealer
+   takes the chain head's lock, gives every committed, unsealed event
    the next ``seq`` in id order, ``prev_hash`` = the previous event's
    ``chain_hash`` and ``chain_hash`` = HMAC(prev_hash | seq | row_mac). A
    deleted, inserted or reordered event breaks the links after it. The head
    is locked with an UPDATE as the first statement (a row lock on PostgreSQL;
    SQLite runs IMMEDIATE transactions: the database's write lock), and
-   ``seq`` is unique, so two sealers can never fork the chain.
+   ``seq`` is unique, so two sealers can never fork the chain. A request
+   never seals: the head's lock was one global serialisation point of every
+   transaction that wrote an audit row (issue #16); an event is sealed within
+   seconds of its commit, and until then its ``row_mac`` already protects it.
 
 The canonical serialisation is JSON with sorted keys, compact separators and
 UTF-8 (``ensure_ascii=False``) of: action, outcome, actor, person_id,
@@ -28,6 +33,7 @@ import hashlib
 import hmac
 import json
 import logging
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -41,7 +47,11 @@ GENESIS = "0" * 64
 
 
 def _key() -> bytes:
-    secret = getattr(settings, "AUDIT_CHAIN_KEY", "") or settings.FIELD_ENCRYPTION_KEY
+    return _derived_key(getattr(settings, "AUDIT_CHAIN_KEY", "") or settings.FIELD_ENCRYPTION_KEY)
+
+
+@lru_cache(maxsize=4)
+def _derived_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"yibao/audit-chain/v1", hashlib.sha256).digest()
 
 
@@ -97,38 +107,28 @@ def _head_lock() -> AuditChainHead:
 
 def audit_chain_seal(*, limit: int | None = None) -> int:
     """Seal every committed, unsealed event into the chain, in id order, in
-    batches. Returns how many were sealed. Safe to run from several
-    processes at once (they queue on the head)."""
+    batches of SEAL_BATCH (one transaction each). Returns how many were
+    sealed. Safe to run from several processes at once (they queue on the
+    head)."""
     sealed = 0
     while True:
         with transaction.atomic():
             head = _head_lock()
             batch = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id")
                          .values_list("id", "row_mac")[:SEAL_BATCH])
-            if not batch:
-                return sealed
             seq, prev = head.seq, head.last_hash or GENESIS
+            links = []
             for event_id, mac in batch:
                 seq += 1
                 link = chain_hash_of(prev, seq, mac)
-                AuditEvent.objects.filter(pk=event_id, seq__isnull=True).update(seq=seq, prev_hash=prev,
-                                                                              chain_hash=link)
+                links.append(AuditEvent(pk=event_id, seq=seq, prev_hash=prev, chain_hash=link))
                 prev = link
-            AuditChainHead.objects.filter(pk=1).update(seq=seq, last_hash=prev)
+            if links:  # one statement per batch; only the head's holder writes seq (never save(): append-only)
+                AuditEvent.objects.bulk_update(links, ["seq", "prev_hash", "chain_hash"], batch_size=SEAL_BATCH)
+                AuditChainHead.objects.filter(pk=1).update(seq=seq, last_hash=prev)
             sealed += len(batch)
-        if limit is not None and sealed >= limit:
+        if len(batch) < SEAL_BATCH or (limit is not None and sealed >= limit):
             return sealed
-
-
-def audit_chain_seal_after_commit() -> None:
-    """``audit_record`` registers this with ``on_commit``: seal soon after
-    each commit. A failure here loses nothing (the next seal or
-    ``audit_verify`` picks the event up); it is logged, never raised into the
-    request that committed."""
-    try:
-        audit_chain_seal()
-    except Exception:  # noqa: BLE001 - best effort after commit; the next seal retries
-        logger.exception("audit chain: sealing after commit failed; the next seal picks it up")
 
 
 @dataclasses.dataclass

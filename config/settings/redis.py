@@ -77,6 +77,11 @@ CELERY_BEAT_SCHEDULE = {
     "settlement.outbox_relay": {"task": "settlement.outbox_relay",
                                 "schedule": float(env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 10)),
                                 "options": {"expires": 30}},
+    # The audit trail's hash chain (accounts/services/audit_chain.py): events are sealed
+    # here, in batches, within seconds of their commit; requests never take the head's lock.
+    "accounts.audit_chain_seal": {"task": "accounts.audit_chain_seal",
+                                  "schedule": float(env_int("AUDIT_CHAIN_SEAL_INTERVAL_SECONDS", 5)),
+                                  "options": {"expires": 30}},
     "settlement.pull_all": {"task": "settlement.pull_all", "schedule": 300.0, "options": {"expires": 240}},
     "settlement.reconcile_day": {"task": "settlement.reconcile_day", "schedule": crontab(hour=2, minute=30)},
     "settlement.housekeeping": {"task": "settlement.housekeeping", "schedule": 3600.0},

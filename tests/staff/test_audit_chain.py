@@ -149,3 +149,24 @@ def test_auditor_searches_and_exports(staff, person_app):
     assert "来电咨询余额" in text
     assert AuditEvent.objects.filter(action="staff.audit_export", actor="staff:auditor").count() == 1
     assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_commit_does_not_seal_beat_does(django_capture_on_commit_callbacks, settings, monkeypatch):
+    """Issue #16: a request never takes the chain head's lock (it serialised
+    every settlement); the beat task seals, in batches, in id order."""
+    from accounts.services import audit_chain
+    from accounts.tasks import audit_chain_seal_task
+    from config.settings.redis import CELERY_BEAT_SCHEDULE
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ids = _write(5, prefix="req")
+    assert callbacks == []  # nothing runs after the request's commit
+    assert list(AuditEvent.objects.filter(pk__in=ids, seq__isnull=False)) == []
+    schedule = CELERY_BEAT_SCHEDULE["accounts.audit_chain_seal"]
+    assert schedule["task"] == audit_chain_seal_task.name and schedule["schedule"] <= 10
+    monkeypatch.setattr(audit_chain, "SEAL_BATCH", 2)
+    assert audit_chain_seal_task() == 5  # three batches of at most two
+    assert list(AuditEvent.objects.order_by("seq").values_list("id", "seq")) == [(pk, n + 1) for n, pk in enumerate(ids)]
+    report = audit_chain_verify(seal_first=False)
+    assert report.ok and report.checked == 5 and report.unsealed == 0, report.as_text()
