@@ -1,10 +1,11 @@
 """WebSocket authentication: a single-use ticket in the URL
 (``/ws/...?ticket=`` from ``POST /api/ws-ticket``), or the app's bearer token
 offered as subprotocols ``["bearer", <token>]`` (never in the URL, which ends
-up in access logs). Sets ``scope["app_session"]`` (or None) — except on the
-``deferred`` paths, whose consumer resolves the credentials itself, inside
-its own first database hop (``app_session_resolve(*scope["app_credentials"])``):
-the code page (wallet/consumers.py) opens with one hop instead of two."""
+up in access logs). ``AppSessionAuthMiddleware`` sets ``scope["app_session"]``
+(or None) for the Channels consumers; the code page (``/ws/code/``,
+wallet/consumers.py) is routed past it (config/asgi.py) and resolves
+``ws_credentials(scope)`` itself, batched with the other connects of the
+same moment (wallet/code_pages.py)."""
 
 from __future__ import annotations
 
@@ -29,21 +30,21 @@ def app_session_resolve(ticket: str, token: str):
 _resolve = database_sync_to_async(app_session_resolve)
 
 
+def ws_credentials(scope) -> tuple[str, str]:
+    """(ticket, bearer token) offered by a WebSocket handshake; "" for absent."""
+    query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
+    ticket = (query.get("ticket") or [""])[0]
+    protocols = scope.get("subprotocols") or []
+    token = protocols[1] if len(protocols) >= 2 and protocols[0] == SUBPROTOCOL else ""
+    return ticket, token
+
+
 class AppSessionAuthMiddleware:
-    def __init__(self, inner, *, deferred: tuple[str, ...] = ()):
+    def __init__(self, inner):
         self.inner = inner
-        self.deferred = frozenset(deferred)
 
     async def __call__(self, scope, receive, send):
-        query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
-        ticket = (query.get("ticket") or [""])[0]
-        protocols = scope.get("subprotocols") or []
-        token = ""
-        if len(protocols) >= 2 and protocols[0] == SUBPROTOCOL:
-            token = protocols[1]
-        if scope.get("path") in self.deferred:
-            scope = dict(scope, app_credentials=(ticket, token), auth_subprotocol=SUBPROTOCOL if token else None)
-            return await self.inner(scope, receive, send)
+        ticket, token = ws_credentials(scope)
         session = await _resolve(ticket, token)
         scope = dict(scope, app_session=session, auth_subprotocol=SUBPROTOCOL if token else None)
         return await self.inner(scope, receive, send)

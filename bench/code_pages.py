@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
 
-from _common import bench_args, bench_command, write_results  # noqa: E402  (bench/_common.py)
+from _common import (bench_args, bench_command, pyspy_binary, pyspy_summary,  # noqa: E402  (bench/_common.py)
+                     write_results)
 from harness import (PYTHON, Process, ServiceStack, free_port, log,
                      machine_facts, run_main)  # noqa: E402  (scripts/harness.py)
 
@@ -69,12 +70,29 @@ class Stack(ServiceStack):
         super().__init__(exit, db=args.db, CODE_STEP_SECONDS=str(args.step_seconds))
         self.args = args
         self.token = ""
+        self.tokens: list[str] = []
 
     def start(self) -> "Stack":
         super().start()
         self.start_core()
         self.token = self._activate()
+        self.tokens = self._sessions(max(self.args.connections)) if self.args.sessions == "distinct" else []
         return self
+
+    def _sessions(self, n: int) -> list[str]:
+        """``n`` more login sessions of the activated login (as if the person
+        had logged in ``n`` times), one bearer token per connection."""
+        from harness import run_manage
+
+        snippet = ("from accounts.models import LoginSession\n"
+                   "from accounts.services.sessions import _session_create\n"
+                   "login = LoginSession.objects.order_by('-id').first().login\n"
+                   f"print('\\n'.join('TOKEN ' + _session_create(login)[1] for _ in range({n})))")
+        out = run_manage(self.env, "shell", "-c", snippet).splitlines()
+        tokens = [line[6:] for line in out if line.startswith("TOKEN ")]
+        assert len(tokens) == n, len(tokens)
+        log(f"created {n:,} login sessions of the activated login (one token per connection)")
+        return tokens
 
     def _activate(self) -> str:
         """login → real name → liveness simulator → PIN, on a throwaway wallet process."""
@@ -88,7 +106,7 @@ class Stack(ServiceStack):
             app.activate(demodata.DEMO_PERSONAS["employee"])
             code = app.get("/api/voucher/code")
             assert code.status_code == 200, code.content
-            log("activated the demo employee; its bearer token is used for every connection")
+            log("activated the demo employee")
             return app.token
         finally:
             wallet.stop()
@@ -140,9 +158,10 @@ def client_worker(pipe, cfg: dict) -> None:
 
 
 class _Page:
-    __slots__ = ("ws", "first", "arrivals", "raw", "valid_until", "closed", "close_info", "task")
+    __slots__ = ("token", "ws", "first", "arrivals", "raw", "valid_until", "closed", "close_info", "task")
 
-    def __init__(self):
+    def __init__(self, token: str):
+        self.token = token
         self.ws = None
         self.first = asyncio.Event()
         self.arrivals: dict[int, float] = {}  # step -> when the page shows that step's code
@@ -158,7 +177,7 @@ async def _client_main(pipe, cfg: dict) -> None:
     from websockets.exceptions import ConnectionClosed
 
     hard_deadline = time.monotonic() + cfg["hard_timeout"]
-    pages = [_Page() for _ in range(cfg["count"])]
+    pages = [_Page(cfg["tokens"][i] if cfg["tokens"] else cfg["token"]) for i in range(cfg["count"])]
     failures: collections.Counter = collections.Counter()
     loop = asyncio.get_running_loop()
 
@@ -190,7 +209,7 @@ async def _client_main(pipe, cfg: dict) -> None:
 
     async def open_page(page: _Page) -> str | None:
         try:
-            page.ws = await connect(cfg["url"], subprotocols=["bearer", cfg["token"]], origin=ORIGIN,
+            page.ws = await connect(cfg["url"], subprotocols=["bearer", page.token], origin=ORIGIN,
                                     compression="deflate" if cfg["deflate"] else None,
                                     open_timeout=cfg["open_timeout"], ping_interval=None, close_timeout=2)
         except Exception as exc:  # noqa: BLE001
@@ -312,11 +331,9 @@ class Profiler:
     the most samples (inclusive), summed over every thread."""
 
     def __init__(self, stack: Stack, pid: int, path: Path):
-        import shutil
-
-        self.path, self.proc = path, None
-        exe = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
-        if Path(exe).exists():
+        self.path, self.proc, self.buckets = path, None, []
+        exe = pyspy_binary("")
+        if exe:
             import subprocess
 
             self.proc = subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
@@ -344,6 +361,8 @@ class Profiler:
                 for frame in set(frames):
                     if frame:
                         inclusive[frame] += int(count)
+        # The shared harness's library buckets (bench/_common.py) over the same samples.
+        self.buckets = pyspy_summary(self.path, "")["buckets"]
         return [(frame, count / total) for frame, count in inclusive.most_common(top)] if total else []
 
 
@@ -368,9 +387,12 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
         rss0, cpu0 = sampler.rss(), sampler.cpu()
         db0 = stack.db_transactions() if kind == "wallet" else None
         redis0 = stack.redis_commands() if kind == "wallet" else None
+        offset = 0
         for i, share in enumerate(shares):
             parent, child = ctx.Pipe()
-            cfg = {"url": url, "token": stack.token, "count": share, "batch": args.batch, "deflate": args.deflate,
+            tokens = stack.tokens[offset:offset + share]
+            offset += share
+            cfg = {"url": url, "token": stack.token, "tokens": tokens, "count": share, "batch": args.batch, "deflate": args.deflate,
                    "open_timeout": 30, "first_timeout": 30, "ramp_timeout": ramp_timeout,
                    "hard_timeout": hard_timeout, "cpus": {CLIENT_CPU} if args.pin else None}
             worker = ctx.Process(target=client_worker, args=(child, cfg), name=f"client-{i}", daemon=True)
@@ -402,6 +424,7 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
         ramped = collect("ramped", ramp_timeout + 90)
         if profiler:
             result["profile_ramp"] = profiler.stop()
+            result["profile_ramp_buckets"] = profiler.buckets
         ramp_start, ramp_end = min(r["start"] for r in ramped), max(r["end"] for r in ramped)
         rss1, cpu1 = sampler.rss(), sampler.cpu()
         failures: collections.Counter = collections.Counter()
@@ -433,6 +456,7 @@ def run_one(stack: Stack, kind: str, n: int, args) -> dict:
         done = collect("done", (steps[-1] * step - time.time()) + grace + 60)
         if profiler:
             result["profile_steps"] = profiler.stop()
+            result["profile_steps_buckets"] = profiler.buckets
         sampler.sample()
         machine1, server_cpu1, t_machine1 = psutil.cpu_times(), sampler.cpu(), time.time()
         elapsed = max(1e-9, t_machine1 - t_machine0)
@@ -551,7 +575,7 @@ def table(wallet: dict, ref: dict) -> list[str]:
         return "—" if v is None else f"{v * 1e6:.0f} µs"
 
     n = wallet["n"]
-    lines = [f"| {n:,} connections | wallet (uvicorn + Channels) | bare websockets | ratio wallet / reference |",
+    lines = [f"| {n:,} connections | wallet (uvicorn, /ws/code/ app) | bare websockets | ratio wallet / reference |",
              "|---|---|---|---|",
              row("connected (first code received) / attempted", f"{connected(wallet):,} / {n:,}",
                  f"{connected(ref):,} / {n:,}", ratio(connected(wallet), connected(ref))),
@@ -616,7 +640,10 @@ def notes_for(r: dict) -> list[str]:
     for phase in ("ramp", "steps"):
         if r.get(f"profile_{phase}"):
             out.append(f"- {r['server']} at {r['n']:,}: py-spy, {phase}, share of samples (inclusive, all threads): "
-                       + "; ".join(f"`{f}` {share * 100:.0f} %" for f, share in r[f"profile_{phase}"][:10]))
+                       + "; ".join(f"`{f}` {share * 100:.0f} %" for f, share in r[f"profile_{phase}"][:10])
+                       + ("; by library: " + ", ".join(f"{name} {share * 100:.0f} %"
+                                                       for name, share in r[f"profile_{phase}_buckets"])
+                          if r.get(f"profile_{phase}_buckets") else ""))
     return out
 
 
@@ -639,9 +666,14 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
            + ("; server pinned to CPU 0, load generators to CPU 1" if args.pin else "; no CPU pinning"),
            f"- clients: asyncio + websockets {v.get('websockets')} on uvloop, up to {args.per_process:,} connections per "
            f"client process, opened in batches of {args.batch} per process, no permessage-deflate offered"
-           f"{' (offered: --deflate)' if args.deflate else ''}; every connection uses the same activated login's bearer"
-           " token (`[\"bearer\", token]`) — the server's work per connection (token lookup, voucher checks, group_add,"
-           " timer task, code computation) is the same as with distinct persons",
+           f"{' (offered: --deflate)' if args.deflate else ''}; "
+           + ("every connection has its own login session of the one activated login (its own bearer token"
+              " `[\"bearer\", token]`, so its own `session.<id>` group; one voucher, so one `voucher.<id>` group)"
+              " — per connection the server looks up a distinct token, joins a distinct group and checks a distinct"
+              " session, as with distinct persons; only the voucher and its authorization are shared"
+              if args.sessions == "distinct" else
+              "every connection uses the same activated login's bearer token (`--sessions shared`: the batched"
+              " connect looks the one token up once per batch, and the process joins two groups in all)"),
            "- lag = when the page shows the new code − step × step_seconds: the arrival time, or the code's valid_from"
            " when it arrived before it (the wallet sends the next code early, spread over the last"
            " min(8 s, step/4) before the boundary, and the page switches at valid_from: wallet/code_pages.py);"
@@ -656,7 +688,7 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
         out += table(wallet, ref) + [""]
         notes += notes_for(wallet) + notes_for(ref)
     if notes:
-        out += ["Failures and losses (a result, not a benchmark error):", ""] + notes + [""]
+        out += ["Failures and losses (a result, not a benchmark error) and profiles (`--profile`):", ""] + notes + [""]
     return "\n".join(out) + "\n"
 
 
@@ -675,6 +707,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100, help="concurrent opens per client process")
     parser.add_argument("--ramp-timeout", type=float, default=0, help="seconds (default 60 + N/50)")
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
+    parser.add_argument("--sessions", choices=["distinct", "shared"], default="distinct",
+                        help="one login session (bearer token) per connection, or one for all")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server/clients to CPUs")
     bench_args(parser)
     parser.add_argument("--label", default="", help="free text for the report, e.g. the commit measured")

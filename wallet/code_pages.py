@@ -1,6 +1,9 @@
-"""The open code pages of one ASGI process: early delivery of the next code
-and the batched per-push authorisation check (the consumer is
-wallet/consumers.py ``CodeConsumer``; docs/subsystems/realtime.md).
+"""The open code pages of one ASGI process (the page is wallet/consumers.py
+``CodePage``; docs/subsystems/codes.md): everything a page needs that is
+cheaper done once per process than once per page — the batched connect
+lookup (``page_opens``), the batched per-push authorisation check
+(``page_checks``), one listener for the channel-layer notices
+(``page_notices``) and one rotator with early delivery (``rotator``).
 
 Early delivery. One rotator per process (not one timer per page) wakes
 ``early_seconds()`` before each step boundary and sends every open page the
@@ -36,7 +39,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from .selectors import code_pages_check
+from .selectors import code_pages_check, code_pages_open
 from .services.codes import early_seconds
 
 logger = logging.getLogger(__name__)
@@ -57,16 +60,20 @@ Key = tuple[int, int, "int | None"]  # (session id, channel authorization id, fa
 Ended = "tuple[str, str] | None"
 
 
-class PageChecks:
-    """Coalesces the code pages' per-push checks: every check asked for
-    while no batch is being collected joins the next one; one batch is one
-    ``database_sync_to_async`` hop running ``code_pages_check``."""
+class Coalescer:
+    """Coalesces the code pages' database work of the same moment: every key
+    asked for while no batch is being collected joins the next one; one batch
+    (up to ``BATCH_MAX`` distinct keys) is one ``database_sync_to_async`` hop
+    running ``query(keys) -> {key: answer}``. Used for the connects
+    (``page_opens``: ``code_pages_open``) and the per-push checks
+    (``page_checks``: ``code_pages_check``)."""
 
-    def __init__(self) -> None:
-        self.pending: dict[Key, list[asyncio.Future]] = {}
+    def __init__(self, query) -> None:
+        self.query = query
+        self.pending: dict = {}
         self.task: asyncio.Task | None = None
 
-    async def check(self, key: Key):
+    async def ask(self, key):
         loop = asyncio.get_running_loop()
         if self.task is not None and self.task.get_loop() is not loop:  # a new event loop (tests)
             self.pending, self.task = {}, None
@@ -76,17 +83,17 @@ class PageChecks:
             self.task = loop.create_task(self._run())
         return await future
 
-    async def check_many(self, keys: list[Key]) -> list:
-        return await asyncio.gather(*(self.check(k) for k in keys), return_exceptions=True)
+    async def ask_many(self, keys: list) -> list:
+        return await asyncio.gather(*(self.ask(k) for k in keys), return_exceptions=True)
 
     async def _run(self) -> None:
-        await asyncio.sleep(0)  # let the checks asked for in this moment join
+        await asyncio.sleep(0)  # let the keys asked for in this moment join
         while self.pending:
             batch = dict(list(self.pending.items())[:BATCH_MAX])
             for key in batch:
                 del self.pending[key]
             try:
-                answers = await _checks_query(list(batch))
+                answers = await self.query(list(batch))
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter
                 for futures in batch.values():
                     for future in futures:
@@ -101,7 +108,9 @@ class PageChecks:
                         future.set_result(answers[key])
 
 
-_checks_query = database_sync_to_async(code_pages_check, thread_sensitive=False)  # beside the connects' hops
+# Off Channels' single database thread: the connects' and the checks' batches run side by side.
+page_opens = Coalescer(database_sync_to_async(code_pages_open, thread_sensitive=False))
+page_checks = Coalescer(database_sync_to_async(code_pages_check, thread_sensitive=False))
 
 
 class Page(Protocol):
@@ -115,7 +124,7 @@ class Page(Protocol):
 class CodeRotator:
     """The process's open code pages, and the one task that rotates them."""
 
-    def __init__(self, checks: PageChecks) -> None:
+    def __init__(self, checks: Coalescer) -> None:
         self.checks = checks
         self.pages: dict[Page, None] = {}  # insertion-ordered set
         self.task: asyncio.Task | None = None
@@ -142,6 +151,7 @@ class CodeRotator:
                 await asyncio.sleep(0.5)
 
     async def _one_step(self) -> None:
+        page_notices.tick()
         step_seconds = settings.CODE_STEP_SECONDS
         now = time.time()
         step = int(now // step_seconds) + 1
@@ -167,7 +177,7 @@ class CodeRotator:
             chunk = [p for p in pages[i * CHUNK:(i + 1) * CHUNK] if p in self.pages and p.sent_step < step]
             if not chunk:
                 continue
-            answers = await self.checks.check_many([p.check_key() for p in chunk])
+            answers = await self.checks.ask_many([p.check_key() for p in chunk])
             for page, ended in zip(chunk, answers):
                 if isinstance(ended, Exception):
                     logger.warning("code page check failed (%s); the page is retried after the boundary", ended)
@@ -178,5 +188,163 @@ class CodeRotator:
                     logger.debug("code push to a closing page failed", exc_info=True)
 
 
-page_checks = PageChecks()
+class PageNotices:
+    """The channel-layer notices of the process's code pages
+    (``voucher.<id>``: access.changed, pin.changed, code.scanned, payment.*,
+    account.credited, mulaid.*; ``session.<id>``: session.ended), received
+    by ONE task per process instead of a Channels consumer per page.
+
+    The process joins each group its pages need once, with its own channel
+    ``specific.<client prefix>!<group>`` of a private channel-layer instance
+    (its own client prefix, so its Redis list is not shared with the
+    Channels consumers of ``/ws/session/`` and ``/ws/ping/``); a
+    ``group_send`` to the group reaches this process once, and the listener
+    hands the message to every page of the process in that group
+    (``page.notify``). Membership is reconciled in batches: the groups that
+    gained their first page or lost their last one in the same moment are
+    added / discarded in one Redis pipeline (``ZADD`` + ``EXPIRE`` /
+    ``ZREM``, what ``group_add`` / ``group_discard`` send), by one task at a
+    time, so an add and a discard of the same group never race. A page
+    waits for its groups' add before its first check, as a Channels consumer
+    waited for ``group_add``. ``tick()`` (every step, from the rotator)
+    re-adds groups whose add failed (Redis was down) and refreshes the ones
+    joined more than half the layer's ``group_expiry`` ago, so a group that
+    stays joined for days does not expire out of Redis."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.layer = None
+        self.groups: dict[str, dict] = {}  # group -> its pages (insertion-ordered set)
+        self.joined: dict[str, float] = {}  # group -> when it was (re-)added in Redis
+        self.dirty: set[str] = set()
+        self.waiters: dict[str, list[asyncio.Future]] = {}
+        self.syncer: asyncio.Task | None = None
+        self.listener: asyncio.Task | None = None
+
+    def _bind(self) -> bool:
+        """The private layer and the listener, on the running loop; False without a channel layer."""
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # first use, or a new event loop (tests)
+            self.__init__()
+            self.loop = loop
+            from channels.layers import channel_layers
+            from channels.layers import DEFAULT_CHANNEL_LAYER
+
+            self.layer = (channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+                          if DEFAULT_CHANNEL_LAYER in channel_layers.configs else None)
+        if self.layer is None:
+            return False
+        if self.listener is None or self.listener.done():
+            self.listener = loop.create_task(self._listen())
+        return True
+
+    def channel(self, group: str) -> str:
+        return f"specific.{self.layer.client_prefix}!{group}"
+
+    async def join(self, page, groups: tuple[str, ...]) -> bool:
+        """Add ``page`` to ``groups``; return once the process is in each of
+        them in Redis. False when Redis did not answer (the page still
+        rotates, checked at every push; ``tick`` retries the add)."""
+        if not self._bind():
+            return False
+        waiting = []
+        for group in groups:
+            self.groups.setdefault(group, {})[page] = None
+            if group not in self.joined:
+                future = self.loop.create_future()
+                self.waiters.setdefault(group, []).append(future)
+                waiting.append(future)
+                self._mark(group)
+        return all(await asyncio.gather(*waiting)) if waiting else True
+
+    def leave(self, page, groups: tuple[str, ...]) -> None:
+        for group in groups:
+            pages = self.groups.get(group)
+            if pages is None:
+                continue
+            pages.pop(page, None)
+            if not pages:
+                del self.groups[group]
+                self._mark(group)
+
+    def tick(self) -> None:
+        """Retry failed adds; refresh old ones (see the class docstring)."""
+        if self.layer is None or self.loop is not asyncio.get_running_loop():
+            return
+        stale = time.time() - getattr(self.layer, "group_expiry", 86400) / 2
+        for group in self.groups:
+            if self.joined.get(group, 0.0) < stale:
+                self.joined.pop(group, None)
+                self._mark(group)
+
+    def _mark(self, group: str) -> None:
+        self.dirty.add(group)
+        if self.syncer is None or self.syncer.done():
+            self.syncer = self.loop.create_task(self._sync())
+
+    async def _sync(self) -> None:
+        await asyncio.sleep(0)  # let the joins and leaves of this moment gather
+        while self.dirty:
+            batch = list(self.dirty)[:BATCH_MAX]
+            self.dirty.difference_update(batch)
+            add = [g for g in batch if g in self.groups and g not in self.joined]
+            drop = [g for g in batch if g not in self.groups and g in self.joined]
+            for group in drop:  # before the await: a page joining meanwhile waits for a fresh add
+                self.joined.pop(group, None)
+            ok = True
+            try:
+                await self._pipeline(add, drop)
+            except Exception as exc:  # Redis down: pages run without notices until tick() re-adds
+                ok = False
+                logger.warning("code page groups not updated in the channel layer (%s)", exc)
+            if ok:
+                now = time.time()
+                for group in add:
+                    self.joined[group] = now
+            for group in batch:
+                for future in self.waiters.pop(group, ()):
+                    if not future.done():
+                        future.set_result(ok)
+
+    async def _pipeline(self, add: list[str], drop: list[str]) -> None:
+        """``group_add`` / ``group_discard`` of channels_redis for many groups, one pipeline per shard."""
+        layer = self.layer
+        by_shard: dict[int, list] = {}
+        for group in add:
+            by_shard.setdefault(layer.consistent_hash(group), []).append(("add", group))
+        for group in drop:
+            by_shard.setdefault(layer.consistent_hash(group), []).append(("drop", group))
+        for index, ops in by_shard.items():
+            pipe = layer.connection(index).pipeline(transaction=False)
+            for op, group in ops:
+                key = layer._group_key(group)  # channels_redis' key of the group's sorted set
+                if op == "add":
+                    pipe.zadd(key, {self.channel(group): time.time()})
+                    pipe.expire(key, layer.group_expiry)
+                else:
+                    pipe.zrem(key, self.channel(group))
+            await pipe.execute()
+
+    async def _listen(self) -> None:
+        """Receive every notice for this process's groups and hand it to their pages."""
+        process_channel = f"specific.{self.layer.client_prefix}!"
+        delay = 0.5
+        while True:
+            try:
+                channel, message = await self.layer.receive_single(process_channel)
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis down: wait and retry (the pages re-check at every push anyway)
+                logger.warning("code page notices: receive failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            for name in (channel if isinstance(channel, list) else [channel]):
+                group = name.partition("!")[2]
+                for page in list(self.groups.get(group, ())):
+                    page.notify(message)
+
+
+page_notices = PageNotices()
 rotator = CodeRotator(page_checks)

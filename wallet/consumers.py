@@ -1,5 +1,14 @@
 """The code page's WebSocket: ``/ws/code/``.
 
+Not a Channels consumer: a plain ASGI app (``code_page_app``, routed in
+config/asgi.py) whose ``CodePage`` keeps only ids, the code secret and the
+``send`` callable, so one process holds 10,000 pages cheaply. What a
+Channels consumer did per page is done per process (wallet/code_pages.py):
+the connect's lookups are batched with the other connects of the moment
+(``page_opens``), the channel-layer groups are joined once per process and
+one listener hands their notices to the pages (``page_notices``), and one
+rotator pushes the codes (``rotator``). docs/subsystems/codes.md.
+
 On connect the current code is sent at once (so a page that reconnects after
 a network drop has a fresh code immediately). A little before every step
 boundary the next step's code is sent without being asked, marked ``early``
@@ -18,7 +27,8 @@ medfee_sumamt, acct_pay, psn_cash_pay, fund_pay_sumamt, expires_at},
 ``payment.completed`` / ``payment.reversed``, ``pong``, ``error`` {code, message},
 ``session.ended`` {code, message}.
 Messages in: ``ping``, ``refresh``. A frame that is not JSON gets ``error``
-MALFORMED_MESSAGE and the socket stays open (common.consumers.JsonConsumer).
+MALFORMED_MESSAGE and the socket stays open (the same strict reader and
+answer as common.consumers.JsonConsumer).
 
 Authorisation is checked where it is used, every time: before every push
 (rotation tick, refresh, scan notice, payment events) and for every message
@@ -47,19 +57,22 @@ with 4403.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+from collections import deque
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.services.sessions import session_group
-from accounts.ws_auth import app_session_resolve
-from common.consumers import JsonConsumer
+from accounts.ws_auth import SUBPROTOCOL, ws_credentials
+from common.consumers import MALFORMED, MALFORMED_MESSAGE
 from common.errors import ApplicationError
+from common.jsonbody import JsonBodyError, loads
 
-from .selectors import SESSION_ENDED, authorization_for_code_page, proxy_code_page_open
-from .code_pages import page_checks, rotator
+from .code_pages import page_checks, page_notices, page_opens, rotator
+from .selectors import SESSION_ENDED
 from .services.codes import code_issue
 from .services.push import voucher_group
 
@@ -68,86 +81,91 @@ CLOSE_UNAUTHENTICATED = 4401  # no credentials, or the login session ended
 CLOSE_FORBIDDEN = 4403  # not activated, channel authorization revoked, voucher unavailable
 
 
-def _open(scope, person: str | None):
-    """One database hop for the whole connect: the login session (resolved
-    here: the auth middleware defers /ws/code/, accounts/ws_auth.py), then
-    (session, voucher shown, id its codes name, its secret, the login's
-    channel authorization id, family code grant id or None); session None
-    when the credentials are not a live login."""
-    session = (app_session_resolve(*scope["app_credentials"]) if "app_credentials" in scope
-               else scope.get("app_session"))
-    if session is None:
-        return (None,) * 6
-    return (session, *_load(session.login, person))
-
-
-# Off Channels' single database thread: connects and batched checks run side by side.
-_open_async = database_sync_to_async(_open, thread_sensitive=False)
-
-
-def _load(login, person: str | None):
-    if person is None:
-        authorization = authorization_for_code_page(login)
-        return authorization.voucher, authorization.pk, authorization.voucher.code_secret, authorization.pk, None
-    voucher, owner_id, grant = proxy_code_page_open(login, person)
-    return voucher, owner_id, voucher.code_secret, grant.authorization_id, grant.id
-
-
 def _person_param(scope) -> str | None:
     """``?person=<binding id>``: show that bound relative's code (None: one's own)."""
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("person")
     return values[0] if values else None
 
 
-class CodeConsumer(JsonConsumer):
-    groups_joined: tuple[str, ...] = ()
-    ended = False
-    sent_step = -1  # the newest step whose code this page holds (wallet/code_pages.py)
+async def code_page_app(scope, receive, send) -> None:
+    """ASGI app of ``/ws/code/`` (one call per socket, for its whole life)."""
+    await CodePage(send).run(scope, receive)
 
-    async def connect(self):
-        try:
-            (session, self.voucher, self.code_owner_id, self.secret, self.authorization_id,
-             self.grant_id) = await _open_async(self.scope, _person_param(self.scope))
-        except ApplicationError as refused:
-            await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
-            await self.send_json({"type": "error", "code": refused.code, "message": refused.message})
-            await self.close(code=CLOSE_FORBIDDEN)
+
+class CodePage:
+    """One open code page: what it shows and the checks it re-runs, nothing else."""
+
+    __slots__ = ("send", "session_id", "login_person_id", "voucher_id", "code_owner_id", "secret",
+                 "authorization_id", "grant_id", "groups", "sent_step", "ended", "inbox", "__weakref__")
+
+    def __init__(self, send) -> None:
+        self.send = send
+        self.groups: tuple[str, ...] = ()
+        self.sent_step = -1  # the newest step whose code this page holds (wallet/code_pages.py)
+        self.ended = False
+        self.inbox: deque | None = None  # notices waiting for this page; a drain task runs while it exists
+
+    # --- the socket's life -------------------------------------------------
+
+    async def run(self, scope, receive) -> None:
+        if (await receive())["type"] != "websocket.connect":
             return
-        if session is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.session_id = session.pk
-        self.login_person_id = session.login.person_id  # mutual-aid notices are the payer's only
-        joined = []
         try:
-            for group in (voucher_group(self.voucher.pk), session_group(session.pk)):
-                await self.channel_layer.group_add(group, self.channel_name)
-                joined.append(group)
-        except Exception:  # Redis down: codes still rotate (checked at every push); notices resume on reconnect
-            logger.warning("channel layer unavailable; code page %s runs without notifications", self.channel_name)
-        self.groups_joined = tuple(joined)
-        await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+            await self.open(scope)
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.receive":
+                    await self.receive_frame(message.get("text"))
+                elif message["type"] == "websocket.disconnect":
+                    return
+        finally:
+            self.leave()
+
+    async def open(self, scope) -> None:
+        ticket, token = ws_credentials(scope)
+        nonce = object() if ticket else None  # a single-use ticket is never shared between two sockets
+        opened = await page_opens.ask((ticket, token, _person_param(scope), nonce))
+        subprotocol = SUBPROTOCOL if token else None
+        if opened is None:
+            self.ended = True
+            await self.send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})  # handshake refused
+            return
+        if isinstance(opened, ApplicationError):
+            self.ended = True
+            await self.send({"type": "websocket.accept", "subprotocol": subprotocol})
+            await self.send_json({"type": "error", "code": opened.code, "message": opened.message})
+            await self.send({"type": "websocket.close", "code": CLOSE_FORBIDDEN})
+            return
+        (self.session_id, self.login_person_id, self.voucher_id, self.code_owner_id, self.secret,
+         self.authorization_id, self.grant_id) = opened
+        self.groups = (voucher_group(self.voucher_id), session_group(self.session_id))
+        if not await page_notices.join(self, self.groups):
+            logger.warning("channel layer unavailable; a code page runs without notifications for now")
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol})
         if await self.still_allowed():
-            await self.push_code(checked=True)
+            await self.push_code()
             rotator.add(self)
 
-    async def disconnect(self, code):
+    def leave(self) -> None:
         self.ended = True
-        try:
-            rotator.discard(self)
-        finally:
-            for group in self.groups_joined:
-                try:
-                    await self.channel_layer.group_discard(group, self.channel_name)
-                except Exception:  # Redis down: the group entry expires on its own
-                    logger.info("group_discard failed for %s", self.channel_name)
+        rotator.discard(self)
+        page_notices.leave(self, self.groups)
+
+    async def send_json(self, content) -> None:
+        await self.send({"type": "websocket.send", "text": json.dumps(content)})
+
+    async def close(self, code: int) -> None:
+        await self.send({"type": "websocket.close", "code": code})
+
+    # --- authorisation, re-checked at every push and every message ---------
 
     async def still_allowed(self) -> bool:
-        """Re-check the login session and the channel authorization (one
-        query). When either has ended: tell the page, close, stop rotating."""
+        """Re-check the login session and the channel authorization (batched
+        with the other pages' checks of the moment). When either has ended:
+        tell the page, close, stop rotating."""
         if self.ended:
             return False
-        return await self.allowed(await page_checks.check(self.check_key()))
+        return await self.allowed(await page_checks.ask(self.check_key()))
 
     def check_key(self) -> tuple[int, int, int | None]:
         return self.session_id, self.authorization_id, self.grant_id
@@ -162,36 +180,77 @@ class CodeConsumer(JsonConsumer):
         rotator.discard(self)
         code, message = ended
         await self.send_json({"type": "session.ended", "code": code, "message": message})
-        await self.close(code=CLOSE_UNAUTHENTICATED if (code, message) == SESSION_ENDED else CLOSE_FORBIDDEN)
+        await self.close(CLOSE_UNAUTHENTICATED if (code, message) == SESSION_ENDED else CLOSE_FORBIDDEN)
         return False
+
+    # --- codes ---------------------------------------------------------------
 
     async def deliver(self, step: int, ended: tuple[str, str] | None, *, early: bool) -> None:
         """The rotator's push (wallet/code_pages.py), with the answer of the
         batched check: the code of ``step``, sent before it begins when ``early``."""
         if await self.allowed(ended):
-            await self.push_code(checked=True, step=step, early=early)
+            await self.push_code(step=step, early=early)
 
-    async def push_code(self, *, checked: bool = False, step: int | None = None, early: bool = False):
-        if not checked and not await self.still_allowed():
-            return
+    async def push_code(self, *, step: int | None = None, early: bool = False) -> None:
+        """Send a code (the caller has just checked)."""
         now = None if step is None else step * settings.CODE_STEP_SECONDS
-        issued = code_issue(self.voucher, authorization_id=self.code_owner_id, secret=self.secret, now=now)
+        issued = code_issue(None, authorization_id=self.code_owner_id, secret=self.secret, now=now)
         self.sent_step = max(self.sent_step, issued.step)
         message = {"type": "code", **issued.as_message(), "valid_from": issued.step * settings.CODE_STEP_SECONDS}
         if early:
             message["early"] = True
         await self.send_json(message)
 
-    async def receive_json(self, content, **kwargs):
+    # --- frames from the page ------------------------------------------------
+
+    async def receive_frame(self, text: str | None) -> None:
+        if text is None:
+            await self.malformed("只接受文本消息")
+            return
+        try:
+            content = loads(text)
+        except JsonBodyError as refused:
+            await self.malformed(refused.message)
+            return
         if not await self.still_allowed():
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "refresh":
-            await self.push_code(checked=True)
+            await self.push_code()
         else:
             await self.send_json({"type": "error", "code": "UNKNOWN_MESSAGE", "message": "不支持的消息类型"})
+
+    async def malformed(self, detail: str) -> None:
+        logger.info("malformed WebSocket frame on /ws/code/: %s", detail)
+        await self.send_json({"type": "error", "code": MALFORMED, "message": f"{MALFORMED_MESSAGE}：{detail}"})
+
+    # --- notices from the channel layer (wallet/code_pages.py PageNotices) ----
+
+    def notify(self, event: dict) -> None:
+        """Queue a notice; this page's notices are handled one at a time, in order."""
+        if self.ended:
+            return
+        if self.inbox is None:
+            self.inbox = deque([event])
+            asyncio.get_running_loop().create_task(self._drain())
+        else:
+            self.inbox.append(event)
+
+    async def _drain(self) -> None:
+        try:
+            while self.inbox:
+                event = self.inbox.popleft()
+                handler = self.HANDLERS.get(event.get("type"))
+                if handler is None:  # e.g. security.notice, meant for /ws/session/
+                    continue
+                try:
+                    await handler(self, event)
+                except Exception:  # the socket went away meanwhile
+                    logger.debug("code page notice %s not delivered", event.get("type"), exc_info=True)
+        finally:
+            self.inbox = None
 
     async def access_changed(self, event):
         """A channel authorization of this voucher was revoked, or the voucher's status changed."""
@@ -207,36 +266,32 @@ class CodeConsumer(JsonConsumer):
         if not await self.still_allowed():
             return
         await self.send_json({"type": "pin.changed", **event["body"]})
-        await self.push_code(checked=True)
-
-    async def security_notice(self, event):
-        """Sent to the person's other sessions; a code page already got
-        ``pin.changed`` (or ``access.changed``) on its voucher group."""
+        await self.push_code()
 
     async def code_scanned(self, event):
         """A terminal redeemed one of this voucher's codes: say so, then show the next one."""
         if not await self.still_allowed():
             return
         await self.send_json({"type": "scanned", "institution": event["body"]["institution"], "at": event["body"]["at"]})
-        await self.push_code(checked=True)
+        await self.push_code()
+
+    async def _forward(self, kind: str, event):
+        if await self.still_allowed():
+            await self.send_json({"type": kind, **event["body"]})
 
     async def payment_confirm(self, event):
         """A terminal asks this payer to confirm an amount with the PIN."""
-        if await self.still_allowed():
-            await self.send_json({"type": "payment.confirm", **event["body"]})
+        await self._forward("payment.confirm", event)
 
     async def payment_completed(self, event):
-        if await self.still_allowed():
-            await self.send_json({"type": "payment.completed", **event["body"]})
+        await self._forward("payment.completed", event)
 
     async def payment_reversed(self, event):
-        if await self.still_allowed():
-            await self.send_json({"type": "payment.reversed", **event["body"]})
+        await self._forward("payment.reversed", event)
 
     async def account_credited(self, event):
         """Money arrived in the personal account (pulled from the core)."""
-        if await self.still_allowed():
-            await self.send_json({"type": "account.credited", **event["body"]})
+        await self._forward("account.credited", event)
 
     async def _payer_notice(self, kind: str, event):
         """Family mutual aid: pushed to the payer's own voucher and to the
@@ -255,3 +310,14 @@ class CodeConsumer(JsonConsumer):
     async def mulaid_confirm(self, event):
         """The payer is asked to confirm a mutual-aid part with their own PIN."""
         await self._payer_notice("mulaid.confirm", event)
+
+    HANDLERS = {}  # message type -> handler, filled below
+
+
+CodePage.HANDLERS.update({
+    "access.changed": CodePage.access_changed, "session.ended": CodePage.session_ended,
+    "pin.changed": CodePage.pin_changed, "code.scanned": CodePage.code_scanned,
+    "payment.confirm": CodePage.payment_confirm, "payment.completed": CodePage.payment_completed,
+    "payment.reversed": CodePage.payment_reversed, "account.credited": CodePage.account_credited,
+    "mulaid.used": CodePage.mulaid_used, "mulaid.confirm": CodePage.mulaid_confirm,
+})

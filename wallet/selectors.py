@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from typing import NamedTuple
+
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.enums import Channel
-from accounts.services.sessions import session_live_query, sessions_live_query
+from accounts.services.sessions import session_live_query, sessions_get_many, sessions_live_query, ws_ticket_redeem
 from common import idnumber
 from common.envelope import json_ready
 from common.errors import ApplicationError
@@ -127,6 +129,60 @@ def authorization_for_code_page(login) -> ChannelAuthorization:
         raise ApplicationError("CHANNEL_NOT_AUTHORIZED", CHANNEL_REVOKED_MESSAGE, status=403)
     authorization.voucher = voucher
     return authorization
+
+
+class CodePageOpen(NamedTuple):
+    """What an open code page keeps (wallet/consumers.py): ids and the
+    voucher's code secret, no model instances."""
+    session_id: int
+    login_person_id: int | None
+    voucher_id: int  # the voucher shown (a relative's with ?person=)
+    code_owner_id: int  # the id its codes name (channel authorization, or codes.proxy_code_owner(grant))
+    secret: str
+    authorization_id: int  # the login's own channel authorization, re-checked at every push
+    grant_id: int | None  # family code grant with ?person=
+
+
+def code_pages_open(requests) -> dict:
+    """The connects of many code pages at once, keyed by (ticket, token,
+    person, nonce) — a ticket key carries its own nonce, so a single-use
+    ticket is never shared between two sockets. Answer per key: a
+    ``CodePageOpen``, ``None`` (not a live login) or the ``ApplicationError``
+    that refuses it. Two queries for all bearer-token connects (the sessions
+    by ``token_hash IN``, then the active authorizations of their logins);
+    tickets (redeemed one by one in Redis), ``?person=`` pages and refusals
+    take the single-page path (``authorization_for_code_page``,
+    ``proxy_code_page_open``), which names the precise refusal."""
+    requests = list(dict.fromkeys(requests))
+    by_token = sessions_get_many({token for ticket, token, _, _ in requests if token and not ticket})
+    sessions = {}
+    for key in requests:
+        ticket, token, _, _ = key
+        sessions[key] = ws_ticket_redeem(ticket) if ticket else by_token.get(token)
+    logins = {s.login_id: s.login for s in sessions.values() if s is not None and s.login.person_id is not None}
+    own: dict[int, ChannelAuthorization] = {}
+    for authorization in (ChannelAuthorization.objects.select_related("voucher")
+                          .filter(login_id__in=list(logins), status=AuthorizationStatus.ACTIVE,
+                                  voucher__person_id=F("login__person_id"), voucher__status=VoucherStatus.ACTIVE)
+                          .order_by("login_id", "-created_at", "-id")):
+        own.setdefault(authorization.login_id, authorization)
+    answers = {}
+    for key, session in sessions.items():
+        person = key[2]
+        try:
+            if session is None:
+                answers[key] = None
+            elif person is None:
+                authorization = own.get(session.login_id) or authorization_for_code_page(session.login)
+                answers[key] = CodePageOpen(session.pk, session.login.person_id, authorization.voucher_id,
+                                            authorization.pk, authorization.voucher.code_secret, authorization.pk, None)
+            else:
+                voucher, owner_id, grant = proxy_code_page_open(session.login, person)
+                answers[key] = CodePageOpen(session.pk, session.login.person_id, voucher.pk, owner_id,
+                                            voucher.code_secret, grant.authorization_id, grant.id)
+        except ApplicationError as refused:
+            answers[key] = refused
+    return answers
 
 
 def voucher_for_code_page(login) -> Voucher:

@@ -96,6 +96,18 @@ def session_get(token: str) -> LoginSession | None:
     return session
 
 
+def sessions_get_many(tokens) -> dict[str, LoginSession]:
+    """``session_get`` for many tokens in one query (login loaded, not its
+    person): the code pages' batched connect (wallet/code_pages.py). Tokens
+    with no live session are absent from the answer."""
+    by_hash = {_hash(token): token for token in tokens if token}
+    if not by_hash:
+        return {}
+    sessions = (LoginSession.objects.select_related("login")
+                .filter(token_hash__in=list(by_hash), revoked_at__isnull=True, expires_at__gt=timezone.now()))
+    return {by_hash[session.token_hash]: session for session in sessions}
+
+
 @transaction.atomic
 def session_refresh(session: LoginSession) -> tuple[LoginSession, str]:
     """A new token for the same login; the old one stops working at once."""
