@@ -42,19 +42,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import json
-import shlex
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
+from collections import Counter
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the project, and scripts/harness.py
-
-from harness import (PERFORMANCE_DOC, ServiceStack, doc_section_write, haproxy_binary, log,  # noqa: E402
-                     machine_facts, run_main, run_manage)
+from _common import (ROOT, bench_args, bench_command, machine_line, report_head,  # bench/_common.py
+                     write_results)
+from harness import (ServiceStack, haproxy_binary, log, machine_facts, run_main,  # noqa: E402
+                     run_manage)  # noqa: E402  (scripts/harness.py)
 
 
 def _bench_settlement():
@@ -107,18 +103,15 @@ def summarize(runs: list[dict], nproc: int) -> dict:
             "service_cpu_ms": service * 1000 / max(1, ok),
             "wallet_cpu_ms": (cpu.get("wallet A", 0) + cpu.get("wallet B", 0)) * 1000 / max(1, ok),
             "machine_share": {k: v / (elapsed * nproc) for k, v in cpu.items()},
-            "failures": sum((r["failures"] for r in runs), start=bs.Counter())}
+            "failures": sum((r["failures"] for r in runs), start=Counter())}
 
 
 def render(r: dict) -> str:
     m, a = r["machine"], r["args"]
     one, two = r["one"], r["two"]
     lines = [
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']:.1f} GiB, Linux {m['kernel']}, Python "
-        f"{m['python']}, {m['postgres']}, {r['haproxy_version']}; commit {m['commit']}, {m['date']}; load average "
-        f"at start {m['loadavg'][0]:.1f} (the machine is shared with other work).",
-        "",
-        f"Command: `{r['command']}`",
+        *report_head("scale_out.py", m, r["command"]),
+        machine_line(m, versions=("django", "celery", "uvicorn", "httpx", "psycopg")) + f"; {r['haproxy_version']}",
         "",
         f"Topology: the core (1 uvicorn process), wallet processes A and B (uvicorn, one process each), two Celery "
         f"workers (`-Q money,housekeeping`, concurrency 1), Redis, PostgreSQL; HAProxy `one` in front of A alone, "
@@ -170,15 +163,14 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20, help="seconds of each timed run")
     parser.add_argument("--rounds", type=int, default=1, help="ABBA rounds (one, two, two, one)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed settlements per client and balancer")
-    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="docs file to write its section to, '-' for none")
-    parser.add_argument("--json", default="", help="write the raw results here")
+    bench_args(parser)
     args = parser.parse_args()
     order = ["one", "two", "two", "one"] * args.rounds
     if not 1 <= args.clients <= 64 or not 5 <= args.duration <= 120 or not 1 <= args.rounds <= 3 \
             or len(order) * args.duration > 480:
         parser.error("--clients 1..64, --duration 5..120 s, --rounds 1..3, at most 480 s of runs (ecTokens live 600 s)")
     slots = bs.pick_slots(args.clients)
-    command = ".venv/bin/python bench/scale_out.py " + shlex.join(sys.argv[1:])
+    command = bench_command("scale_out.py")
     stop = threading.Event()
     info = machine_facts()
     log(f"machine: nproc {info['nproc']}, {info['cpu']}, load average {info['loadavg'][0]:.1f}")
@@ -205,30 +197,11 @@ def main() -> int:
         log(f"core :{core.port}, wallet A :{wallet_a.port}, wallet B :{wallet_b.port}, "
             f"HAProxy one :{proxies['one'].port}, two :{proxies['two'].port}")
 
-        from tests.support.app import AppClient
-        from tests.support.http import LiveClient
-
-        terminals = []
-        stack.callback(lambda: [t.close() for t in terminals])
-        tokens = []
-        for index, (inst, person) in enumerate(slots):
-            app = AppClient(LiveClient(proxies["two"].url), "wechat", openid=f"bench-{person.psn_no}").login()
-            app.activate(person, pin="258036")
-            terminal = bs.Terminal(proxies["two"].url, inst, index)
-            terminals.append(terminal)
-            terminal.sign_in()
-            code = app.get("/api/voucher/code")
-            if code.status_code != 200:
-                raise RuntimeError(f"GET /api/voucher/code: {code.status_code} {code.content[:200]!r}")
-            tokens.append(terminal.decode(code.json()["code"]))
-            app.client._http.close()
-        decoded_at = time.monotonic()
-        bills = [bs.bill_input(t) for t in tokens]
+        # The persons, pharmacies, bills and ecTokens of bench/settlement.py, activated through ``two``.
+        group = bs.Group(proxies["two"].url, slots, stack, "scale-out")
+        terminals, send = group.terminals, group.send
         log(f"{len(terminals)} employees activated and pharmacies signed in through HAProxy two: "
             f"{proxies['two'].requests_per_server()}")
-
-        def send(terminal) -> dict:
-            return terminal.call("2102", bills[terminal.index])
 
         for name in ("one", "two"):
             for terminal in terminals:
@@ -242,9 +215,8 @@ def main() -> int:
         groups = {"wallet A": wallet_a.pid, "wallet B": wallet_b.pid, "core": core.pid,
                   "PostgreSQL": services.pg.proc.pid, "Redis": services.redis.proc.pid}
         for name in order:
-            if time.monotonic() - decoded_at + args.duration > 590:
-                raise RuntimeError("the ecTokens would expire during the run; use a shorter --duration")
             proxy = proxies[name]
+            group.ensure_fresh(args.duration)
             for terminal in terminals:
                 point(terminal, proxy.url)
             meter = bs.CpuMeter({**groups, "HAProxy": proxy.pid,
@@ -288,11 +260,7 @@ def main() -> int:
     print(f"{'CPU-ms per settlement: services in all':44} {one['service_cpu_ms']:>14.1f} {two['service_cpu_ms']:>14.1f}")
     print(f"requests per wallet process: one {one['served']}, two {two['served']}")
     print(f"two / one = {two['rate'] / one['rate']:.2f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    if args.doc != "-":
-        doc_section_write(Path(args.doc), render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
-        log(f"wrote the section '{DOC_HEADING}' of {args.doc}")
+    write_results(args, result=result, section=render(result), begin=DOC_BEGIN, end=DOC_END, heading=DOC_HEADING)
     return 0 if one["failed"] == 0 and two["failed"] == 0 else 1
 
 
