@@ -230,10 +230,9 @@ def region_catalogue_terms(region: str, codes) -> dict[str, RegionCatalogueItem]
 _CLASS_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
 
 
-def region_catalogue_lines(institution, items) -> list[str]:
+def region_catalogue_lines(institution, terms: dict[str, RegionCatalogueItem]) -> list[str]:
     """Explanation lines for the items settled on the treatment region's
-    own terms (``items``: engine.LineItem, already built with them)."""
-    terms = region_catalogue_terms(institution.region, [i.med_list_codg for i in items])
+    own terms (``terms``: what region_catalogue_terms gave for the bill)."""
     if not terms:
         return []
     region = Region.objects.filter(admdvs=institution.region).first()

@@ -12,8 +12,9 @@ Authentication (common.signing): ``x-tif-paasid`` must be
 
 Idempotency, keyed on (client id, fixmedins_code, msgid):
 
-1. a ``processing`` row is inserted in its own transaction; the unique
-   constraint decides who runs;
+1. a ``processing`` row is inserted in its own short transaction, the one
+   that spends the nonce (``INSERT ... ON CONFLICT DO NOTHING``: the unique
+   constraint decides who runs, and a duplicate still spends its nonce);
 2. the handler runs and the answer is stored (``done``) in one transaction,
    so the handler's writes and the stored answer commit together;
 3. a replay with the same request hash gets the stored answer byte for byte;
@@ -31,7 +32,7 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.utils import timezone
 
 from common import envelope as env_mod
@@ -40,7 +41,7 @@ from common.envelope import Envelope, EnvelopeError, InfCode
 from common.errors import ApplicationError
 from common.fields import is_ascii_digits
 
-from ..db import core_atomic
+from ..db import CORE_DB, core_atomic
 from ..enums import MessageStatus
 from ..models import CoreNonce, EnvelopeMessage
 from .settle import TOMBSTONE_HASH
@@ -67,9 +68,10 @@ class _Answers:
         return env_mod.render_answer(self.receipt.stamp(answer)).decode("utf-8")
 
 
-def request_authenticate(headers: Mapping[str, str], body: bytes) -> str:
-    """Check the signed-call headers; returns the client id or raises
-    EnvelopeError(AUTH_FAILED). The nonce is spent only for a valid signature."""
+def request_authenticate(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
+    """Check the signed-call headers; returns (client id, nonce) or raises
+    EnvelopeError(AUTH_FAILED). The nonce is not spent here: ``nonce_spend``,
+    in the transaction that claims the msgid, only for a valid signature."""
     client_id = headers.get(signing.HEADER_ID, "")
     if not client_id or client_id != settings.CORE_API_CLIENT_ID:
         raise EnvelopeError(InfCode.AUTH_FAILED, "调用方未授权")
@@ -89,12 +91,17 @@ def request_authenticate(headers: Mapping[str, str], body: bytes) -> str:
     }
     if not signing.verify(settings.CORE_API_SECRET, plain_headers, body):
         raise EnvelopeError(InfCode.AUTH_FAILED, "签名校验失败")
+    return client_id, nonce
+
+
+def nonce_spend(client_id: str, nonce: str) -> None:
+    """Inside the caller's transaction: a nonce already used is AUTH_FAILED
+    (and the transaction is rolled back with it)."""
     try:
-        with core_atomic():
+        with core_atomic(savepoint=False):
             CoreNonce.objects.create(client_id=client_id, nonce=nonce)
     except IntegrityError:
         raise EnvelopeError(InfCode.AUTH_FAILED, "请求重复（随机数已使用）") from None
-    return client_id
 
 
 def nonce_prune(now: dt.datetime | None = None) -> int:
@@ -105,17 +112,38 @@ def nonce_prune(now: dt.datetime | None = None) -> int:
     return deleted
 
 
-def message_claim(client_id: str, env: Envelope) -> tuple[EnvelopeMessage, str | None]:
-    """Claim (client, institution, msgid). Returns (row, None) when we must
-    process, (row, stored answer) for a replay; raises EnvelopeError for a
-    conflicting or in-progress duplicate."""
+def _claim_insert(row: EnvelopeMessage) -> bool:
+    """INSERT the claim unless (client, institution, msgid) exists: one
+    statement (PostgreSQL and SQLite both have ON CONFLICT DO NOTHING and
+    RETURNING), no savepoint; True when this request inserted it."""
+    connection = connections[CORE_DB]
+    fields = [f for f in EnvelopeMessage._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(EnvelopeMessage._meta.db_table)} ({columns}) "
+                       f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING id", values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    row.pk = inserted[0]
+    row._state.adding, row._state.db = False, CORE_DB
+    return True
+
+
+def message_claim(client_id: str, env: Envelope, nonce: str | None = None) -> tuple[EnvelopeMessage, str | None]:
+    """Claim (client, institution, msgid), spending ``nonce`` in the same
+    transaction. Returns (row, None) when we must process, (row, stored
+    answer) for a replay; raises EnvelopeError for a conflicting or
+    in-progress duplicate."""
     key = {"client_id": client_id, "fixmedins_code": env.fixmedins_code, "msgid": env.msgid}
     request_hash = env.body_hash()
-    try:
-        with core_atomic():
-            return EnvelopeMessage.objects.create(**key, infno=env.infno, request_hash=request_hash), None
-    except IntegrityError:
-        pass
+    claim = EnvelopeMessage(**key, infno=env.infno, request_hash=request_hash)
+    with core_atomic():
+        if nonce is not None:
+            nonce_spend(client_id, nonce)
+        if _claim_insert(claim):
+            return claim, None
     existing = EnvelopeMessage.objects.get(**key)
     if existing.request_hash == TOMBSTONE_HASH:
         raise EnvelopeError(InfCode.ORIGINAL_REVERSED, "该交易已被冲正（原交易未执行），请重新发起", msgid=env.msgid)
@@ -168,13 +196,20 @@ def call_service(headers: Mapping[str, str], body: bytes) -> str:
     msgid = ""
     render = _Answers()
     try:
-        client_id = request_authenticate(headers, body)
-        env = env_mod.parse(body)
+        client_id, nonce = request_authenticate(headers, body)
+        try:
+            env = env_mod.parse(body)
+        except EnvelopeError:
+            with core_atomic():
+                nonce_spend(client_id, nonce)  # a signed but malformed call still uses its nonce
+            raise
         env.client_id = client_id
         msgid = env.msgid
         if env.infno not in HANDLERS:
+            with core_atomic():
+                nonce_spend(client_id, nonce)
             raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号：{env.infno}", msgid=msgid)
-        message, stored = message_claim(client_id, env)
+        message, stored = message_claim(client_id, env, nonce)
         if stored is not None:
             return stored
         return _process(message, env, render)

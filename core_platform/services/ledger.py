@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import IntegrityError
-from django.db.models import F
+from django.db import IntegrityError, connections, transaction
 
-from ..db import core_atomic
+from ..db import CORE_DB, core_atomic
 from ..enums import LedgerAccountKind, PostingKind
 from ..errors import (
     AmountOutOfRange,
@@ -30,7 +29,7 @@ from ..errors import (
     PostingDuplicate,
     ReferenceConflict,
 )
-from ..locks import ledger_accounts_lock
+from ..locks import lock_order
 from ..models import Entry, InsuredPerson, LedgerAccount, Posting
 from .audit import audit_record
 
@@ -70,11 +69,17 @@ def posting_create(
 ) -> Posting:
     """Post ``lines`` (account, signed amount in fen) as one balanced posting.
 
-    Locks the accounts in pk order, updates cached balances with conditional
-    updates and writes the entries, all in one transaction. Raises
+    In one transaction: the posting, its entries and its audit row, then one
+    conditional ``UPDATE ... RETURNING`` per account, in the global lock order
+    (core_platform/locks.py: own-money accounts by owner, then the others by
+    primary key). The update is the row lock, the check (a personal account
+    never below zero, no balance beyond BIGINT) and the read of the new
+    balance at once; the shared accounts (pooled funds, receivables, cash)
+    come last, so their row locks are held only from here to the commit.
+    Every passed account object gets its new ``balance_fen``. Raises
     ``LedgerUnbalanced`` (sum != 0, bad amounts), ``InsufficientBalance`` (a
-    personal account would go negative) or ``PostingDuplicate`` (the
-    (kind, reference) pair is already posted).
+    personal account would go negative), ``AmountOutOfRange`` or
+    ``PostingDuplicate`` (the (kind, reference) pair is already posted).
     """
     if kind not in PostingKind.values:
         raise InvalidInput(f"未知的记账类型：{kind}")
@@ -82,40 +87,44 @@ def posting_create(
         raise InvalidInput("记账流水号必须是1-64个字符")
     if len(lines) < 2:
         raise LedgerUnbalanced("一笔记账至少需要两条分录")
-    net: dict[int, int] = {}
-    kinds: dict[int, LedgerAccount] = {}
     for account, amount in lines:
         if not isinstance(account, LedgerAccount) or account.pk is None:
             raise InvalidInput("分录账户无效")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
             raise LedgerUnbalanced("分录金额必须是非零整数（分）")
-        net[account.pk] = net.get(account.pk, 0) + amount
-        kinds[account.pk] = account
     if sum(amount for _, amount in lines) != 0:
         raise LedgerUnbalanced()
+    try:
+        return _post(kind, reference, lines, memo)
+    except _StaleAccount:
+        # An account reference (ledger_account_ref) whose row is gone: only
+        # after a rolled-back creation or a wiped test database. Look every
+        # account up again by (kind, owner), as ledger_account_ref would
+        # have, and post once more.
+        _refs.clear()
+        for account, _ in lines:
+            account.pk = ledger_account_get_or_create(account.kind, account.owner).pk
+        return _post(kind, reference, lines, memo)
 
+
+class _StaleAccount(Exception):
+    pass
+
+
+def _post(kind: str, reference: str, lines, memo: str) -> Posting:
+    net: dict[int, int] = {}
+    accounts: dict[int, list[LedgerAccount]] = {}
+    for account, amount in lines:
+        net[account.pk] = net.get(account.pk, 0) + amount
+        accounts.setdefault(account.pk, []).append(account)
+    order = lock_order([accounts[pk][0] for pk in net])
     try:
         with core_atomic():
-            locked = ledger_accounts_lock(net)
-            if len(locked) != len(net):
-                raise InvalidInput("分录账户不存在")
             try:
                 with core_atomic():
                     posting = Posting.objects.create(kind=kind, reference=reference, memo=memo[:200])
             except IntegrityError as exc:
                 raise PostingDuplicate(kind, reference) from exc
-            for account_id in sorted(net):
-                delta = net[account_id]
-                if delta == 0:
-                    continue
-                account = locked[account_id]
-                if abs(account.balance_fen + delta) > MAX_FEN:
-                    raise AmountOutOfRange(account.owner)
-                rows = LedgerAccount.objects.filter(pk=account_id)
-                if account.kind in NEVER_NEGATIVE and delta < 0:
-                    rows = rows.filter(balance_fen__gte=-delta)
-                if rows.update(balance_fen=F("balance_fen") + delta) != 1:
-                    raise InsufficientBalance(account.owner)
             Entry.objects.bulk_create(
                 [Entry(posting=posting, account_id=account.pk, amount_fen=amount) for account, amount in lines]
             )
@@ -124,14 +133,70 @@ def posting_create(
                 str(posting.pk),
                 {"kind": kind, "reference": reference, "lines": [[a.kind, a.owner, amt] for a, amt in lines]},
             )
+            for account in order:
+                delta = net[account.pk]
+                if delta == 0:
+                    continue
+                balance = _balance_move(account, delta)
+                for same in accounts[account.pk]:
+                    same.balance_fen = balance
     except IntegrityError as exc:
         # The CHECK constraint is the backstop for the conditional update.
         if "personal_not_negative" in str(exc):
             raise InsufficientBalance("") from exc
         raise
-    for account in kinds.values():
-        account.refresh_from_db(fields=["balance_fen"])
     return posting
+
+
+def _balance_move(account: LedgerAccount, delta: int) -> int:
+    """``balance_fen += delta`` if the result stays in range (and, for a
+    person's own money, not below zero); returns the new balance. One
+    statement, which takes the row lock. The row must still be (kind, owner):
+    a primary key remembered across a wiped database may name another one."""
+    never_negative = account.kind in NEVER_NEGATIVE
+    table = connections[CORE_DB].ops.quote_name(LedgerAccount._meta.db_table)
+    if delta > 0:
+        condition, bound = "balance_fen <= %s", MAX_FEN - delta
+    else:
+        condition, bound = "balance_fen >= %s", (-delta if never_negative else -MAX_FEN - delta)
+    with connections[CORE_DB].cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET balance_fen = balance_fen + %s WHERE id = %s AND kind = %s "
+                       f"AND owner = %s AND {condition} RETURNING balance_fen",
+                       [delta, account.pk, account.kind, account.owner, bound])
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    current = LedgerAccount.objects.filter(pk=account.pk, kind=account.kind, owner=account.owner).first()
+    if current is None:
+        raise _StaleAccount(account.pk)
+    if never_negative and delta < 0 and current.balance_fen + delta < 0:
+        raise InsufficientBalance(current.owner)
+    raise AmountOutOfRange(current.owner)
+
+
+# (kind, owner) -> primary key of accounts known to be committed. Accounts
+# are never deleted and never change kind or owner, so a process may keep
+# this for its lifetime; posting_create recovers from a stale entry.
+_refs: dict[tuple[str, str], int] = {}
+
+
+def ledger_account_ref(kind: str, owner: str) -> LedgerAccount:
+    """The account (kind, owner) to post to, created if missing, without
+    reading it again once this process has seen it committed: a fresh
+    object with its primary key (``balance_fen`` is set by posting_create)."""
+    pk = _refs.get((kind, owner))
+    if pk is not None:
+        return LedgerAccount(pk=pk, kind=kind, owner=owner)
+    if kind not in LedgerAccountKind.values:
+        raise InvalidInput(f"未知的账户类型：{kind}")
+    if not owner:
+        raise InvalidInput("账户归属不能为空")
+    account, created = LedgerAccount.objects.get_or_create(kind=kind, owner=owner)
+    if created:  # remembered only once it is committed (a rollback would take it away)
+        transaction.on_commit(lambda: _refs.__setitem__((kind, owner), account.pk), using=CORE_DB)
+    else:
+        _refs[(kind, owner)] = account.pk
+    return account
 
 
 def personal_account_credit(psn_no: str, amount_fen: int, reference: str, *, memo: str = "",

@@ -47,7 +47,8 @@ from ..models import (
     Settlement,
 )
 from ..selectors import person_age, person_id_number, policy_current
-from .ledger import MAX_FEN, fund_owner, ledger_account_get_or_create, posting_create, supplement_fund_owner
+from .ledger import (MAX_FEN, fund_owner, ledger_account_get_or_create, ledger_account_ref, posting_create,
+                     supplement_fund_owner)
 from .catalogue import region_catalogue_lines, region_catalogue_terms
 from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
 from . import mutual_aid
@@ -99,6 +100,7 @@ class Bill:
         self.info = info or {"druginfo": {}, "drugdetail": {}}  # the record fields kept with a settlement
         self.kinds = kinds or {}  # feedetl_sn → catalogue kind (drug / service / material)
         self.mulaid = None  # family mutual aid (mutual_aid.SettlementAid), set by _split
+        self.regional = {}  # med_list_codg → the treatment region's own terms (就医地目录), set by bill_parse
 
 
 # The input fields real clients send that the split does not need: checked
@@ -271,9 +273,11 @@ def bill_parse(env: Envelope) -> Bill:
     use_account = str(druginfo.get("acct_used_flag", "1")) == "1"
     limit = druginfo.get("acct_pay_limit")
     acct_pay_limit = _yuan(limit, "acct_pay_limit", env) if limit not in (None, "") else None
-    return Bill(person, institution, medfee, use_account, items,
+    bill = Bill(person, institution, medfee, use_account, items,
                 begun.strftime("%Y-%m-%d %H:%M:%S") if begun else "", med_type, expected, names, acct_pay_limit,
                 mdtrt_cert_type=cert_type, bill_date=begun.date() if begun else None, info=record, kinds=kinds)
+    bill.regional = regional
+    return bill
 
 
 # --- computing the split ------------------------------------------------------------
@@ -297,22 +301,34 @@ def _inpatient(med_type: str) -> bool:
     return med_type.startswith("2") or med_type == "52"
 
 
-def _patient(person: InsuredPerson, on: dt.date):
+def _patient(person: InsuredPerson, on: dt.date, params):
+    # The assistance identities matter only to a policy with medical assistance (maf).
+    needed = any(s.fund == "maf" for s in params.supplements)
     return engine.Patient(psn_type=person.psn_type, cvlserv=person.cvlserv_flag,
-                          identities=person_identities_on(person.psn_no, on))
+                          identities=person_identities_on(person.psn_no, on) if needed else frozenset())
+
+
+def _locked_or_created(rows, create):
+    """The row of ``rows`` (locked if ``rows`` says so) — one statement when
+    it exists, as it does after the person's first settlement of the year."""
+    row = rows.first()
+    if row is None:
+        create()
+        row = rows.get()
+    return row
 
 
 def _accumulator(psn_no: str, year: int, *, lock: bool) -> AnnualAccumulator:
-    AnnualAccumulator.objects.get_or_create(psn_no=psn_no, year=year)
     rows = AnnualAccumulator.objects.filter(psn_no=psn_no, year=year)
-    return (rows.select_for_update() if lock else rows).get()
+    return _locked_or_created(rows.select_for_update() if lock else rows,
+                              lambda: AnnualAccumulator.objects.get_or_create(psn_no=psn_no, year=year))
 
 
 def _account(psn_no: str, *, lock: bool) -> LedgerAccount:
-    account = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, psn_no)
-    if lock:
-        account = LedgerAccount.objects.select_for_update().get(pk=account.pk)
-    return account
+    """The person's personal account (opened at enrolment), locked for 2102."""
+    rows = LedgerAccount.objects.filter(kind=LedgerAccountKind.PERSONAL, owner=psn_no)
+    return _locked_or_created(rows.select_for_update() if lock else rows,
+                              lambda: ledger_account_get_or_create(LedgerAccountKind.PERSONAL, psn_no))
 
 
 def _split(env: Envelope, bill: Bill, *, lock: bool):
@@ -334,7 +350,7 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
             params, bill.institution.level,
             engine.Accumulators(**{name: getattr(accumulator, name) for name in engine.COUNTERS}),
             account.balance_fen, bill.use_account, bill.items,
-            patient=_patient(bill.person, bill.bill_date),
+            patient=_patient(bill.person, bill.bill_date, params),
             visit=engine.Visit(inpatient=_inpatient(bill.med_type),
                                outpatient_pooling=bill.institution.outpatient_pooling),
             mutual_aid=bill.mulaid.aid if bill.mulaid else None,
@@ -402,7 +418,7 @@ def _output(env: Envelope, bill: Bill, result, *, balance_fen: int, setl_id: str
         row["med_chrgitm_type"] = MED_CHRGITM_TYPE.get(bill.kinds.get(row["feedetl_sn"], ""), "")
         row["mulaid_excluded"] = "1" if row["feedetl_sn"] in excluded else "0"  # ours: 不可共济项目
     return {"setlinfo": setlinfo, "setldetail": result.to_setldetail(person.insutype), "detlcutinfo": detlcutinfo,
-            "explanation": list(result.explanation) + region_catalogue_lines(bill.institution, bill.items)
+            "explanation": list(result.explanation) + region_catalogue_lines(bill.institution, bill.regional)
             + mutual_aid.explanation(bill.mulaid, result)}
 
 
@@ -481,23 +497,24 @@ def settle(env: Envelope) -> dict:
     if sum(amount for _, amount in funds) != result.fund_pay_sumamt:
         raise AssertionError("fund_pay_sumamt is not the sum of the funds")  # the engine's identity
     lines = [
-        (ledger_account_get_or_create(LedgerAccountKind.INSTITUTION_RECEIVABLE, institution.fixmedins_code),
+        (ledger_account_ref(LedgerAccountKind.INSTITUTION_RECEIVABLE, institution.fixmedins_code),
          result.medfee_sumamt),
-        *[(ledger_account_get_or_create(LedgerAccountKind.POOLED_FUND, owner), -amount)
-          for owner, amount in funds if amount],
+        *[(ledger_account_ref(LedgerAccountKind.POOLED_FUND, owner), -amount) for owner, amount in funds if amount],
         (account, -result.acct_pay),
         *mutual_aid.posting_lines(bill.mulaid, result),  # the payer's debit, in the same posting
-        (ledger_account_get_or_create(LedgerAccountKind.CASH, institution.fixmedins_code), -result.psn_cash_pay),
+        (ledger_account_ref(LedgerAccountKind.CASH, institution.fixmedins_code), -result.psn_cash_pay),
     ]
     lines = [(acc, amount) for acc, amount in lines if amount]
-    posting = posting_create(PostingKind.SETTLEMENT, setl_id, lines, memo=f"{institution.fixmedins_code} {env.msgid}") \
-        if lines else None
-    if posting is None:  # a zero bill: nothing moves, but it is still a record
+    if not lines:  # a zero bill: nothing moves
         _fail(InfCode.INPUT_INVALID, "结算金额为0，无需结算", env)
     deltas = result.deltas.as_dict()  # every counter, by engine.COUNTERS name
     _accumulate(accumulator, deltas, sign=1)
-    account.refresh_from_db(fields=["balance_fen"])
-    output = _output(env, bill, result, balance_fen=account.balance_fen, setl_id=setl_id, mdtrt_id=mdtrt_id)
+    # The account is locked (_split): its balance after this posting is known now.
+    output = _output(env, bill, result, balance_fen=account.balance_fen - result.acct_pay, setl_id=setl_id,
+                     mdtrt_id=mdtrt_id)
+    # Posted last: the shared accounts (the city's pooled fund, the pharmacy's
+    # receivable and cash) stay locked only from here to the commit.
+    posting = posting_create(PostingKind.SETTLEMENT, setl_id, lines, memo=f"{institution.fixmedins_code} {env.msgid}")
     Settlement.objects.create(
         setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=person.psn_no, fixmedins_code=institution.fixmedins_code,
         msgid=env.msgid, insutype=person.insutype, insured_region=person.insured_region,
