@@ -16,8 +16,11 @@ from ..models import BalanceSnapshot
 
 
 def balance_remember(person, balance_fen: int, as_of: dt.datetime | None = None) -> None:
-    BalanceSnapshot.objects.update_or_create(person=person, defaults={"balance_fen": balance_fen,
-                                                                       "as_of": as_of or timezone.now()})
+    """One statement (an upsert on the person), no savepoint: the settling
+    transaction writes it on every settlement."""
+    BalanceSnapshot.objects.bulk_create(
+        [BalanceSnapshot(person=person, balance_fen=balance_fen, as_of=as_of or timezone.now())],
+        update_conflicts=True, unique_fields=["person"], update_fields=["balance_fen", "as_of"])
 
 
 def balance_get(person, *, refresh: bool = False) -> dict:

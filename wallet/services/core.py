@@ -2,12 +2,15 @@
 one way to call the core on a terminal's behalf.
 
 What every terminal handler gets and gives back: the gateway (gateway.py)
-parses and authenticates the envelope, opens the msgid's journal row and
-calls a handler with one ``TerminalCall`` (the institution, the envelope and
-that journal row, each loaded once for the request). A handler returns an
-answer (stored for the msgid), raises ``EnvelopeError`` (a refusal, stored
-too) or ``NotStored`` (an answer that is not final: the terminal retries the
-same msgid and the handler runs again).
+parses and authenticates the envelope, opens the msgid's journal row (with
+the handler's own opening step, if it has one: one transaction) and calls a
+handler with one ``TerminalCall`` (the institution, the envelope, that
+journal row and what the opening step wrote, each loaded once for the
+request). A handler returns an answer (stored for the msgid), raises
+``EnvelopeError`` (a refusal, stored too) or ``NotStored`` (an answer that
+is not final: the terminal retries the same msgid and the handler runs
+again). A handler whose last step writes may store its final answer in that
+same transaction itself (``answer_final``) and return the stored text.
 
 ``core_send`` addresses the request as the terminal's institution and
 forwards the envelope's own fields (mdtrtarea_admvs, insuplc_admdvs, opter,
@@ -28,11 +31,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from common.envelope import Envelope, EnvelopeError, InfCode, answer
+from django.utils import timezone
+
+from common.envelope import Envelope, EnvelopeError, InfCode, Receipt, answer, render_answer
 from common.money import output_numbers
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 
+from ..enums import GatewayMessageStatus
 from ..models import GatewayMessage, Institution
 from .institutions import institution_certno
 
@@ -45,6 +51,19 @@ class TerminalCall:
     env: Envelope
     message: GatewayMessage  # the journal row of (fixmedins_code, msgid): the body digest was checked once, there
     ip: str | None = None
+    receipt: Receipt | None = None  # this request as the gateway received it: stamps the answer
+    fresh: bool = False  # the journal row was created by this request (no earlier attempt of the msgid)
+    opened: object = None  # what the handler's opening step wrote in the gateway's opening transaction
+
+
+def answer_final(call: TerminalCall, result: dict) -> bytes:
+    """Stamp and render ``result`` and store it as the msgid's final answer
+    (in the caller's transaction, if one is open): a replay gets these bytes."""
+    text = render_answer(call.receipt.stamp(result))
+    GatewayMessage.objects.filter(pk=call.message.pk).update(
+        status=GatewayMessageStatus.DONE, response=text.decode("utf-8"), completed_at=timezone.now())
+    call.message.status = GatewayMessageStatus.DONE
+    return text
 
 
 class NotStored(Exception):

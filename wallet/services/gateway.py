@@ -13,10 +13,15 @@ stable ``infcode``, never an HTTP error):
    concurrent duplicate ``MSGID_IN_PROGRESS``; an answer that was not final
    (``NotStored``: payer asked to confirm, outcome unknown, core unreachable)
    leaves the row ``retryable`` and the same body runs again;
-4. sign-in (``NOT_SIGNED_IN``) for everything but 9001;
-5. dispatch with one ``TerminalCall`` (institution, envelope, journal row,
+4. sign-in (``NOT_SIGNED_IN``) for everything but 9001 (read with the
+   institution in step 2: one query);
+5. the handler's opening step (``OPENERS``; 2102: the payment row, written
+   ``submitted``) — steps 2 to 5 are ONE transaction (``_open``), committed
+   before anything is sent anywhere, a refusal stored in it;
+6. dispatch with one ``TerminalCall`` (institution, envelope, journal row,
    each loaded once): 9001/9002 are answered here; 1101/3201/3202 go to the
-   core through services/core.py; 2101/2102/2103/2601 are payments/.
+   core through services/core.py; 2101/2102/2103/2601 are payments/. A
+   settled 2102 stores its answer in its settling transaction.
 
 Every answer is stamped with this receiver's ``Receipt`` (inf_refmsgid =
 GATEWAY_ADMDVS + time + sequence, refmsg_time, respond_time) and rendered once
@@ -27,6 +32,7 @@ replay is byte-identical. Outputs carry 数值型 fields as numbers
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -35,7 +41,7 @@ from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -50,11 +56,11 @@ from common.redis import redis_client
 
 from ..enums import GatewayMessageStatus
 from ..models import GatewayMessage, Institution, TerminalSignIn
-from .core import NotStored, TerminalCall, core_call
+from .core import NotStored, TerminalCall, answer_final, core_call
 from .ectokens import ectoken_resolve
 from .institutions import institution_certno
 from .payments.reversal import payment_reverse, payment_reverse_by_msgid
-from .payments.settle import payment_pre_settle, payment_settle
+from .payments.settle import payment_pre_settle, payment_settle, payment_settle_open
 
 logger = logging.getLogger(__name__)
 
@@ -68,35 +74,65 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str | None = 
         logger.info("gateway refused malformed envelope: %s", error.err_msg)
         return render_answer(receipt.stamp(error_answer(error)))
     try:
-        institution = _authenticate(env, headers, body)
+        opened = _open(env, headers, body, receipt, ip)
     except EnvelopeError as error:
         logger.info("gateway auth failed for %s: %s", env.fixmedins_code, error.err_msg)
         return render_answer(receipt.stamp(error_answer(error, env.msgid)))
     except RedisError:
         logger.exception("gateway nonce store unavailable")
         return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统繁忙，请稍后重试")))
-
-    message, replay = _message_begin(env)
-    if replay is not None:
-        return replay.encode("utf-8") if isinstance(replay, str) else render_answer(receipt.stamp(replay))
+    except Exception:  # nothing of the request was committed: the terminal's retry starts afresh
+        logger.exception("gateway failed to open infno=%s msgid=%s", env.infno, env.msgid)
+        return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试")))
+    if isinstance(opened, bytes):
+        return opened  # a replay, a refusal of the msgid, or a refusal stored with its journal row
+    call = opened
     try:
         try:
-            result = _dispatch(TerminalCall(institution=institution, env=env, message=message, ip=ip))
+            result = _handler(call.env)(call)
         except EnvelopeError as error:
             result = error_answer(error, env.msgid)
+        if isinstance(result, bytes):
+            return result  # stored by the handler in its last transaction (core.answer_final)
         text = render_answer(receipt.stamp(result))
     except NotStored as transient:
-        _message_retryable(message)
+        _message_retryable(call.message)
         return render_answer(receipt.stamp(transient.answer))
     except Exception:
         logger.exception("gateway failed on infno=%s msgid=%s", env.infno, env.msgid)
-        _message_retryable(message)
+        _message_retryable(call.message)
         return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL,
                                                   err_msg="系统内部错误，请稍后重试")))
-    GatewayMessage.objects.filter(pk=message.pk).update(
+    GatewayMessage.objects.filter(pk=call.message.pk).update(
         status=GatewayMessageStatus.DONE, response=text.decode("utf-8"), completed_at=timezone.now()
     )
     return text
+
+
+@transaction.atomic
+def _open(env: Envelope, headers: Mapping[str, str], body: bytes, receipt: Receipt,
+          ip: str | None) -> TerminalCall | bytes:
+    """Steps 2-4 and the handler's opening step, in one transaction, before
+    anything is sent: the institution (with the envelope's sign-in, one
+    read), the msgid's journal row and, for 2102, the payment row. The
+    ``TerminalCall`` to run, or the answer's text when there is nothing to
+    run (a replay, a conflict, a request running now; a refusal is stored
+    with the journal row, in this same commit)."""
+    institution = _authenticate(env, headers, body)
+    message, fresh, replay = _message_begin(env)
+    if replay is not None:
+        return replay.encode("utf-8") if isinstance(replay, str) else render_answer(receipt.stamp(replay))
+    call = TerminalCall(institution=institution, env=env, message=message, ip=ip, receipt=receipt, fresh=fresh)
+    try:
+        _handler(env)
+        if env.infno != "9001":
+            _require_sign_in(institution, env)
+        opener = OPENERS.get(env.infno)
+        if opener is not None:
+            call = dataclasses.replace(call, opened=opener(call))
+    except EnvelopeError as error:
+        return answer_final(call, error_answer(error, env.msgid))
+    return call
 
 
 # --- authentication -------------------------------------------------------
@@ -105,17 +141,24 @@ class AuthError(Exception):
     """An institution's request failed authentication (message in Chinese)."""
 
 
-def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], body: bytes) -> Institution:
+def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], body: bytes, *,
+                             sign_no: str = "") -> Institution:
     """The x-tif-* scheme (common/signing.py), shared by the envelope and the
     voucher decode: caller id = fixmedins_code, fresh timestamp, valid
-    signature over the exact body, single-use nonce (Redis SET NX)."""
+    signature over the exact body, single-use nonce (Redis SET NX). The
+    institution comes with ``signed_in``: has it a live 9001 sign-in (the
+    one named ``sign_no``, if given) — read with it, in one query."""
     lower = {k.lower(): v for k, v in headers.items()}
     paasid = lower.get(signing.HEADER_ID, "")
     if not paasid or not lower.get(signing.HEADER_SIGNATURE):
         raise AuthError("缺少机构签名信息（x-tif-paasid / x-tif-signature）")
     if paasid != fixmedins_code:
         raise AuthError("签名机构与报文 fixmedins_code 不一致")
-    institution = Institution.objects.filter(fixmedins_code=fixmedins_code, active=True).first()
+    live = TerminalSignIn.objects.filter(institution=OuterRef("pk"), signed_out_at__isnull=True)
+    if sign_no:
+        live = live.filter(sign_no=sign_no)
+    institution = (Institution.objects.filter(fixmedins_code=fixmedins_code, active=True)
+                   .annotate(signed_in=Exists(live)).first())
     if institution is None:
         raise AuthError("机构未注册或已停用")
     stamp_text = lower.get(signing.HEADER_TIMESTAMP, "")
@@ -138,7 +181,7 @@ def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], bo
 
 def _authenticate(env: Envelope, headers: Mapping[str, str], body: bytes) -> Institution:
     try:
-        return authenticate_institution(env.fixmedins_code, headers, body)
+        return authenticate_institution(env.fixmedins_code, headers, body, sign_no=env.sign_no)
     except AuthError as error:
         raise EnvelopeError(InfCode.AUTH_FAILED, str(error), msgid=env.msgid)
 
@@ -150,29 +193,33 @@ def institution_signed_in(institution: Institution) -> bool:
 
 # --- idempotency ------------------------------------------------------------
 
-def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, dict | str | None]:
-    """(row, None) to process; (None, the first answer's exact text) for a
-    replay; (None, a refusal to stamp) for a conflict or a request with this
-    msgid running now. A ``retryable`` row (its last answer was not final)
-    is taken over by one request at a time, with the same body only."""
+def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, bool, dict | str | None]:
+    """(row, fresh, None) to process — ``fresh`` when this request created
+    it; (None, False, the first answer's exact text) for a replay; (None,
+    False, a refusal to stamp) for a conflict or a request with this msgid
+    running now. A ``retryable`` row (its last answer was not final) is taken
+    over by one request at a time, with the same body only. In the opening
+    transaction: a concurrent duplicate waits on the unique key until it
+    commits, then finds the row ``processing``."""
     request_hash = env.body_hash()
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: the duplicate's IntegrityError leaves the transaction usable
             message = GatewayMessage.objects.create(
                 fixmedins_code=env.fixmedins_code, msgid=env.msgid, infno=env.infno, request_hash=request_hash
             )
-        return message, None
+        return message, True, None
     except IntegrityError:
         pass
     first = GatewayMessage.objects.get(fixmedins_code=env.fixmedins_code, msgid=env.msgid)
     if first.request_hash != request_hash:
-        return None, answer(env.msgid, infcode=InfCode.MSGID_CONFLICT,
-                            err_msg="msgid 已被另一笔不同内容的交易使用，请使用新的 msgid")
+        return None, False, answer(env.msgid, infcode=InfCode.MSGID_CONFLICT,
+                                   err_msg="msgid 已被另一笔不同内容的交易使用，请使用新的 msgid")
     if first.status == GatewayMessageStatus.DONE:
-        return None, first.response
+        return None, False, first.response
     if _message_take_over(first):
-        return first, None
-    return None, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS, err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
+        return first, False, None
+    return None, False, answer(env.msgid, infcode=InfCode.MSGID_IN_PROGRESS,
+                               err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
 
 
 def _message_take_over(first: GatewayMessage) -> bool:
@@ -200,23 +247,20 @@ def _message_retryable(message: GatewayMessage) -> None:
 
 # --- dispatch ---------------------------------------------------------------
 
-def _dispatch(call: TerminalCall) -> dict:
-    handler = HANDLERS.get(call.env.infno) or REGISTERED_HANDLERS.get(call.env.infno)
+def _handler(env: Envelope) -> Callable[[TerminalCall], dict | bytes]:
+    handler = HANDLERS.get(env.infno) or REGISTERED_HANDLERS.get(env.infno)
     if handler is None:
-        raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={call.env.infno}", msgid=call.env.msgid)
-    if call.env.infno != "9001":
-        _require_sign_in(call.institution, call.env)
-    return handler(call)
+        raise EnvelopeError(InfCode.UNKNOWN_INFNO, f"不支持的交易编号 infno={env.infno}", msgid=env.msgid)
+    return handler
 
 
-def _require_sign_in(institution: Institution, env: Envelope) -> TerminalSignIn:
-    sign_no = env.sign_no
-    if not sign_no:
+def _require_sign_in(institution: Institution, env: Envelope) -> None:
+    """The envelope's sign_no is a live sign-in of this institution (read
+    with the institution: authenticate_institution's ``signed_in``)."""
+    if not env.sign_no:
         raise EnvelopeError(InfCode.NOT_SIGNED_IN, "未签到：请先调用 9001 签到并在报文中携带 sign_no", msgid=env.msgid)
-    sign_in = TerminalSignIn.objects.filter(sign_no=sign_no, institution=institution, signed_out_at__isnull=True).first()
-    if sign_in is None:
+    if not institution.signed_in:
         raise EnvelopeError(InfCode.NOT_SIGNED_IN, "签到编号无效或已签退，请重新签到", msgid=env.msgid)
-    return sign_in
 
 
 def _sign_in(call: TerminalCall) -> dict:
@@ -297,7 +341,7 @@ def _reconcile(call: TerminalCall) -> dict:
 # Transactions served by an app above the wallet (referrals: 2501/2502), which
 # registers them in its AppConfig.ready(): the wallet never imports it. They
 # run after authentication, the msgid journal and the sign-in check, like ours.
-REGISTERED_HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {}
+REGISTERED_HANDLERS: dict[str, Callable[[TerminalCall], dict | bytes]] = {}
 
 
 def gateway_handler_register(infno: str, handler: Callable[[TerminalCall], dict]) -> None:
@@ -306,7 +350,7 @@ def gateway_handler_register(infno: str, handler: Callable[[TerminalCall], dict]
     REGISTERED_HANDLERS[infno] = handler
 
 
-HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {
+HANDLERS: dict[str, Callable[[TerminalCall], dict | bytes]] = {
     "9001": _sign_in,
     "9002": _sign_out,
     "1101": _person_info,
@@ -316,4 +360,11 @@ HANDLERS: dict[str, Callable[[TerminalCall], dict]] = {
     "2601": payment_reverse_by_msgid,
     "3201": _reconcile,
     "3202": _reconcile,
+}
+
+# A handler's opening step: runs in the gateway's opening transaction, with
+# the msgid's journal row, before anything is sent; what it returns is the
+# handler's ``call.opened``. 2102: the payment row, written ``submitted``.
+OPENERS: dict[str, Callable[[TerminalCall], object]] = {
+    "2102": payment_settle_open,
 }

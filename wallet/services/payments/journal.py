@@ -55,13 +55,15 @@ def without_mulaid_core_msgid(fixmedins_code: str, msgid: str) -> str:
 
 
 def payment_open(call: TerminalCall, voucher: Voucher, medfee_fen: int) -> Payment:
-    """Write the journal row (committed) before anything is sent: from here
-    on an outcome can be unknown, never unrecorded. One per terminal msgid:
-    the gateway's journal row (call.message) is its key."""
-    with transaction.atomic():
+    """Write the journal row, already ``submitted`` under the terminal's
+    msgid, in the gateway's opening transaction (committed with the msgid's
+    row, before anything is sent): from there on an outcome can be unknown,
+    never unrecorded. One per terminal msgid: the gateway's journal row
+    (call.message) is its key."""
+    with transaction.atomic(savepoint=False):
         payment = Payment.objects.create(
             public_id=secrets.token_hex(16), message=call.message, institution=call.institution,
-            core_msgid=call.env.msgid, voucher=voucher, status=PaymentStatus.RECEIVED,
+            core_msgid=call.env.msgid, voucher=voucher, status=PaymentStatus.SUBMITTED,
             request=json_ready(call.env.input), medfee_fen=medfee_fen,
         )
         audit_record(action="payment.open", outcome=AuditOutcome.SUCCESS, actor=call.institution.fixmedins_code,
@@ -125,7 +127,7 @@ def payment_needs_own_confirmation(payment: Payment) -> bool:
 def payment_settled(payment: Payment, output: dict) -> None:
     setlinfo = output["setlinfo"]
     split = amounts(setlinfo)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if not payment_move(payment, IN_FLIGHT, status=PaymentStatus.SETTLED, core_output=output,
                      setl_id=setlinfo["setl_id"], mdtrt_id=setlinfo.get("mdtrt_id", ""), settled_at=timezone.now(),
                      infcode=0, **split):

@@ -5,7 +5,8 @@ active: ectokens.py) and the PIN (not locked) before anything reaches the
 core, and writes the journal row (``Payment``, hanging off the msgid's
 gateway journal row) before the settle is sent.
 
-2102 states (wallet/enums.py PaymentStatus)::
+2102 states (wallet/enums.py PaymentStatus); a new payment is written
+``submitted`` (received and moved on, one commit with the msgid's journal row)::
 
     received ──send──> settled                       (account part within the threshold)
         │        └──> awaiting_confirmation          (core: 4008, nothing posted; the phone is asked)
@@ -31,8 +32,10 @@ on the retry or in a worker.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
@@ -46,8 +49,8 @@ from ...enums import PaymentStatus
 from ...hooks import MulaidTicket, hook
 from ...models import EcToken, Payment
 from ...tasks import payment_resolve_task
-from ..core import (NotStored, TerminalCall, core_call, core_refusal, core_send, core_unavailable, outcome_unknown,
-                    terminal_output)
+from ..core import (NotStored, TerminalCall, answer_final, core_call, core_refusal, core_send, core_unavailable,
+                    outcome_unknown, terminal_output)
 from ..ectokens import ectoken_resolve
 from ..pin import pin_is_locked
 from .journal import (IN_FLIGHT, confirmed_core_msgid, payment_awaiting_confirmation, payment_expired, payment_failed,
@@ -140,19 +143,44 @@ def payment_pre_settle(call: TerminalCall) -> dict:
 
 # --- 2102 --------------------------------------------------------------------------------
 
-def payment_settle(call: TerminalCall) -> dict:
-    """One 2102. The gateway has checked the body against the msgid's journal
-    row (call.message): the payment hanging off it, if any, is this very
-    request's, asked again."""
+@dataclass(frozen=True)
+class Opened:
+    """What 2102's opening step gives the handler (``call.opened``)."""
+
+    payment: Payment
+    new: bool  # written ``submitted`` by this request's opening step: not sent yet
+
+
+def payment_settle_open(call: TerminalCall) -> Opened:
+    """2102's opening step, in the gateway's opening transaction (with the
+    msgid's journal row): the bill checked, then the payment this msgid
+    already has (a retry: the gateway checked the body against the journal
+    row), or a new one — the ecToken resolved, the PIN not locked — written
+    ``submitted`` under the terminal's msgid, so that once this commits an
+    outcome can be unknown, never unrecorded."""
     druginfo = _druginfo(call)
     try:
         medfee_fen = amount_fen(druginfo.get("medfee_sumamt"), "medfee_sumamt")
     except FieldError as error:
         raise EnvelopeError(InfCode.INPUT_INVALID, error.message, msgid=call.env.msgid)
-    payment = Payment.objects.select_related("voucher__person").filter(message=call.message).first()
-    if payment is None:
+    payment = None
+    if not call.fresh:
+        payment = Payment.objects.select_related("voucher__person").filter(message=call.message).first()
+    new = payment is None
+    if new:
         payment = payment_open(call, _token_for(call, druginfo).voucher, medfee_fen)
     payment.institution, payment.message = call.institution, call.message  # loaded once, for this request
+    return Opened(payment, new)
+
+
+def payment_settle(call: TerminalCall) -> dict | bytes:
+    """One 2102, its payment opened by ``payment_settle_open``: a new one is
+    sent at once; one asked again moves on from where it is."""
+    payment = call.opened.payment
+    if call.opened.new:
+        settled = _send(call, payment, back_to=PaymentStatus.RECEIVED)
+        if settled is not None:
+            return settled
     return _advance(call, payment)
 
 
@@ -193,21 +221,32 @@ def _advance(call: TerminalCall, payment: Payment) -> dict:
         raise EnvelopeError(InfCode.INTERNAL, "交易状态异常", msgid=env.msgid)  # pragma: no cover
 
 
-def _submit(call: TerminalCall, payment: Payment) -> dict | None:
-    """Send the settle; the terminal's answer when it settled, ``None`` when
-    the payment moved on otherwise (the caller looks again)."""
-    env = call.env
-    confirmed = payment.status == PaymentStatus.CONFIRMED
-    back_to = payment.status
+def _submit(call: TerminalCall, payment: Payment) -> dict | bytes | None:
+    """Move a received or confirmed payment to ``submitted`` under its core
+    msgid and send it; ``None`` when someone else moved it a moment ago (the
+    caller looks again)."""
     code = call.institution.fixmedins_code
-    if confirmed:
-        core_msgid = confirmed_core_msgid(code, env.msgid)
-    elif payment.core_msgid == without_mulaid_core_msgid(code, env.msgid):
+    back_to = payment.status
+    if back_to == PaymentStatus.CONFIRMED:
+        core_msgid = confirmed_core_msgid(code, call.env.msgid)
+    elif payment.core_msgid == without_mulaid_core_msgid(code, call.env.msgid):
         core_msgid = payment.core_msgid  # went without mutual aid after a 4010: stays on that msgid
     else:
-        core_msgid = env.msgid
+        core_msgid = call.env.msgid
     if not payment_submitting(payment, back_to, core_msgid):
-        return None  # someone else submitted it a moment ago
+        return None
+    return _send(call, payment, back_to=back_to)
+
+
+def _send(call: TerminalCall, payment: Payment, *, back_to: str) -> dict | bytes | None:
+    """Send the ``submitted`` payment's settle (``back_to``: where it goes if
+    the settle never reached the core). The terminal's answer when it
+    settled — stored with the settled row, in one commit —, ``None`` when the
+    payment moved on otherwise (the caller looks again)."""
+    env = call.env
+    confirmed = back_to == PaymentStatus.CONFIRMED
+    code = call.institution.fixmedins_code
+    core_msgid = payment.core_msgid
     try:
         # Checked under the authorisation's row lock, recorded with this payment
         # (now ``submitted``): a revocation committed after this waits for the
@@ -252,8 +291,10 @@ def _submit(call: TerminalCall, payment: Payment) -> dict | None:
             payment_failed(payment, refused.infcode, refused.err_msg)
             raise core_refusal(env, refused.infcode, refused.err_msg)
         break
-    payment_settled(payment, _explained(output, ticket, reason))
-    return answer(env.msgid, terminal_output(output, call.institution))
+    output = _explained(output, ticket, reason)
+    with transaction.atomic():  # one commit: the payment settled (audit, balance, mutual aid) and the msgid's answer
+        payment_settled(payment, output)
+        return answer_final(call, answer(env.msgid, terminal_output(output, call.institution)))
 
 
 def _mulaid_not_used(payment_id: str) -> None:
