@@ -23,4 +23,11 @@ def redis_db_url(url: str, db: int) -> str:
 
 
 def redis_client() -> redis.Redis:
-    return redis.Redis(connection_pool=_pool(redis_db_url(settings.REDIS_URL, 0)), decode_responses=False)
+    return _client(redis_db_url(settings.REDIS_URL, 0))
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    """One client object per URL (thread-safe, over the shared pool): building one per call cost
+    a measurable share of a settlement's CPU (two calls per terminal request)."""
+    return redis.Redis(connection_pool=_pool(url), decode_responses=False)

@@ -60,8 +60,10 @@ class WalletHooks:
 
 
     # --- mutual aid (家庭共济): family/services/mutual_aid.py ---------------------------
-    mulaid_ticket: Callable[[int, str | None], MulaidTicket | None] | None = None
-    """family: ``(person_id, payment_public_id)``: the active authorisation the
+    mulaid_ticket: Callable[..., MulaidTicket | None] | None = None
+    """family: ``(person_id, payment_public_id, *, first_send=False)``
+    (``first_send``: the payment was never sent, so it has no earlier use to
+    look up): the active authorisation the
     person's settlement relies on, checked under the authorisation's row lock;
     with a payment id (a 2102 about to be sent, the payment already
     ``submitted``) the use is recorded in the mutual-aid ledger in that same

@@ -424,7 +424,7 @@ def _ticket(auth: MutualAid) -> MulaidTicket:
 NOT_DELIVERED = "家庭共济授权尚未同步到医保结算平台，本次未使用共济支付（由本人个人账户和现金支付）"
 
 
-def mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None:
+def mulaid_ticket(person_id: int, payment_id: str | None, *, first_send: bool = False) -> MulaidTicket | None:
     """The relative's active authorisation (the oldest if several payers
     authorised them), checked under its row lock; with ``payment_id`` the use
     is recorded in the same transaction. Then (outside the lock) the core
@@ -432,11 +432,15 @@ def mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None
     if a worker has not yet (bounded, MULAID_DELIVER_WAIT_SECONDS); if it
     still cannot be, the ticket comes back ``withheld`` (the settle goes
     without mutual aid and says why) rather than letting the core refuse
-    (4010) a payment over the wallet's own undelivered event."""
+    (4010) a payment over the wallet's own undelivered event. ``first_send``:
+    the payment was never sent before, so it has no earlier use (without an
+    authorisation: one read, no transaction — the pay path's common case)."""
     first = (MutualAid.objects.filter(beneficiary_id=person_id, status=MutualAidStatus.ACTIVE)
              .order_by("created_at", "pk").first())
     if payment_id is None:
         return _delivered(first, None) if first is not None else None
+    if first is None and first_send:
+        return None
     with transaction.atomic():
         use = MutualAidUse.objects.filter(payment_id=payment_id).first()
         if use is not None:  # sent before (not reached, or confirmed since): the same authorisation, same version

@@ -38,8 +38,10 @@ def ectoken_resolve(token: str, institution: Institution, *, msgid: str = "") ->
     """The ecToken's voucher, if ``token`` is live and this institution's."""
     row = None
     if token and len(token) <= 64:
-        row = (EcToken.objects.select_related("voucher__person")
-               .filter(token_hash=_hash(token)).first())
+        try:
+            row = EcToken.objects.select_related("voucher__person").get(token_hash=_hash(token))
+        except EcToken.DoesNotExist:
+            pass
     if row is None or row.institution_id != institution.pk:
         raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌无效，请重新扫码", msgid=msgid)
     if row.expires_at <= timezone.now():

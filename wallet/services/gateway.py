@@ -157,10 +157,11 @@ def authenticate_institution(fixmedins_code: str, headers: Mapping[str, str], bo
     live = TerminalSignIn.objects.filter(institution=OuterRef("pk"), signed_out_at__isnull=True)
     if sign_no:
         live = live.filter(sign_no=sign_no)
-    institution = (Institution.objects.filter(fixmedins_code=fixmedins_code, active=True)
-                   .annotate(signed_in=Exists(live)).first())
-    if institution is None:
-        raise AuthError("机构未注册或已停用")
+    try:
+        institution = Institution.objects.annotate(signed_in=Exists(live)).get(fixmedins_code=fixmedins_code,
+                                                                                active=True)
+    except Institution.DoesNotExist:
+        raise AuthError("机构未注册或已停用") from None
     stamp_text = lower.get(signing.HEADER_TIMESTAMP, "")
     if not is_ascii_digits(stamp_text, max_length=12):  # int() would also take " 17…" or "1_7…"
         raise AuthError("x-tif-timestamp 不正确")

@@ -124,7 +124,9 @@ def payment_needs_own_confirmation(payment: Payment) -> bool:
     return payment.acct_fen > settings.PAYMENT_CONFIRM_THRESHOLD_FEN
 
 
-def payment_settled(payment: Payment, output: dict) -> None:
+def payment_settled(payment: Payment, output: dict, *, mulaid_sent: bool = True) -> None:
+    """``mulaid_sent`` False: this settle carried no mutual-aid authorisation
+    (the pay path knows; a resolver does not), so family has nothing to record."""
     setlinfo = output["setlinfo"]
     split = amounts(setlinfo)
     with transaction.atomic(savepoint=False):
@@ -136,7 +138,7 @@ def payment_settled(payment: Payment, output: dict) -> None:
                      person=payment.voucher.person, detail={"msgid": payment.msgid, "setl_id": setlinfo["setl_id"]})
         balc_fen = yuan_to_fen(setlinfo["balc"], "balc")
         balance_remember(payment.voucher.person, balc_fen)
-        settled = hook("mulaid_settled")
+        settled = hook("mulaid_settled") if mulaid_sent else None
         if settled:  # the mutual-aid ledger and the payer's notice (family), in this transaction
             settled(payment.public_id, setlinfo, payment.institution.name)
         # The phone gets the app API's yuan strings (fen_to_yuan), from the journal's fen.

@@ -123,9 +123,9 @@ def _explained(output: dict, ticket: MulaidTicket | None, reason: str = "") -> d
     return output
 
 
-def _mulaid_ticket(person_id: int, payment_id: str | None) -> MulaidTicket | None:
+def _mulaid_ticket(person_id: int, payment_id: str | None, *, first_send: bool = False) -> MulaidTicket | None:
     ticket = hook("mulaid_ticket")
-    return ticket(person_id, payment_id) if ticket else None
+    return ticket(person_id, payment_id, first_send=first_send) if ticket else None
 
 
 # --- 2101 --------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def payment_settle(call: TerminalCall) -> dict | bytes:
     sent at once; one asked again moves on from where it is."""
     payment = call.opened.payment
     if call.opened.new:
-        settled = _send(call, payment, back_to=PaymentStatus.RECEIVED)
+        settled = _send(call, payment, back_to=PaymentStatus.RECEIVED, first_send=True)
         if settled is not None:
             return settled
     return _advance(call, payment)
@@ -238,9 +238,10 @@ def _submit(call: TerminalCall, payment: Payment) -> dict | bytes | None:
     return _send(call, payment, back_to=back_to)
 
 
-def _send(call: TerminalCall, payment: Payment, *, back_to: str) -> dict | bytes | None:
+def _send(call: TerminalCall, payment: Payment, *, back_to: str, first_send: bool = False) -> dict | bytes | None:
     """Send the ``submitted`` payment's settle (``back_to``: where it goes if
-    the settle never reached the core). The terminal's answer when it
+    the settle never reached the core; ``first_send``: opened by this request,
+    never sent before). The terminal's answer when it
     settled — stored with the settled row, in one commit —, ``None`` when the
     payment moved on otherwise (the caller looks again)."""
     env = call.env
@@ -251,7 +252,7 @@ def _send(call: TerminalCall, payment: Payment, *, back_to: str) -> dict | bytes
         # Checked under the authorisation's row lock, recorded with this payment
         # (now ``submitted``): a revocation committed after this waits for the
         # outcome; one committed before it means no mutual aid (family/services/mutual_aid.py).
-        ticket = _mulaid_ticket(payment.voucher.person_id, payment.public_id)
+        ticket = _mulaid_ticket(payment.voucher.person_id, payment.public_id, first_send=first_send)
     except Exception:
         payment_not_sent(payment, back_to)
         raise
@@ -293,7 +294,7 @@ def _send(call: TerminalCall, payment: Payment, *, back_to: str) -> dict | bytes
         break
     output = _explained(output, ticket, reason)
     with transaction.atomic():  # one commit: the payment settled (audit, balance, mutual aid) and the msgid's answer
-        payment_settled(payment, output)
+        payment_settled(payment, output, mulaid_sent=ticket is not None and not ticket.withheld)
         return answer_final(call, answer(env.msgid, terminal_output(output, call.institution)))
 
 
