@@ -557,3 +557,13 @@ class ResidentContribution(models.Model):
             models.UniqueConstraint(fields=["psn_no", "year"], condition=Q(status="paid"),
                                     name="core_contribution_one_per_year"),
         ]
+
+
+class ReferenceVersion(models.Model):
+    """One row (id 1): a token that database triggers (migration 0010)
+    replace whenever the reference data read by every settlement changes —
+    regions, institutions, catalogue items, regional catalogue terms, policy
+    versions — by any writer. core_platform/reference.py keeps a per-process
+    copy of those rows for as long as the token stays the same."""
+
+    token = models.BigIntegerField()

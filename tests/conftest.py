@@ -36,6 +36,17 @@ def core_url(core_live, settings):
 
 
 @pytest.fixture(autouse=True)
+def _core_accounts_forgotten():
+    """The core remembers committed ledger accounts per process (accounts
+    are never deleted in a running service); a test database wiped between
+    tests is the one exception."""
+    from core_platform.services.ledger import ledger_refs_forget
+
+    ledger_refs_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_redis_db0():
     """Rate-limit counters, nonces and single-use markers live in Redis db 0;
     each test starts without the previous test's."""

@@ -44,6 +44,7 @@ from common.fields import is_ascii_digits
 from ..db import CORE_DB, core_atomic
 from ..enums import MessageStatus
 from ..models import CoreNonce, EnvelopeMessage
+from .ledger import shared_balances_at_end
 from .settle import TOMBSTONE_HASH
 from .transactions import HANDLERS
 
@@ -164,22 +165,36 @@ def message_claim(client_id: str, env: Envelope, nonce: str | None = None) -> tu
 
 
 def _process(message: EnvelopeMessage, env: Envelope, render: _Answers) -> str:
+    """The handler's writes, the stored answer and, last, the shared ledger
+    accounts' balances (a city's pooled fund: locked for the commit alone,
+    services/ledger.py) in one transaction. A refusal — from the handler or
+    from those last balance moves — rolls the work back and stores the
+    refusal instead."""
     handler = HANDLERS[env.infno]
-    with core_atomic():
+    with core_atomic(), shared_balances_at_end() as shared:
         try:
             with core_atomic():
-                output = handler(env)
-            text = render(env_mod.answer(env.msgid, output))
+                text = render(env_mod.answer(env.msgid, handler(env)))
+                _finish(message, text)
+                shared.apply()
         except EnvelopeError as exc:
+            shared.discard()
             text = render(env_mod.error_answer(exc, env.msgid))
+            _finish(message, text)
         except ApplicationError as exc:
+            shared.discard()
             text = render(env_mod.answer(env.msgid, infcode=InfCode.INPUT_INVALID, err_msg=exc.message))
-        finished = EnvelopeMessage.objects.filter(
-            pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt
-        ).update(status=MessageStatus.DONE, response=text, updated_at=timezone.now())
-        if finished != 1:
-            raise _Fenced()
+            _finish(message, text)
     return text
+
+
+def _finish(message: EnvelopeMessage, text: str) -> None:
+    """Store the answer, unless our claim was taken over (fenced)."""
+    finished = EnvelopeMessage.objects.filter(
+        pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt
+    ).update(status=MessageStatus.DONE, response=text, updated_at=timezone.now())
+    if finished != 1:
+        raise _Fenced()
 
 
 def _release(message: EnvelopeMessage) -> None:

@@ -15,6 +15,8 @@ Money is integer fen, signed on entries: positive raises a balance.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import IntegrityError, connections, transaction
 
@@ -74,9 +76,12 @@ def posting_create(
     (core_platform/locks.py: own-money accounts by owner, then the others by
     primary key). The update is the row lock, the check (a personal account
     never below zero, no balance beyond BIGINT) and the read of the new
-    balance at once; the shared accounts (pooled funds, receivables, cash)
-    come last, so their row locks are held only from here to the commit.
-    Every passed account object gets its new ``balance_fen``. Raises
+    balance at once. The shared accounts (pooled funds, receivables, cash)
+    come last; inside ``shared_balances_at_end()`` (every envelope request:
+    services/envelope.py) they are moved only by its ``apply()``, the last
+    statements before the commit, so a city's pooled-fund row is locked for
+    the commit alone. Every passed account object gets its new
+    ``balance_fen`` (a shared one at ``apply()`` when deferred). Raises
     ``LedgerUnbalanced`` (sum != 0, bad amounts), ``InsufficientBalance`` (a
     personal account would go negative), ``AmountOutOfRange`` or
     ``PostingDuplicate`` (the (kind, reference) pair is already posted).
@@ -133,9 +138,13 @@ def _post(kind: str, reference: str, lines, memo: str) -> Posting:
                 str(posting.pk),
                 {"kind": kind, "reference": reference, "lines": [[a.kind, a.owner, amt] for a, amt in lines]},
             )
+            deferred = _deferred.get()
             for account in order:
                 delta = net[account.pk]
                 if delta == 0:
+                    continue
+                if deferred is not None and account.kind not in NEVER_NEGATIVE:
+                    deferred.add(posting.pk, account, delta, accounts[account.pk])
                     continue
                 balance = _balance_move(account, delta)
                 for same in accounts[account.pk]:
@@ -146,6 +155,65 @@ def _post(kind: str, reference: str, lines, memo: str) -> Posting:
             raise InsufficientBalance("") from exc
         raise
     return posting
+
+
+class SharedBalances:
+    """The shared accounts' balance moves of one transaction's postings,
+    applied together at its end (``shared_balances_at_end``)."""
+
+    def __init__(self):
+        self._moves: list[tuple[int, LedgerAccount, int, list[LedgerAccount]]] = []
+
+    def add(self, posting_pk: int, account: LedgerAccount, delta: int, objects: list[LedgerAccount]) -> None:
+        self._moves.append((posting_pk, account, delta, objects))
+
+    def discard(self) -> None:
+        """The work was rolled back (a refusal): nothing to move."""
+        self._moves.clear()
+
+    def apply(self) -> None:
+        """One conditional UPDATE per shared account, in primary-key order
+        (the global lock order's tail). Moves of a posting rolled back since
+        (a savepoint the caller caught) are dropped: one query says which
+        postings still exist."""
+        if not self._moves:
+            return
+        alive = set(Posting.objects.filter(pk__in={m[0] for m in self._moves}).values_list("pk", flat=True))
+        net: dict[int, int] = {}
+        accounts: dict[int, LedgerAccount] = {}
+        objects: dict[int, list[LedgerAccount]] = {}
+        for posting_pk, account, delta, same in self._moves:
+            if posting_pk in alive:
+                net[account.pk] = net.get(account.pk, 0) + delta
+                accounts[account.pk] = account
+                objects.setdefault(account.pk, []).extend(same)
+        self._moves.clear()
+        for pk in sorted(net):
+            if net[pk] == 0:
+                continue
+            try:
+                balance = _balance_move(accounts[pk], net[pk])
+            except _StaleAccount:
+                _refs.clear()  # the next request looks the accounts up again
+                raise InvalidInput("分录账户不存在") from None
+            for account in objects[pk]:
+                account.balance_fen = balance
+
+
+_deferred: ContextVar[SharedBalances | None] = ContextVar("ledger_shared_balances", default=None)
+
+
+@contextmanager
+def shared_balances_at_end():
+    """Within: postings leave their shared accounts' balances to the
+    yielded ``SharedBalances``; the caller ``apply()``s it as the last work
+    of its transaction, or ``discard()``s it when the work was rolled back."""
+    shared = SharedBalances()
+    token = _deferred.set(shared)
+    try:
+        yield shared
+    finally:
+        _deferred.reset(token)
 
 
 def _balance_move(account: LedgerAccount, delta: int) -> int:
@@ -191,12 +259,16 @@ def ledger_account_ref(kind: str, owner: str) -> LedgerAccount:
         raise InvalidInput(f"未知的账户类型：{kind}")
     if not owner:
         raise InvalidInput("账户归属不能为空")
-    account, created = LedgerAccount.objects.get_or_create(kind=kind, owner=owner)
-    if created:  # remembered only once it is committed (a rollback would take it away)
-        transaction.on_commit(lambda: _refs.__setitem__((kind, owner), account.pk), using=CORE_DB)
-    else:
-        _refs[(kind, owner)] = account.pk
+    account, _ = LedgerAccount.objects.get_or_create(kind=kind, owner=owner)
+    # Remembered once committed: found or created, the row may be this very
+    # transaction's, which a rollback would take away.
+    transaction.on_commit(lambda: _refs.__setitem__((kind, owner), account.pk), using=CORE_DB)
     return account
+
+
+def ledger_refs_forget() -> None:
+    """Forget every remembered account (a test database was wiped)."""
+    _refs.clear()
 
 
 def personal_account_credit(psn_no: str, amount_fen: int, reference: str, *, memo: str = "",

@@ -38,7 +38,6 @@ from ..errors import AmountOutOfRange
 from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import (
     AnnualAccumulator,
-    CatalogueItem,
     EnvelopeMessage,
     Institution,
     InsuredPerson,
@@ -46,10 +45,11 @@ from ..models import (
     PolicyParameters,
     Settlement,
 )
+from ..reference import Reference, reference
 from ..selectors import person_age, person_id_number, policy_current
 from .ledger import (MAX_FEN, fund_owner, ledger_account_get_or_create, ledger_account_ref, posting_create,
                      supplement_fund_owner)
-from .catalogue import region_catalogue_lines, region_catalogue_terms
+from .catalogue import region_catalogue_lines
 from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
 from . import mutual_aid
 from .registry import person_identities_on
@@ -101,6 +101,7 @@ class Bill:
         self.kinds = kinds or {}  # feedetl_sn → catalogue kind (drug / service / material)
         self.mulaid = None  # family mutual aid (mutual_aid.SettlementAid), set by _split
         self.regional = {}  # med_list_codg → the treatment region's own terms (就医地目录), set by bill_parse
+        self.reference: Reference | None = None  # the reference data it was parsed with (core_platform/reference.py)
 
 
 # The input fields real clients send that the split does not need: checked
@@ -201,8 +202,9 @@ def _person(env: Envelope, druginfo: dict) -> InsuredPerson:
     return person
 
 
-def _institution(env: Envelope) -> Institution:
-    institution = Institution.objects.filter(fixmedins_code=env.fixmedins_code).first()
+def _institution(env: Envelope, ref: Reference | None = None) -> Institution:
+    institution = (ref.institution(env.fixmedins_code) if ref is not None
+                   else Institution.objects.filter(fixmedins_code=env.fixmedins_code).first())
     if institution is None:
         _fail(InfCode.INPUT_INVALID, "定点医药机构不存在", env)
     if not institution.designated:
@@ -217,8 +219,9 @@ def bill_parse(env: Envelope) -> Bill:
         _fail(InfCode.INPUT_INVALID, "缺少 input.drugdetail（费用明细）", env)
     if len(details) > 200:
         _fail(InfCode.INPUT_INVALID, "费用明细最多200条", env)
+    ref = reference()  # institutions, catalogue and policies, kept per process while they do not change
     person = _person(env, druginfo)
-    institution = _institution(env)
+    institution = _institution(env, ref)
     medfee = _yuan(druginfo.get("medfee_sumamt"), "medfee_sumamt", env)
     med_type = _code(env, druginfo, "med_type", "41")
     cert_type = _code(env, druginfo, "mdtrt_cert_type", "")
@@ -229,8 +232,8 @@ def bill_parse(env: Envelope) -> Bill:
         _fail(InfCode.INPUT_INVALID, f"就诊开始时间 begntime {begun:%Y-%m-%d} 晚于当前日期，不能结算", env)
     record = {"druginfo": _record_fields(env, druginfo), "drugdetail": {}}
     codes = {str(d.get("med_list_codg", "")) for d in details if isinstance(d, dict)}
-    catalogue = {c.med_list_codg: c for c in CatalogueItem.objects.filter(med_list_codg__in=codes)}
-    regional = region_catalogue_terms(institution.region, codes)  # 就医地目录: the treatment region's terms
+    catalogue = ref.catalogue_items(codes)
+    regional = ref.regional_terms(institution.region, codes)  # 就医地目录: the treatment region's terms
     items, seen, names, kinds = [], set(), {}, {}
     for index, row in enumerate(details, 1):
         if not isinstance(row, dict):
@@ -276,17 +279,17 @@ def bill_parse(env: Envelope) -> Bill:
     bill = Bill(person, institution, medfee, use_account, items,
                 begun.strftime("%Y-%m-%d %H:%M:%S") if begun else "", med_type, expected, names, acct_pay_limit,
                 mdtrt_cert_type=cert_type, bill_date=begun.date() if begun else None, info=record, kinds=kinds)
-    bill.regional = regional
+    bill.regional, bill.reference = regional, ref
     return bill
 
 
 # --- computing the split ------------------------------------------------------------
 
-def _params(env: Envelope, person: InsuredPerson, on: dt.date):
+def _params(env: Envelope, person: InsuredPerson, on: dt.date, ref: Reference):
     """The policy version in force on the bill's date ``on`` (begntime's
     date, else today): a new year's or a mid-year version applies from its
     effective_from."""
-    policy = policy_current(person.insured_region, person.insutype, on)
+    policy = ref.policy(person.insured_region, person.insutype, on)
     if policy is None:
         if not PolicyParameters.objects.filter(region=person.insured_region, insutype=person.insutype).exists():
             _fail(InfCode.POLICY_MISSING, "参保地未配置该险种的待遇政策", env)
@@ -334,7 +337,7 @@ def _account(psn_no: str, *, lock: bool) -> LedgerAccount:
 def _split(env: Envelope, bill: Bill, *, lock: bool):
     """The split of ``bill`` under the policy in force on its date, against
     the counters of the policy year that date falls in."""
-    params = _params(env, bill.person, bill.bill_date)
+    params = _params(env, bill.person, bill.bill_date, bill.reference)
     year = engine.policy_year(params, bill.bill_date)
     # Family mutual aid (services/mutual_aid.py): the authorisation checked and the relative's and payer's
     # accounts locked, by owner, before the accumulator.
