@@ -140,3 +140,29 @@ def test_a_balance_that_would_leave_the_64_bit_range_is_refused(accounts):
     posting_create(PostingKind.SETTLEMENT, "fits", [(accounts["fund"], -99), (accounts["pharmacy"], 99)])
     accounts["pharmacy"].refresh_from_db()
     assert accounts["pharmacy"].balance_fen == 2**63 - 1
+
+
+def test_shared_balances_move_at_the_end_and_only_for_postings_that_stand(accounts):
+    """Inside shared_balances_at_end (every envelope request), a person's own
+    account moves at once (its check needs the lock), the pooled fund and the
+    receivable only at apply(), in one UPDATE each; a posting rolled back by a
+    savepoint the caller caught moves nothing."""
+    from core_platform.services.ledger import shared_balances_at_end
+
+    posting_create(PostingKind.CONTRIBUTION_CREDIT, "c1", [(accounts["source"], -9000), (accounts["alice"], 9000)])
+    with core_atomic(), shared_balances_at_end() as shared:
+        posting_create(PostingKind.SETTLEMENT, "s1", [(accounts["alice"], -1000), (accounts["fund"], -2000),
+                                                     (accounts["pharmacy"], 3000)])
+        assert LedgerAccount.objects.get(pk=accounts["alice"].pk).balance_fen == 8000
+        assert LedgerAccount.objects.get(pk=accounts["fund"].pk).balance_fen == 0  # not yet
+        try:
+            with core_atomic():
+                posting_create(PostingKind.SETTLEMENT, "s2", [(accounts["fund"], -500), (accounts["pharmacy"], 500)])
+                raise RuntimeError("the caller gives up on this one")
+        except RuntimeError:
+            pass
+        shared.apply()
+        assert (accounts["fund"].balance_fen, accounts["pharmacy"].balance_fen) == (-2000, 3000)
+    assert LedgerAccount.objects.get(pk=accounts["fund"].pk).balance_fen == -2000
+    assert LedgerAccount.objects.get(pk=accounts["pharmacy"].pk).balance_fen == 3000
+    assert ledger_discrepancies() == []
