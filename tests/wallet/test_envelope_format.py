@@ -219,3 +219,19 @@ def test_no_float_on_amounts_and_no_answer_parsed_through_float():
             if re.search(r"\bJsonResponse\(", code) and name in ("wallet/apis.py", "core_platform/apis.py"):
                 offenders.append(f"{name}:{number}: envelope endpoints render with common.envelope.render_answer")
     assert not offenders, "\n".join(offenders)
+
+
+def test_inf_refmsgid_numbers_come_in_blocks_that_never_overlap():
+    """Two processes (two block tables over one Redis) answering in the same
+    second get disjoint sequence numbers; each takes one Redis block of
+    SEQUENCE_BLOCK numbers, not one round trip per answer."""
+    from common import envelope
+    from common.redis import redis_client
+
+    second = "20261127120000"
+    seen = []
+    for _process in range(2):
+        envelope._blocks.clear()  # another process: its own blocks
+        seen += [envelope._sequence("999999", second) for _ in range(envelope.SEQUENCE_BLOCK + 3)]
+    assert len(set(seen)) == len(seen) == 2 * (envelope.SEQUENCE_BLOCK + 3)
+    assert int(redis_client().get(f"yibao:refmsgid:999999:{second}")) == 4 * envelope.SEQUENCE_BLOCK
