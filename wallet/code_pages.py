@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 200  # pages per early-delivery slice (one batched check each)
 BATCH_MAX = 500  # distinct (session, authorization, grant) keys per query
+GATHER = 0.004  # seconds a batch waits for more keys (fewer, larger database hops)
 AFTER_BOUNDARY = 0.005  # the catch-up push for pages that missed the early one
 
 
@@ -64,12 +65,16 @@ class Coalescer:
     """Coalesces the code pages' database work of the same moment: every key
     asked for while no batch is being collected joins the next one; one batch
     (up to ``BATCH_MAX`` distinct keys) is one ``database_sync_to_async`` hop
-    running ``query(keys) -> {key: answer}``. Used for the connects
+    running ``query(keys) -> {key: answer}``; a batch of fewer keys first
+    waits ``gather`` seconds for more (fewer, larger hops: each hop is a
+    thread hand-off whose Python competes with the event loop for the GIL).
+    Used for the connects
     (``page_opens``: ``code_pages_open``) and the per-push checks
     (``page_checks``: ``code_pages_check``)."""
 
-    def __init__(self, query) -> None:
+    def __init__(self, query, gather: float = 0.0) -> None:
         self.query = query
+        self.gather = gather
         self.pending: dict = {}
         self.task: asyncio.Task | None = None
 
@@ -87,8 +92,9 @@ class Coalescer:
         return await asyncio.gather(*(self.ask(k) for k in keys), return_exceptions=True)
 
     async def _run(self) -> None:
-        await asyncio.sleep(0)  # let the keys asked for in this moment join
         while self.pending:
+            if len(self.pending) < BATCH_MAX:
+                await asyncio.sleep(self.gather)  # let the keys asked for in this moment join
             batch = dict(list(self.pending.items())[:BATCH_MAX])
             for key in batch:
                 del self.pending[key]
@@ -109,8 +115,8 @@ class Coalescer:
 
 
 # Off Channels' single database thread: the connects' and the checks' batches run side by side.
-page_opens = Coalescer(database_sync_to_async(code_pages_open, thread_sensitive=False))
-page_checks = Coalescer(database_sync_to_async(code_pages_check, thread_sensitive=False))
+page_opens = Coalescer(database_sync_to_async(code_pages_open, thread_sensitive=False), GATHER)
+page_checks = Coalescer(database_sync_to_async(code_pages_check, thread_sensitive=False), GATHER)
 
 
 class Page(Protocol):

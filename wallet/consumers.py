@@ -30,7 +30,10 @@ Messages in: ``ping``, ``refresh``. A frame that is not JSON gets ``error``
 MALFORMED_MESSAGE and the socket stays open (the same strict reader and
 answer as common.consumers.JsonConsumer).
 
-Authorisation is checked where it is used, every time: before every push
+Authorisation is checked where it is used, every time: on connect (the
+batched lookup, whose answer is the first push's check; the page is checked
+once more after it joined its groups, so a revoke announced before the join
+is not missed), before every push
 (rotation tick, refresh, scan notice, payment events) and for every message
 the socket handles, a check (``code_pages_check``, batched with the other
 pages' checks of the same moment: wallet/code_pages.py) confirms the login
@@ -138,13 +141,22 @@ class CodePage:
             return
         (self.session_id, self.login_person_id, self.voucher_id, self.code_owner_id, self.secret,
          self.authorization_id, self.grant_id) = opened
+        # The lookup has just read the rows a check reads (live session, active
+        # authorization and voucher, the binding): it is the first push's
+        # check, as fresh as any batched check's answer. The first code goes
+        # out without a second database hop.
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol})
+        await self.push_code()
+        rotator.add(self)
+        # A revoke, logout or binding end committed after the lookup read its
+        # rows but announced before the process was in the page's groups in
+        # Redis reached no one; the check after the join catches it (the code
+        # already shown names the revoked authorization or grant, so it no
+        # longer decodes). From here on every notice reaches the page.
         self.groups = (voucher_group(self.voucher_id), session_group(self.session_id))
         if not await page_notices.join(self, self.groups):
             logger.warning("channel layer unavailable; a code page runs without notifications for now")
-        await self.send({"type": "websocket.accept", "subprotocol": subprotocol})
-        if await self.still_allowed():
-            await self.push_code()
-            rotator.add(self)
+        await self.still_allowed()
 
     def leave(self) -> None:
         self.ended = True

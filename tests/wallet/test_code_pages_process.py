@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 import websockets
@@ -87,3 +88,64 @@ def test_a_page_leaving_keeps_the_group_for_the_pages_still_open(start_wallet):
     for messages, code, _ in closed:  # a fresh code after the scan (maybe an early one too), then the revoke
         assert messages[-1] == REVOKED and code == 4403, (messages, code)
         assert all(m["type"] == "code" for m in messages[:-1]), messages
+
+
+def test_a_revoke_between_the_connect_lookup_and_the_group_join_still_closes_the_page(start_wallet, monkeypatch):
+    """The connect's lookup is the first push's check (one database hop per
+    connect, issue #16). A revoke committed after the lookup read its rows
+    but announced before the process was in the page's groups in Redis
+    reaches no page through the channel layer: the check after the join must
+    close the page. The page runs in this test process (the real
+    ``code_page_app``, its real batched lookup and the real channel layer);
+    the revoke is made through the live server right after the lookup
+    returned and before the page joins its groups."""
+    from wallet import code_pages
+    from wallet.consumers import code_page_app
+    from tests.wallet.test_code_authorization import _two_channels
+
+    server = start_wallet()
+    wechat, alipay = _two_channels(server)
+    pharmacy = _terminal(server, PHARMACIES[0])
+    lookup = code_pages.page_opens.query
+
+    async def lookup_then_revoke(keys):
+        answers = await lookup(keys)
+        await asyncio.to_thread(_revoke, alipay, "wechat")  # its access.changed reaches no one yet
+        return answers
+
+    monkeypatch.setattr(code_pages.page_opens, "query", lookup_then_revoke)
+
+    async def scenario():
+        # Clear of the early-delivery window, so that only the check after the join can close the page in time.
+        while time.time() % 30 > 18:
+            await asyncio.sleep(0.5)
+        inbox: asyncio.Queue = asyncio.Queue()
+        sent: list[dict] = []
+        closed = asyncio.Event()
+
+        async def send(message):
+            sent.append(message)
+            if message["type"] == "websocket.close":
+                closed.set()
+
+        await inbox.put({"type": "websocket.connect"})
+        scope = {"type": "websocket", "path": "/ws/code/", "query_string": b"", "headers": [],
+                 "subprotocols": ["bearer", wechat.token]}
+        page = asyncio.create_task(code_page_app(scope, inbox.get, send))
+        try:
+            await asyncio.wait_for(closed.wait(), 5)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            await inbox.put({"type": "websocket.disconnect", "code": 1000})
+            await asyncio.wait_for(page, 5)
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent[0] == {"type": "websocket.accept", "subprotocol": "bearer"}, sent
+    texts = [json.loads(m["text"]) for m in sent if m["type"] == "websocket.send"]
+    assert [t["type"] for t in texts] == ["code", "session.ended"], texts  # the lookup's code, then the revoke
+    assert texts[-1] == REVOKED
+    assert sent[-1] == {"type": "websocket.close", "code": 4403}, sent
+    answer = decode(pharmacy, texts[0]["code"])  # the code shown names the revoked authorization
+    assert answer["errorCode"] == "EC_VOUCHER_UNAVAILABLE", answer
