@@ -167,6 +167,7 @@ def code_pages_open(requests) -> dict:
                           .order_by("login_id", "-created_at", "-id")):
         own.setdefault(authorization.login_id, authorization)
     answers = {}
+    secrets: dict[int, str] = {}  # voucher id -> its decrypted code secret (once per batch, not per page)
     for key, session in sessions.items():
         person = key[2]
         try:
@@ -174,8 +175,11 @@ def code_pages_open(requests) -> dict:
                 answers[key] = None
             elif person is None:
                 authorization = own.get(session.login_id) or authorization_for_code_page(session.login)
+                secret = secrets.get(authorization.voucher_id)
+                if secret is None:
+                    secret = secrets[authorization.voucher_id] = authorization.voucher.code_secret
                 answers[key] = CodePageOpen(session.pk, session.login.person_id, authorization.voucher_id,
-                                            authorization.pk, authorization.voucher.code_secret, authorization.pk, None)
+                                            authorization.pk, secret, authorization.pk, None)
             else:
                 voucher, owner_id, grant = proxy_code_page_open(session.login, person)
                 answers[key] = CodePageOpen(session.pk, session.login.person_id, voucher.pk, owner_id,
