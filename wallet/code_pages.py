@@ -37,6 +37,7 @@ import time
 from typing import Protocol
 
 from channels.db import database_sync_to_async
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 
 from .selectors import code_pages_check, code_pages_open
@@ -233,9 +234,6 @@ class PageNotices:
         if self.loop is not loop:  # first use, or a new event loop (tests)
             self.__init__()
             self.loop = loop
-            from channels.layers import channel_layers
-            from channels.layers import DEFAULT_CHANNEL_LAYER
-
             self.layer = (channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
                           if DEFAULT_CHANNEL_LAYER in channel_layers.configs else None)
         if self.layer is None:
