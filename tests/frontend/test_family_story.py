@@ -30,6 +30,7 @@ from common import demodata
 from common.money import yuan_to_fen
 from tests.frontend.conftest import new_phone_page
 from tests.frontend.ui import (
+    add_line,
     app_url,
     by_testid,
     enter_pin,
@@ -67,15 +68,6 @@ def age(person: demodata.Person) -> int:
     today = dt.date.today()
     born = person.birth_date
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def add_line(pos, code: str, price: str, quantity: str) -> None:
-    fill_input(pos, "pos-catalogue-search", code)
-    pos.locator(f"[data-testid='pos-catalogue-item'][data-code='{code}']").click()
-    line = pos.locator(f"[data-testid='pos-line'][data-code='{code}']")
-    expect(line).to_be_visible()
-    line.locator("[data-testid='pos-line-price'] input").fill(price)
-    line.locator("[data-testid='pos-line-qty'] input").fill(quantity)
 
 
 def settle_shown_code(phone, pos, base: str, price: str, pin: str) -> dict:

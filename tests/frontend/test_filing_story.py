@@ -31,6 +31,7 @@ from playwright.sync_api import Page, expect
 from common import demodata
 from tests.frontend.conftest import new_phone_page
 from tests.frontend.ui import (
+    add_line,
     activated_person_on_code_page,
     app_url,
     by_testid,
@@ -119,11 +120,7 @@ def pos_at(pos: Page, base: str, inst: demodata.Institution, code: str) -> None:
 
 
 def bill_and_presettle(pos: Page) -> None:
-    fill_input(pos, "pos-catalogue-search", ITEM.med_list_codg)
-    pos.locator(f"[data-testid='pos-catalogue-item'][data-code='{ITEM.med_list_codg}']").click()
-    line = pos.locator(f"[data-testid='pos-line'][data-code='{ITEM.med_list_codg}']")
-    line.locator("[data-testid='pos-line-price'] input").fill("100.00")
-    line.locator("[data-testid='pos-line-qty'] input").fill("1")
+    add_line(pos, ITEM.med_list_codg, "100.00", "1")
     expect(by_testid(pos, "pos-bill-total")).to_have_text("100.00")
     by_testid(pos, "pos-presettle").click()
 

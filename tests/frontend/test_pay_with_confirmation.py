@@ -22,11 +22,11 @@ from common import demodata
 from common.money import yuan_to_fen
 from tests.frontend.conftest import new_phone_page
 from tests.frontend.ui import (
+    add_line,
     activated_person_on_code_page,
     app_url,
     by_testid,
     enter_pin,
-    fill_input,
     new_pos_page,
     pos_decode,
     pos_sign_in_demo,
@@ -42,17 +42,6 @@ EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
 PIN = "258036"
 ITEM = A_ITEMS[1]  # class A, no price cap: 500.00 × 2 = 1000.00, account part 350.00 > 200.00
 SPLIT = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
-
-
-def add_line(pos, code: str, price: str, quantity: str) -> None:
-    fill_input(pos, "pos-catalogue-search", code)
-    pos.locator(f"[data-testid='pos-catalogue-item'][data-code='{code}']").click()
-    line = pos.locator(f"[data-testid='pos-line'][data-code='{code}']")
-    expect(line).to_be_visible()
-    price_input = line.locator("[data-testid='pos-line-price'] input")
-    price_input.fill(price)
-    qty_input = line.locator("[data-testid='pos-line-qty'] input")
-    qty_input.fill(quantity)
 
 
 def test_large_bill_confirmed_on_the_phone_then_reversed(browser, start_wallet, screenshot):

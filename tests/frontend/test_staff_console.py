@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 from common import demodata, idnumber
 from staff.management.commands.staff_demo_users import DEMO_STAFF, totp_seed_base32
 from tests.frontend.conftest import new_phone_page
-from tests.frontend.ui import app_url, by_testid, enter_pin, fill_input, sign_in
+from tests.frontend.ui import app_url, by_testid, enter_pin, fill_input, fill_textarea, sign_in
 from tests.support.app import AppClient
 from tests.support.http import LiveClient
 
@@ -50,12 +50,6 @@ def console_page(browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
     return page
-
-
-def fill_textarea(page, testid: str, value: str) -> None:
-    field = by_testid(page, testid).locator("textarea")
-    field.fill(value)
-    expect(field).to_have_value(value)
 
 
 def staff_login(page, base: str, username: str, *, next_step: bool = False) -> None:

@@ -21,11 +21,25 @@ def app_url(base: str, channel: str | None = None, route: str = "") -> str:
     return f"{base}/app/{query}{fragment}"
 
 
-def fill_input(page: Page, testid: str, value: str) -> None:
-    """Fill the real <input> inside a uni-input carrying `testid`."""
-    field = by_testid(page, testid).locator("input")
+# uni-app's H5 <input>/<textarea> hands the page at most one input event per
+# 100 ms and delivers a later one only when that window ends. A field typed into
+# again within the window shows the new text at once, but the page's model gets
+# it up to 100 ms later: a tap in between validates the old text. A refill
+# therefore waits the window out before it types.
+UNI_INPUT_THROTTLE_MS = 100
+
+
+def fill_field(field: Locator, value: str) -> None:
+    """Type `value` into a real <input> or <textarea>, so that the page's model has it."""
+    if field.input_value():
+        field.page.wait_for_timeout(UNI_INPUT_THROTTLE_MS + 20)
     field.fill(value)
     expect(field).to_have_value(value)
+
+
+def fill_input(page: Page, testid: str, value: str) -> None:
+    """Fill the real <input> inside a uni-input carrying `testid`."""
+    fill_field(by_testid(page, testid).locator("input"), value)
 
 
 def sign_in(page: Page, base: str, channel: str, openid: str) -> None:
@@ -68,11 +82,19 @@ def expect_error(page: Page, code: str) -> Locator:
 POS_VIEWPORT = {"width": 1280, "height": 800}
 
 
+def add_line(pos: Page, code: str, price: str, quantity: str) -> None:
+    """On the POS page: find `code` in the catalogue, add it, set its price and quantity."""
+    fill_input(pos, "pos-catalogue-search", code)
+    pos.locator(f"[data-testid='pos-catalogue-item'][data-code='{code}']").click()
+    line = pos.locator(f"[data-testid='pos-line'][data-code='{code}']")
+    expect(line).to_be_visible()
+    fill_field(line.locator("[data-testid='pos-line-price'] input"), price)
+    fill_field(line.locator("[data-testid='pos-line-qty'] input"), quantity)
+
+
 def fill_textarea(page: Page, testid: str, value: str) -> None:
     """Fill the real <textarea> inside a uni-textarea carrying `testid`."""
-    field = by_testid(page, testid).locator("textarea")
-    field.fill(value)
-    expect(field).to_have_value(value)
+    fill_field(by_testid(page, testid).locator("textarea"), value)
 
 
 def activated_person_on_code_page(page: Page, base: str, person, pin: str, channel: str = "wechat") -> str:
