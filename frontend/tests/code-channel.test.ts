@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 vi.mock('@/platform', () => ({ wsBaseUrl: () => 'wss://api.test', socketConnectOptions: () => ({}) }))
 vi.mock('@/api/code', () => ({ getCode: vi.fn(), getWsTicket: vi.fn() }))
@@ -6,40 +6,11 @@ vi.mock('@/api/payments', () => ({ listPending: vi.fn() }))
 
 import { SocketManager } from '@/realtime/socket'
 import { CodeChannel, POLL_GRACE_MS } from '@/realtime/code-channel'
+import { useFakeSockets } from './support/fake-socket'
 
-class FakeTask {
-  handlers: Record<string, (arg?: any) => void> = {}
-  sent: string[] = []
-  closed = false
-  onOpen(fn: () => void) { this.handlers.open = fn }
-  onMessage(fn: (e: any) => void) { this.handlers.message = fn }
-  onError(fn: () => void) { this.handlers.error = fn }
-  onClose(fn: () => void) { this.handlers.close = fn }
-  send({ data }: { data: string }) { this.sent.push(data) }
-  close() { this.closed = true }
-}
-
-let tasks: FakeTask[]
-let urls: string[]
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  tasks = []
-  urls = []
-  vi.stubGlobal('uni', {
-    connectSocket(options: any) {
-      urls.push(options.url)
-      const task = new FakeTask()
-      tasks.push(task)
-      return task
-    },
-  })
-})
-
-afterEach(() => {
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-})
+const sockets = useFakeSockets()
+const tasks = sockets.tasks
+const urls = (): string[] => sockets.options.map((o) => o.url)
 
 function setup(overrides: Record<string, any> = {}) {
   const socket = new SocketManager()
@@ -67,11 +38,11 @@ describe('CodeChannel', () => {
     const { channel } = setup()
     channel.start()
     await vi.advanceTimersByTimeAsync(0)
-    expect(urls).toEqual(['wss://api.test/ws/code/?ticket=t1'])
+    expect(urls()).toEqual(['wss://api.test/ws/code/?ticket=t1'])
     tasks[0].handlers.open()
     tasks[0].handlers.close()
     await vi.advanceTimersByTimeAsync(1500)
-    expect(urls[1]).toBe('wss://api.test/ws/code/?ticket=t2')
+    expect(urls()[1]).toBe('wss://api.test/ws/code/?ticket=t2')
     channel.stop()
   })
 
@@ -167,12 +138,12 @@ describe('CodeChannel', () => {
     const c2 = new CodeChannel({ code: (c) => got.codes.push(c.code), mulaidUsed: (n) => notices.push(`${n.relative_name}:${n.amount}`) }, deps)
     c2.start()
     await vi.advanceTimersByTimeAsync(0)
-    expect(urls).toEqual(['wss://api.test/ws/code/?ticket=t1'])
+    expect(urls()).toEqual(['wss://api.test/ws/code/?ticket=t1'])
     tasks[0].handlers.open()
     c2.switchPerson('B 1')
     await vi.advanceTimersByTimeAsync(0)
     expect(tasks[0].closed).toBe(true)
-    expect(urls[1]).toBe('wss://api.test/ws/code/?ticket=t2&person=B%201')
+    expect(urls()[1]).toBe('wss://api.test/ws/code/?ticket=t2&person=B%201')
     tasks[1].handlers.open()
     tasks[1].handlers.message({ data: JSON.stringify({ type: 'mulaid.used', relative_name: '小明', institution: 'X', amount: '12.00',
       remaining_annual_cap: null, at: '2026-01-01T00:00:00Z' }) })
@@ -183,7 +154,7 @@ describe('CodeChannel', () => {
     expect(deps.listPending).toHaveBeenCalledWith('B 1')
     c2.switchPerson('')
     await vi.advanceTimersByTimeAsync(0)
-    expect(urls[urls.length - 1]).toMatch(/^wss:\/\/api\.test\/ws\/code\/\?ticket=t\d+$/)
+    expect(urls().at(-1)).toMatch(/^wss:\/\/api\.test\/ws\/code\/\?ticket=t\d+$/)
     c2.stop()
   })
 

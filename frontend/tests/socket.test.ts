@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 const platform = vi.hoisted(() => ({ options: {} as Record<string, unknown> }))
 vi.mock('@/platform', () => ({
@@ -7,40 +7,11 @@ vi.mock('@/platform', () => ({
 }))
 
 import { HEARTBEAT_MS, SocketManager, backoffDelay } from '@/realtime/socket'
+import { useFakeSockets } from './support/fake-socket'
 
-class FakeTask {
-  handlers: Record<string, (arg?: any) => void> = {}
-  sent: string[] = []
-  closed = false
-  onOpen(fn: () => void) { this.handlers.open = fn }
-  onMessage(fn: (e: any) => void) { this.handlers.message = fn }
-  onError(fn: () => void) { this.handlers.error = fn }
-  onClose(fn: () => void) { this.handlers.close = fn }
-  send({ data }: { data: string }) { this.sent.push(data) }
-  close() { this.closed = true }
-}
-
-let tasks: FakeTask[]
-let connectOptions: any[]
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  tasks = []
-  connectOptions = []
-  vi.stubGlobal('uni', {
-    connectSocket(options: any) {
-      connectOptions.push(options)
-      const task = new FakeTask()
-      tasks.push(task)
-      return task
-    },
-  })
-})
-
-afterEach(() => {
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-})
+const sockets = useFakeSockets()
+const tasks = sockets.tasks
+const connectOptions = sockets.options
 
 describe('SocketManager', () => {
   it('asks for an explicit task, with the platform options (multiple on Alipay)', () => {

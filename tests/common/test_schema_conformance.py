@@ -127,6 +127,7 @@ def test_live_api_conforms_to_its_schema(wallet_live):
 FRONTEND_API = Path(__file__).resolve().parents[2] / "frontend" / "src" / "api"
 TS_INTERFACE = re.compile(r"/\*\*[^*]*?schema: (\w+)[^*]*?\*/\s*export interface (\w+)(?: extends (\w+))? \{\n(.*?)\n\}",
                           re.S)
+TS_ANY_INTERFACE = re.compile(r"export interface (\w+)(?: extends (\w+))? \{\n(.*?)\n\}", re.S)
 TS_PROPERTY = re.compile(r"^  (\w+)(\??): (.+)$", re.M)
 TS_UNION = re.compile(r"export type (\w+) =((?:\s*\|?\s*'[^']+')+)")
 TS_ENUMS = {"PaymentStatus": "PaymentStatusEnum", "VoucherStatus": "VoucherStatusEnum",
@@ -144,16 +145,16 @@ def _typescript() -> tuple[dict, dict]:
     interface whose doc comment names its schema component, and the string
     unions by name."""
     source = "\n".join(path.read_text() for path in sorted(FRONTEND_API.glob("*.ts")))
-    raw = {name: (component, parent, body) for component, name, parent, body in TS_INTERFACE.findall(source)}
-    all_props = {}
-    for name, (_, _, body) in raw.items():
-        all_props[name] = {prop: (bool(opt), "null" in kind.split("//")[0])
-                           for prop, opt, kind in TS_PROPERTY.findall(body)}
-    interfaces = {}
-    for name, (component, parent, _) in raw.items():
-        props = dict(all_props.get(parent, {})) if parent else {}
-        props.update(all_props[name])
-        interfaces[name] = (component, props)
+    declared = {name: (parent, body) for name, parent, body in TS_ANY_INTERFACE.findall(source)}
+
+    def props_of(name: str) -> dict:
+        """An interface's properties, its parents' included (a parent need not name a component)."""
+        parent, body = declared[name]
+        props = props_of(parent) if parent else {}
+        props.update({prop: (bool(opt), "null" in kind.split("//")[0]) for prop, opt, kind in TS_PROPERTY.findall(body)})
+        return props
+
+    interfaces = {name: (component, props_of(name)) for component, name, _, _ in TS_INTERFACE.findall(source)}
     unions = {name: sorted(re.findall(r"'([^']+)'", body)) for name, body in TS_UNION.findall(source)}
     return interfaces, unions
 

@@ -20,26 +20,13 @@ export interface SecurityNotice {
 }
 
 /** POST /api/pin/change (schema: PinChangeApiOutput) */
-export interface PinChanged {
-  kind: SecurityNoticeKind
-  channel: string
-  channel_name: string
-  at: string
-  title: string
-  message: string
+export interface PinChanged extends SecurityNotice {
   /** payments that were waiting for the old PIN, now cancelled */
   payments_cancelled: number
 }
 
 /** POST /api/pin/forgot/complete (schema: PinForgotCompleteApiOutput) */
-export interface PinReset {
-  kind: SecurityNoticeKind
-  channel: string
-  channel_name: string
-  at: string
-  title: string
-  message: string
-  payments_cancelled: number
+export interface PinReset extends PinChanged {
   /** the PIN was locked and is unlocked now */
   unlocked: boolean
   /** a staff-started reset ticket was completed */
