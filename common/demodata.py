@@ -570,11 +570,12 @@ _POLICY_FORM_PERSONS = [
 ]
 
 
-def _policy_form_regions(data: DemoData, seed: int) -> None:
-    for province, admdvs, city in POLICY_FORM_REGIONS:
-        data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
+def _add_listed_persons(data: DemoData, rows, *, household_prefix: str) -> None:
+    """Persons written out by hand (region, name, gender, birth date, insutype,
+    psn_type, employer, balance in fen), each the head of a household of one,
+    numbered per region in list order."""
     sequence: dict[str, int] = {}
-    for n, (region, name, gender, born, insutype, psn_type, employer, balance) in enumerate(_POLICY_FORM_PERSONS, 1):
+    for n, (region, name, gender, born, insutype, psn_type, employer, balance) in enumerate(rows, 1):
         sequence[region] = sequence.get(region, 0) + 1
         # ID sequence: odd for men, even for women (GB 11643).
         id_number = idnumber.make(region, born, 2 * sequence[region] - (1 if gender == "1" else 0))
@@ -582,8 +583,14 @@ def _policy_form_regions(data: DemoData, seed: int) -> None:
             psn_no=f"{region}{sequence[region]:014d}", name=name, id_number=id_number, gender=gender,
             birth_date=born, insutype=insutype, psn_type=psn_type, insured_region=region,
             enrolment_status="active", employer=employer, enrolled_on=max(born, dt.date(2010, 1, 1)),
-            balance_fen=balance, household=f"HP{n:03d}", role="head",
+            balance_fen=balance, household=f"{household_prefix}{n:03d}", role="head",
         ))
+
+
+def _policy_form_regions(data: DemoData, seed: int) -> None:
+    for province, admdvs, city in POLICY_FORM_REGIONS:
+        data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
+    _add_listed_persons(data, _POLICY_FORM_PERSONS, household_prefix="HP")
     # 孙立新 is a civil servant; 钱大勇 特困供养人员 (open-ended); 赵秀英 was a
     # 低保对象 until the end of 2025 (no medical assistance on a 2026 bill).
     data.civil_servants.append("32010000000000000001")
@@ -691,16 +698,7 @@ _CROSS_PROVINCE_CATALOGUE = [
 def _cross_province(data: DemoData, seed: int) -> None:
     for province, admdvs, city in CROSS_PROVINCE_REGIONS:
         data.regions.append(Region(admdvs=admdvs, name=city, province=province, evoucher_open=True))
-    sequence: dict[str, int] = {}
-    for n, (region, name, gender, born, insutype, psn_type, employer, balance) in enumerate(_CROSS_PROVINCE_PERSONS, 1):
-        sequence[region] = sequence.get(region, 0) + 1
-        id_number = idnumber.make(region, born, 2 * sequence[region] - (1 if gender == "1" else 0))
-        data.persons.append(Person(
-            psn_no=f"{region}{sequence[region]:014d}", name=name, id_number=id_number, gender=gender,
-            birth_date=born, insutype=insutype, psn_type=psn_type, insured_region=region,
-            enrolment_status="active", employer=employer, enrolled_on=max(born, dt.date(2010, 1, 1)),
-            balance_fen=balance, household=f"HX{n:03d}", role="head",
-        ))
+    _add_listed_persons(data, _CROSS_PROVINCE_PERSONS, household_prefix="HX")
     for code, name, kind, level, region in _CROSS_PROVINCE_INSTITUTIONS:
         data.institutions.append(Institution(code, name, kind, level, region, True, _rng_secret(seed, code)))
     data.region_catalogue.extend(_CROSS_PROVINCE_CATALOGUE)

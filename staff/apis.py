@@ -58,6 +58,12 @@ class StaffApi(APIView):
     def ip(self):
         return client_ip(self.request)
 
+    def reason(self) -> str:
+        """The action's reason from the body, as given (the service checks it is there: STAFF_REASON_REQUIRED)."""
+        data = ReasonInputSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data["reason"]
+
 
 class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000, trim_whitespace=False,
@@ -281,10 +287,8 @@ class ResetTicketCreateApi(StaffApi):
         400: "STAFF_REASON_REQUIRED", 401: AUTH_401, 403: FORBIDDEN, 404: CASE_404,
         409: "RESET_TICKET_ALREADY_OPEN"})})
     def post(self, request, case_id: str):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         ticket = services.reset_ticket_start(member=self.member, case_id=case_id,
-                                             reason=data.validated_data["reason"], ip=self.ip)
+                                             reason=self.reason(), ip=self.ip)
         return Response(TicketOutputSerializer(selectors.ticket_view(ticket)).data, status=201)
 
 
@@ -293,10 +297,8 @@ class ResetTicketCancelApi(StaffApi):
         400: "STAFF_REASON_REQUIRED", 401: AUTH_401, 403: FORBIDDEN,
         404: "RESET_TICKET_NOT_FOUND (unknown or another team's)", 409: "RESET_TICKET_USED"})})
     def post(self, request, ticket_id: str):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         ticket = services.reset_ticket_withdraw(member=self.member, ticket_id=ticket_id,
-                                                reason=data.validated_data["reason"], ip=self.ip)
+                                                reason=self.reason(), ip=self.ip)
         return Response(TicketOutputSerializer(selectors.ticket_view(ticket)).data)
 
 
@@ -309,9 +311,7 @@ class FreezeApi(StaffApi):
         400: "STAFF_REASON_REQUIRED", 401: AUTH_401, 403: FORBIDDEN, 404: f"{CASE_404}, VOUCHER_NOT_FOUND",
         409: "VOUCHER_STATUS_CONFLICT (not active)"})})
     def post(self, request, case_id: str):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        voucher = services.voucher_freeze(member=self.member, case_id=case_id, reason=data.validated_data["reason"],
+        voucher = services.voucher_freeze(member=self.member, case_id=case_id, reason=self.reason(),
                                           ip=self.ip)
         return Response({"status": voucher.status})
 
@@ -321,10 +321,8 @@ class RevokeApi(StaffApi):
         400: "STAFF_REASON_REQUIRED", 401: AUTH_401, 403: FORBIDDEN,
         404: f"{CASE_404}, AUTHORIZATION_NOT_FOUND (not this person's)"})})
     def post(self, request, case_id: str, authorization_id: int):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         a = services.channel_revoke(member=self.member, case_id=case_id, authorization_id=authorization_id,
-                                    reason=data.validated_data["reason"], ip=self.ip)
+                                    reason=self.reason(), ip=self.ip)
         return Response(CaseAuthorizationOutputSerializer(
             {"id": a.pk, "channel": a.channel, "status": a.status, "created_at": a.created_at,
              "revoked_at": a.revoked_at}).data)
@@ -384,10 +382,8 @@ class RequestDecideApi(StaffApi):
         404: "REQUEST_NOT_FOUND (unknown or another team's), VOUCHER_NOT_FOUND",
         409: "STAFF_REQUEST_DECIDED, VOUCHER_STATUS_CONFLICT"})})
     def post(self, request, request_id: str):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         decided = services.request_decide(member=self.member, request_id=request_id, approve=self.approve,
-                                          reason=data.validated_data["reason"], ip=self.ip)
+                                          reason=self.reason(), ip=self.ip)
         return Response(RequestOutputSerializer(selectors.request_view(decided)).data)
 
 
@@ -404,10 +400,8 @@ class RequestWithdrawApi(StaffApi):
         400: "STAFF_REASON_REQUIRED", 401: AUTH_401, 403: FORBIDDEN,
         404: "REQUEST_NOT_FOUND (not your own request)", 409: "STAFF_REQUEST_DECIDED"})})
     def post(self, request, request_id: str):
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         withdrawn = services.request_withdraw(member=self.member, request_id=request_id,
-                                              reason=data.validated_data["reason"], ip=self.ip)
+                                              reason=self.reason(), ip=self.ip)
         return Response(RequestOutputSerializer(selectors.request_view(withdrawn)).data)
 
 
