@@ -71,6 +71,8 @@ def test_phone_shows_a_rotating_code_and_the_pos_decodes_it_once(browser, start_
         expect(by_testid(pos, "pos-person-birthday")).to_contain_text(EMPLOYEE.birth_date.strftime("%Y"))
         expect(by_testid(pos, "pos-person-region")).to_have_text(EMPLOYEE.insured_region)
         expect(by_testid(pos, "pos-person-insutype")).to_have_text("职工基本医疗保险")
+        # styles/pos.scss reaches the panels in components/biz/pos/ (a panel is a white card, not bare text).
+        expect(by_testid(pos, "pos-person")).to_have_css("background-color", "rgb(255, 255, 255)")
         screenshot(pos, "pos-decoded")
 
         # The phone is told at once, and shows the next code.

@@ -106,6 +106,9 @@ def test_large_bill_confirmed_on_the_phone_then_reversed(browser, start_wallet, 
         expect(by_testid(phone, "pay-result-title")).to_have_text("支付成功")
         receipt = by_testid(pos, "pos-receipt")
         expect(receipt).to_be_visible(timeout=20_000)
+        # The page's desktop styles reach inside its panel components (the receipt slip is 320 px, dashed).
+        expect(receipt).to_have_css("width", "320px")
+        expect(receipt).to_have_css("border-top-style", "dashed")
         setl_id = by_testid(pos, "pos-receipt-setl-id").inner_text()
         assert setl_id
 
