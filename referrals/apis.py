@@ -314,6 +314,7 @@ class FilingRulesApi(APIView):
         long_term_min_months = serializers.IntegerField()
         temporary_valid_months = serializers.IntegerField()
         late_filing_days = serializers.IntegerField(help_text="补办: begin_date may be this many days in the past.")
+        max_days_ahead = serializers.IntegerField(help_text="begin_date may be at most this many days ahead.")
         reminder_days = serializers.IntegerField()
         unfiled = serializers.ChoiceField(choices=["refuse", "lowest_ratio"])
         same_province = serializers.ChoiceField(choices=["local", "filed"])
@@ -333,6 +334,7 @@ class FilingRulesApi(APIView):
             "insured_region_name": region_name(person.insured_region) or person.insured_region, "open": rules.open,
             "long_term_min_months": rules.long_term_min_months,
             "temporary_valid_months": rules.temporary_valid_months, "late_filing_days": settings.FILING_LATE_DAYS,
+            "max_days_ahead": settings.FILING_MAX_DAYS_AHEAD,
             "reminder_days": settings.FILING_REMINDER_DAYS, "unfiled": rules.unfiled,
             "same_province": rules.same_province, "adjust_permille": rules.adjust,
             "reasons": [{"code": r.value, "name": r.label, "accepted_early": r.value in settings.FILING_EARLY_REASONS}

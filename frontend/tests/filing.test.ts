@@ -41,6 +41,7 @@ const PROVINCES: RegionProvince[] = [
 const RULES = {
   insured_region: '110100',
   late_filing_days: 30,
+  max_days_ahead: 90,
   temporary_valid_months: 6,
   long_term_min_months: 6,
 }
@@ -144,6 +145,8 @@ describe('the draft', () => {
     expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2027-02-25' }), RULES, TODAY)).toBe('')
     expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2027-02-26' }), RULES, TODAY))
       .toBe('开始日期最晚可选90天后')
+    expect(destinationProblem(draft({ type: 'long_term_residence', destAdmdvs: '440300', beginDate: '2027-01-01' }), { ...RULES, max_days_ahead: 30 }, TODAY))
+      .toBe('开始日期最晚可选30天后')
     // a late filing within the window is fine
     expect(destinationProblem(draft({ type: 'temporary_other', destAdmdvs: '510100', beginDate: '2026-11-01', endDate: '2027-04-30' }), RULES, TODAY)).toBe('')
   })

@@ -29,7 +29,7 @@ REGIONS = {"provinces": [
     {"code": "510000", "name": "四川省", "cities": [{"code": "510100", "name": "成都市"}, {"code": "510700", "name": "绵阳市"}]},
 ]}
 RULES = {"insured_region": "440100", "insured_region_name": "广州市", "open": True, "long_term_min_months": 6,
-         "temporary_valid_months": 6, "late_filing_days": 30,
+         "temporary_valid_months": 6, "late_filing_days": 30, "max_days_ahead": 90,
          "reminder_days": 15, "unfiled": "refuse", "same_province": "local",
          "adjust_permille": {"long_term": 0, "referral": -100, "emergency": -100, "temporary_other": -200},
          "reasons": [{"code": "returned", "name": "已回参保地", "accepted_early": True},

@@ -155,6 +155,7 @@ def test_emergency_counts_as_filed_and_needs_no_material(filer):
     rules = filer.get("/api/filings/rules").json()
     assert "视同已备案" in rules["emergency_note"] and rules["open"] is True
     assert rules["temporary_valid_months"] == 6 and rules["long_term_min_months"] == 6 and rules["late_filing_days"] == 30
+    assert rules["max_days_ahead"] == 90
     assert rules["insured_region_name"] == "北京市"
     assert [r["code"] for r in rules["reasons"] if r["accepted_early"]] == ["info_error", "work_change", "family_change"]
     assert "承诺" in rules["commitment_text"]

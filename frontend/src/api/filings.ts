@@ -133,6 +133,8 @@ export interface FilingRules {
   long_term_min_months: number
   temporary_valid_months: number
   late_filing_days: number
+  /** the latest begin date, in days from today */
+  max_days_ahead: number
   reminder_days: number
   unfiled: 'refuse' | 'lowest_ratio'
   same_province: 'local' | 'filed'

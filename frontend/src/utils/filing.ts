@@ -176,12 +176,9 @@ export function defaultEndDate(begin: string, validMonths: number): string {
   return addDays(addMonths(begin, validMonths), -1)
 }
 
-/** How far ahead a filing may begin (the wallet's FILING_MAX_DAYS_AHEAD default; the server decides). */
-export const MAX_DAYS_AHEAD = 90
-
-/** The latest begin date: a filing for a trip that is yet to come. */
-export function latestBeginDate(today: string): string {
-  return addDays(today, MAX_DAYS_AHEAD)
+/** The latest begin date: a filing for a trip that is yet to come (rules.max_days_ahead). */
+export function latestBeginDate(today: string, maxDaysAhead: number): string {
+  return addDays(today, Math.max(0, maxDaysAhead))
 }
 
 /** The earliest begin date a late filing (补办) may name. */
@@ -313,7 +310,7 @@ export function parseInstitutionCodes(value: string): string[] {
 /** The first problem of the 就医地和日期 step ('' when fine). */
 export function destinationProblem(
   draft: FilingDraft,
-  rules: Pick<FilingRules, 'insured_region' | 'late_filing_days' | 'temporary_valid_months'> | null,
+  rules: Pick<FilingRules, 'insured_region' | 'late_filing_days' | 'max_days_ahead' | 'temporary_valid_months'> | null,
   today: string,
 ): string {
   const info = filingTypeInfo(draft.type)
@@ -327,7 +324,9 @@ export function destinationProblem(
   if (draft.beginDate < earliestBeginDate(today, lateDays)) {
     return lateDays > 0 ? `开始日期最早可选${lateDays}天前（补办备案）` : '开始日期不能早于今天'
   }
-  if (draft.beginDate > latestBeginDate(today)) return `开始日期最晚可选${MAX_DAYS_AHEAD}天后`
+  if (rules && draft.beginDate > latestBeginDate(today, rules.max_days_ahead)) {
+    return `开始日期最晚可选${rules.max_days_ahead}天后`
+  }
   if (info.term === 'temporary') {
     if (!isIsoDate(draft.endDate)) return '请选择结束日期'
     if (draft.endDate < draft.beginDate) return '结束日期不能早于开始日期'
