@@ -26,6 +26,23 @@ from services import PostgresServer, RedisServer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _stop_on_sigterm(proc: subprocess.Popen):
+    """SIGTERM (a CI runner's timeout, a service manager, ``kill``) stops the
+    command as Ctrl-C does, so pytest runs its teardown and stops the servers
+    its fixtures started; a second SIGTERM ends it at once. Either way this
+    process then stops its own PostgreSQL and Redis (``finally`` in main),
+    which Python's default SIGTERM handling would skip: the PostgreSQL
+    server, started by pg_ctl, outlives its parent."""
+    received = 0
+
+    def handler(signum, frame) -> None:
+        nonlocal received
+        received += 1
+        proc.send_signal(signal.SIGINT if received == 1 else signal.SIGKILL)
+
+    return handler
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
@@ -53,6 +70,7 @@ def main() -> int:
             env["SQLITE_TEST_DIR"] = tempfile.mkdtemp(prefix="yibao-sqlite-")
         print(f"[testenv] redis={redis.url} db={args.db}" + (f" pg_port={pg.port}" if pg else ""), flush=True)
         proc = subprocess.Popen(command, env=env, cwd=ROOT)
+        signal.signal(signal.SIGTERM, _stop_on_sigterm(proc))
         try:
             return proc.wait()
         except KeyboardInterrupt:
