@@ -13,7 +13,8 @@ own terms for an item of the catalogue (就医地目录): ``list_class``,
 ``self_pay_ratio_permille`` and ``price_cap_fen`` as above (``name`` and
 ``kind`` may be left empty; the item must be in the catalogue or in the same
 file). A bill at an institution of that region uses them
-(``region_catalogue_terms``), a local or a cross-province patient alike.
+(``reference().regional_terms``, core_platform/reference.py), a local or a
+cross-province patient alike.
 
 Files for ``core_load_catalogue``: CSV with that header row (UTF-8, BOM
 allowed), or JSON — a list of row objects or ``{"items": [...]}``. Chosen by
@@ -220,19 +221,12 @@ def _known_codes(codes: set[str]) -> set[str]:
     return found
 
 
-def region_catalogue_terms(region: str, codes) -> dict[str, RegionCatalogueItem]:
-    """The treatment region's own terms for these catalogue codes (就医地目录),
-    by code; a code without one keeps the catalogue's."""
-    codes = sorted(set(codes))
-    return {r.med_list_codg: r for r in RegionCatalogueItem.objects.filter(region=region, med_list_codg__in=codes[:500])}
-
-
 _CLASS_NAMES = {"A": "甲类", "B": "乙类", "C": "丙类"}
 
 
 def region_catalogue_lines(institution, terms: dict[str, RegionCatalogueItem]) -> list[str]:
     """Explanation lines for the items settled on the treatment region's
-    own terms (``terms``: what region_catalogue_terms gave for the bill)."""
+    own terms (``terms``: what ``Reference.regional_terms`` gave for the bill)."""
     if not terms:
         return []
     region = Region.objects.filter(admdvs=institution.region).first()

@@ -21,7 +21,6 @@ computed *under* the lock, from the locked balance and accumulators.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from decimal import Decimal
@@ -33,7 +32,6 @@ from common.fields import FieldError, amount_fen, decimal_value
 from common.money import age_value, fen_to_amount
 
 from .. import engine
-from ..db import core_atomic
 from ..errors import AmountOutOfRange
 from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import (
@@ -46,7 +44,7 @@ from ..models import (
     Settlement,
 )
 from ..reference import Reference, reference
-from ..selectors import person_age, person_id_number, policy_current
+from ..selectors import person_age, person_id_number
 from .ledger import (MAX_FEN, fund_owner, ledger_account_get_or_create, ledger_account_ref, posting_create,
                      supplement_fund_owner)
 from .catalogue import region_catalogue_lines
@@ -202,9 +200,8 @@ def _person(env: Envelope, druginfo: dict) -> InsuredPerson:
     return person
 
 
-def _institution(env: Envelope, ref: Reference | None = None) -> Institution:
-    institution = (ref.institution(env.fixmedins_code) if ref is not None
-                   else Institution.objects.filter(fixmedins_code=env.fixmedins_code).first())
+def _institution(env: Envelope, ref: Reference) -> Institution:
+    institution = ref.institution(env.fixmedins_code)
     if institution is None:
         _fail(InfCode.INPUT_INVALID, "定点医药机构不存在", env)
     if not institution.designated:
@@ -440,12 +437,13 @@ def benefit_check(env: Envelope) -> dict:
     may get it (civil-servant subsidy: cvlserv_flag; medical assistance: an
     identity it lists, held today) and "0" with the reason if not."""
     data = _node(env, "data")
+    ref = reference()
     person = _person(env, data)
-    institution = _institution(env)
+    institution = _institution(env, ref)
     today = timezone.localdate()
     rows = [{"fund_pay_type": BASIC_FUND_PAY_TYPE.get(person.insutype, "390100"),
              "trt_enjymnt_flag": "1", "trt_chk_rslt": f"可在{institution.name}享受医保待遇"}]
-    policy = policy_current(person.insured_region, person.insutype, today)
+    policy = ref.policy(person.insured_region, person.insutype, today)
     supplements = {s.get("fund"): s for s in (policy.params.get("supplements") or [])} if policy else {}
     identities = person_identities_on(person.psn_no, today) if "maf" in supplements else frozenset()
     for fund, _, fund_pay_type in SUPPLEMENT_FUNDS:
