@@ -260,6 +260,11 @@ class NoteOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class CaseOtherTeamsOutputSerializer(serializers.Serializer):
+    reset_tickets = serializers.IntegerField(help_text="Open reset tickets of other teams.")
+    requests = serializers.IntegerField(help_text="Pending requests of other teams.")
+
+
 class CaseOutputSerializer(PersonSummaryOutputSerializer):
     reason = serializers.CharField()
     phone_masked = serializers.CharField(allow_null=True)
@@ -269,8 +274,10 @@ class CaseOutputSerializer(PersonSummaryOutputSerializer):
     family = CaseFamilyOutputSerializer(many=True)
     filings = CaseFilingOutputSerializer(many=True)
     payments = CasePaymentOutputSerializer(many=True)
-    reset_tickets = TicketOutputSerializer(many=True, help_text="Open tickets only.")
-    requests = RequestOutputSerializer(many=True, help_text="Pending requests only.")
+    reset_tickets = TicketOutputSerializer(many=True, help_text="Your team's open tickets only.")
+    requests = RequestOutputSerializer(many=True, help_text="Your team's pending requests only.")
+    other_teams_open = CaseOtherTeamsOutputSerializer(
+        help_text="Other teams' open tickets and pending requests: counts only, never their details.")
     notes = NoteOutputSerializer(many=True)
 
 

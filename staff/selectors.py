@@ -77,12 +77,17 @@ def _filings(person) -> list[dict]:
 
 
 def case_view(case: Case) -> dict:
-    """Everything the console shows of the case's person, masked."""
+    """Everything the console shows of the case's person, masked. Open reset
+    tickets and pending requests of the case's team (the team of the staff
+    member whose case it is) in full; another team's only as counts
+    (``other_teams_open``): no id, author, reason or date of theirs."""
     person = case.person
+    team = case.staff.team
     voucher = voucher_get(person)
     locked = bool(voucher and pin_is_locked(voucher))
     pending = ApprovalRequest.objects.select_related("person", "team", "requested_by__user", "decided_by__user").filter(
         person=person, status=RequestStatus.PENDING).order_by("-created_at")
+    tickets = [t for t in reset_ticket_list(person) if reset_ticket_effective_status(t) == ResetTicketStatus.OPEN]
     notes = CaseNote.objects.select_related("author__user").filter(person=person).order_by("-created_at", "-id")[:50]
     return {
         **person_summary(case),
@@ -99,9 +104,10 @@ def case_view(case: Case) -> dict:
         "filings": _filings(person),
         "payments": [{"id": p.public_id, "institution": p.institution.name, "amount": fen_to_yuan(p.medfee_fen),
                       "status": p.status, "created_at": p.created_at} for p in payment_record_list(person, limit=10)],
-        "reset_tickets": [_ticket_view(t) for t in reset_ticket_list(person)
-                          if reset_ticket_effective_status(t) == ResetTicketStatus.OPEN],
-        "requests": [request_view(r) for r in pending],
+        "reset_tickets": [_ticket_view(t) for t in tickets if t.team == team.name],
+        "requests": [request_view(r) for r in pending.filter(team=team)],
+        "other_teams_open": {"reset_tickets": sum(t.team != team.name for t in tickets),
+                             "requests": pending.exclude(team=team).count()},
         "notes": [{"id": n.pk, "author": n.author.user.username, "text": n.text, "created_at": n.created_at}
                   for n in notes],
     }

@@ -18,6 +18,7 @@ import {
   loginRoute,
   lookupBody,
   navItems,
+  otherTeamsNotice,
   otpProblem,
   parseCsv,
   reasonProblem,
@@ -111,6 +112,14 @@ describe('roles', () => {
     expect(canDecide(SUPERVISOR, req({ requested_by: 'supervisor1' }))).toBe(false)
     expect(canDecide(AGENT, req({ requested_by: 'agent2' }))).toBe(false)
     expect(canDecide(SUPERVISOR, req({ status: 'approved' }))).toBe(false)
+  })
+
+  it("shows another team's open items on a case only as counts", () => {
+    expect(otherTeamsNotice({ requests: 0, reset_tickets: 0 })).toBe('')
+    expect(otherTeamsNotice(undefined)).toBe('')
+    expect(otherTeamsNotice({ requests: 1, reset_tickets: 0 })).toBe('其他组有 1 个处理中的审批申请（详情仅该组可见）')
+    expect(otherTeamsNotice({ requests: 1, reset_tickets: 1 })).toBe(
+      '其他组有 1 个处理中的审批申请、1 张进行中的密码重置单（详情仅该组可见）')
   })
 })
 

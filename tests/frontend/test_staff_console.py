@@ -107,6 +107,7 @@ def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
     agent = console_page(browser)
     supervisor = console_page(browser)
     auditor = console_page(browser)
+    pages = [agent, supervisor, auditor, phone]
     try:
         # 0. No session: a console page answers 401 and the login page says so.
         agent.goto(app_url(wallet.url, None, f"{CONSOLE}/lookup/index"))
@@ -188,6 +189,22 @@ def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
         expect(by_testid(agent, "staff-case-done")).to_contain_text("已提交解锁支付密码申请")
         expect(by_testid(agent, "staff-case-request")).to_have_attribute("data-kind", "unlock")
         assert voucher_row().pin_locked_until is not None  # not before the supervisor approves
+        expect(by_testid(agent, "staff-case-other-teams")).to_have_count(0)
+
+        # 5b. Another team's agent (agent2, 二组) opens the same person: 一组's pending
+        #     request is one count line, without its id, requester or reason.
+        other = console_page(browser)
+        pages.append(other)
+        staff_login(other, wallet.url, "agent2")
+        fill_input(other, "staff-lookup-id", PERSON.id_number)
+        fill_input(other, "staff-lookup-reason", "本人来电：查询解锁进度")
+        by_testid(other, "staff-lookup-submit").click()
+        by_testid(other, "staff-result-open").click()
+        expect(by_testid(other, "staff-case-page")).to_have_attribute("data-psn", PERSON.psn_no)
+        expect(by_testid(other, "staff-case-other-teams")).to_have_text("其他组有 1 个处理中的审批申请（详情仅该组可见）")
+        expect(by_testid(other, "staff-case-request")).to_have_count(0)
+        shown = by_testid(other, "staff-case-tickets").inner_text()
+        assert "agent1" not in shown and "已核验身份证原件" not in shown, shown
 
         # 6. The supervisor (another browser) approves it from the team's queue.
         staff_login(supervisor, wallet.url, "supervisor1")
@@ -239,7 +256,7 @@ def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
         actions = {r["action"] for r in rows}
         assert {"pin.reset_ticket.complete", "pin.unlock"} <= actions, sorted(actions)
         by_person = [r for r in rows if r["psn_no"] == PERSON.psn_no]
-        lookup = next(r for r in by_person if r["action"] == "staff.lookup")
+        lookup = next(r for r in by_person if r["action"] == "staff.lookup" and r["actor"] == "staff:agent1")
         assert "本人来电：忘记支付密码" in lookup["detail"], lookup
         screenshot(auditor, "staff-console-audit")
 
@@ -253,10 +270,10 @@ def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
         agent.goto(app_url(wallet.url, None, f"{CONSOLE}/case/index?id={case_id}"))
         expect(by_testid(agent, "staff-login-notice")).to_have_text("请先登录")
 
-        for page in (agent, supervisor, auditor, phone):
+        for page in pages:
             assert not page.js_errors, page.js_errors
     finally:
-        for page in (agent, supervisor, auditor, phone):
+        for page in pages:
             page.context.close()
 
 

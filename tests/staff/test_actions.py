@@ -131,6 +131,39 @@ def test_reset_ticket_cancel_by_the_team_only(staff, person_app):
     assert again.status_code == 409 and again.json()["code"] == "RESET_TICKET_USED"
 
 
+def test_another_teams_open_items_show_only_as_counts(staff, person_app):
+    """agent_b (二组) opens the person 一组 is working on: 一组's open ticket and
+    pending request are counted, never shown (no id, author, team or reason),
+    and cannot be acted on; 一组 still sees them in full."""
+    case_a = staff.agent_a.lookup()
+    ticket = staff.agent_a.post(f"/api/staff/cases/{case_a}/reset-tickets", {"reason": "一组工单原因甲"}).json()
+    staff.agent_a.post(f"/api/staff/cases/{case_a}/freeze", {"reason": "本人来电手机丢失"})
+    request = staff.agent_a.post(f"/api/staff/cases/{case_a}/requests",
+                                 {"kind": "unfreeze", "reason": "一组申请原因乙"}).json()
+
+    case_b = staff.agent_b.lookup()
+    seen = staff.agent_b.get(f"/api/staff/cases/{case_b}")
+    assert seen.status_code == 200, seen.content
+    body = seen.json()
+    assert body["reset_tickets"] == [] and body["requests"] == []
+    assert body["other_teams_open"] == {"reset_tickets": 1, "requests": 1}
+    text = seen.content.decode()
+    for secret in (ticket["id"], request["id"], "agent_a", "一组", "一组工单原因甲", "一组申请原因乙"):
+        assert secret not in text, secret
+    cancel = staff.agent_b.post(f"/api/staff/reset-tickets/{ticket['id']}/cancel", {"reason": "跨组撤销工单"})
+    assert cancel.status_code == 404 and cancel.json()["code"] == "RESET_TICKET_NOT_FOUND"
+    withdraw = staff.agent_b.post(f"/api/staff/requests/{request['id']}/withdraw", {"reason": "跨组撤回申请"})
+    assert withdraw.status_code == 404 and withdraw.json()["code"] == "REQUEST_NOT_FOUND"
+    assert staff.agent_b.get("/api/staff/requests").json() == []
+
+    for member, case_id in ((staff.agent_a, case_a), (staff.supervisor_a, staff.supervisor_a.lookup())):
+        own = member.get(f"/api/staff/cases/{case_id}").json()
+        assert [(t["id"], t["reason"], t["team"]) for t in own["reset_tickets"]] == [(ticket["id"], "一组工单原因甲", "一组")]
+        assert [(r["id"], r["reason"], r["requested_by"]) for r in own["requests"]] == [
+            (request["id"], "一组申请原因乙", "agent_a")]
+        assert own["other_teams_open"] == {"reset_tickets": 0, "requests": 0}
+
+
 def test_freeze_then_unfreeze_with_four_eyes(staff, person_app):
     case_id = staff.agent_a.lookup()
     frozen = staff.agent_a.post(f"/api/staff/cases/{case_id}/freeze", {"reason": "本人来电手机丢失"})

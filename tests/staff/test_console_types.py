@@ -12,7 +12,7 @@ STAFF_INTERFACES = {
     "LookupResult": "LookupApiOutput", "CaseVoucher": "CaseVoucherOutput",
     "CaseAuthorization": "CaseAuthorizationOutput", "CaseFamily": "CaseFamilyOutput", "CaseFiling": "CaseFilingOutput",
     "CasePayment": "CasePaymentOutput", "ResetTicket": "TicketOutput", "ApprovalRequest": "RequestOutput",
-    "CaseNote": "NoteOutput", "CaseView": "CaseOutput", "VoucherState": "VoucherStateOutput",
+    "CaseNote": "NoteOutput", "CaseOtherTeamsOpen": "CaseOtherTeamsOutput", "CaseView": "CaseOutput", "VoucherState": "VoucherStateOutput",
     "StaffAlert": "AlertListApiOutput", "AuditEvent": "AuditEventOutput", "AuditPage": "AuditListApiOutput",
 }
 STAFF_UNIONS = {"StaffRole": "StaffRoleEnum", "StaffLookupBy": "StaffLookupByEnum",

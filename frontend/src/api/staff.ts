@@ -155,6 +155,12 @@ export interface CaseNote {
   created_at: string
 }
 
+/** Other teams' open items on the person: counts only, never their details (schema: CaseOtherTeamsOutput). */
+export interface CaseOtherTeamsOpen {
+  reset_tickets: number
+  requests: number
+}
+
 /** Everything the console shows about one person (schema: CaseOutput). */
 export interface CaseView extends StaffPersonSummary {
   reason: string
@@ -167,6 +173,7 @@ export interface CaseView extends StaffPersonSummary {
   payments: CasePayment[]
   reset_tickets: ResetTicket[]
   requests: ApprovalRequest[]
+  other_teams_open: CaseOtherTeamsOpen
   notes: CaseNote[]
 }
 

@@ -5,7 +5,7 @@
  * CSV reading for the export summary. No uni, no platform: unit-tested in
  * tests/staff-utils.test.ts.
  */
-import type { ApprovalRequest, AuditFilters, LookupInput, StaffLookupBy, StaffMe } from '@/api/staff'
+import type { ApprovalRequest, AuditFilters, CaseOtherTeamsOpen, LookupInput, StaffLookupBy, StaffMe } from '@/api/staff'
 import { idNumberProblem, normaliseIdNumber } from './activation'
 
 export const ROLE_LABELS: Record<string, string> = {
@@ -231,6 +231,17 @@ export function idleRemaining(lastActivityMs: number, nowMs: number, timeoutSeco
 /** Four eyes on screen: a supervisor is not offered a decision on a request they made (the server refuses too). */
 export function canDecide(me: StaffMe | null, req: ApprovalRequest): boolean {
   return can(me, 'request_decide') && req.status === 'pending' && req.requested_by !== me?.username
+}
+
+/**
+ * Other teams' open items on the case's person, as one line (empty when none): the server sends
+ * only the counts, never another team's ids, authors or reasons.
+ */
+export function otherTeamsNotice(open: CaseOtherTeamsOpen | null | undefined): string {
+  const parts: string[] = []
+  if (open?.requests) parts.push(`${open.requests} 个处理中的审批申请`)
+  if (open?.reset_tickets) parts.push(`${open.reset_tickets} 张进行中的密码重置单`)
+  return parts.length ? `其他组有 ${parts.join('、')}（详情仅该组可见）` : ''
 }
 
 /** A 6-digit TOTP code, ASCII digits only. */
