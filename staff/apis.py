@@ -114,7 +114,7 @@ class StaffLoginApi(APIView):
     @extend_schema(request=InputSerializer, responses={
         200: StaffMeOutputSerializer,
         **errors({401: "STAFF_LOGIN_FAILED (wrong username, password or code: one answer)", 403: "CSRF_FAILED",
-                  429: "STAFF_LOGIN_THROTTLED (too many failures for this username or address)"})})
+                  429: "STAFF_LOGIN_THROTTLED (too many attempts for this username or failures from this address)"})})
     def post(self, request):
         csrf_check(request)
         data = self.InputSerializer(data=request.data)

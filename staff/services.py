@@ -15,7 +15,8 @@ Rules enforced here, each with a stable code:
 - four eyes: nobody decides a request they made (STAFF_SELF_APPROVAL, 403);
 - lookups per agent per hour (STAFF_LOOKUP_LIMIT, 429, and an alert for the
   team's supervisors);
-- failed logins per username and per address (STAFF_LOGIN_THROTTLED, 429).
+- login attempts per username and per address, counted before the password
+  is checked (STAFF_LOGIN_THROTTLED, 429).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from django.contrib import auth
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.enums import AuditOutcome
@@ -40,6 +40,7 @@ from accounts.selectors import (
 )
 from accounts.services import audit_record
 from accounts.services.reset_tickets import reset_ticket_cancel, reset_ticket_create
+from accounts.services.staff_login import login_attempt_reserve, login_factors_check, login_session_start
 from common import idnumber, ratelimit
 from common.errors import ApplicationError
 from common.idnumber import mask_in_text
@@ -111,51 +112,35 @@ def staff_member_of(user) -> StaffMember | None:
     return StaffMember.objects.select_related("user", "team").filter(user_id=user.pk).first()
 
 
-def _login_buckets(username: str, ip: str | None) -> list[tuple[str, int]]:
-    return [(f"staff-login:user:{username.lower()}", settings.STAFF_LOGIN_FAILURES_PER_USER),
-            (f"staff-login:ip:{ip or '-'}", settings.STAFF_LOGIN_FAILURES_PER_IP)]
-
-
 def _login_audit(username: str, ip, outcome: str, code: str = "", member: StaffMember | None = None) -> None:
     audit_record(action="staff.login", outcome=outcome, actor=f"staff:{mask_in_text(username)[:90]}", ip=ip,
                  code=code, detail={"team": member.team.name if member else ""})
 
 
 def staff_login(request, *, username: str, password: str, otp: str, ip: str | None) -> StaffMember:
-    """Password and TOTP code together. Failures are counted per username and
-    per address (STAFF_LOGIN_THROTTLED past the limit, without checking the
-    password) and audited; one message for every wrong factor."""
-    window = settings.STAFF_LOGIN_WINDOW_SECONDS
-    for bucket, limit in _login_buckets(username, ip):
-        wait = ratelimit.blocked(bucket, limit)
-        if wait:
-            with transaction.atomic():
-                _login_audit(username, ip, AuditOutcome.FAILURE, "STAFF_LOGIN_THROTTLED")
-            raise ApplicationError("STAFF_LOGIN_THROTTLED", f"登录失败次数过多，请{(wait + 59) // 60}分钟后再试",
-                                   status=429, detail={"retry_after": wait})
-    user = auth.authenticate(request, username=username, password=password)
-    member = staff_member_of(user) if user is not None else None
-    device = None
-    if member is not None and user.is_active:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is not None and not (isinstance(otp, str) and otp.isascii() and otp.isdigit()
-                                       and device.verify_token(otp)):
-            device = None
-    if device is None:
-        for bucket, limit in _login_buckets(username, ip):
-            ratelimit.attempt(bucket, limit, window)
-            if bucket.startswith("staff-login:user:") and ratelimit.count(bucket) == limit:  # throttled from now on
-                with transaction.atomic():
-                    StaffAlert.objects.create(kind=AlertKind.LOGIN_THROTTLED, team=member.team if member else None,
-                                              subject=mask_in_text(username)[:150], detail={"ip": ip or ""})
+    """Password and TOTP code together; one message for every wrong factor.
+    The attempt is counted per username and per address before the password
+    is checked (accounts.services.staff_login: at most 5 evaluated per
+    username per window however many arrive at once; STAFF_LOGIN_THROTTLED
+    past the limit); every attempt is audited, and the failure that uses a
+    username's last attempt alerts its team's supervisors."""
+    try:
+        attempt = login_attempt_reserve(username, ip)
+    except ApplicationError:  # STAFF_LOGIN_THROTTLED, nothing evaluated
         with transaction.atomic():
+            _login_audit(username, ip, AuditOutcome.FAILURE, "STAFF_LOGIN_THROTTLED")
+        raise
+    user, device = login_factors_check(request, username=username, password=password, otp=otp)
+    member = staff_member_of(user)
+    if member is None or device is None:
+        with transaction.atomic():
+            if attempt.last:  # throttled from now on
+                StaffAlert.objects.create(kind=AlertKind.LOGIN_THROTTLED, team=member.team if member else None,
+                                          subject=mask_in_text(username)[:150], detail={"ip": ip or ""})
             _login_audit(username, ip, AuditOutcome.FAILURE, "STAFF_LOGIN_FAILED", member)
         raise ApplicationError("STAFF_LOGIN_FAILED", "用户名、密码或动态验证码不正确", status=401)
-    auth.login(request, user)
-    otp_login(request, device)
+    login_session_start(request, attempt, user, device)
     request.session["staff_seen_at"] = timezone.now().timestamp()
-    for bucket, _ in _login_buckets(username, ip)[:1]:
-        ratelimit.reset(bucket)
     with transaction.atomic():
         _login_audit(username, ip, AuditOutcome.SUCCESS, member=member)
     return member
@@ -170,13 +155,14 @@ def staff_logout(request, member: StaffMember, ip: str | None) -> None:
 # --- lookup and cases ---------------------------------------------------------------
 
 def _lookup_limit(member: StaffMember, ip) -> None:
+    """Count the lookup before it runs (one atomic INCR: a burst gets exactly
+    the limit through); the refusal numbered limit + 1 is the window's first."""
     limit = settings.STAFF_LOOKUPS_PER_HOUR
-    bucket = f"staff-lookup:{member.pk}"
-    wait = ratelimit.attempt(bucket, limit, 3600)
+    number, wait = ratelimit.take(f"staff-lookup:{member.pk}", limit, 3600)
     if not wait:
         return
     with transaction.atomic():
-        if ratelimit.count(bucket) == limit + 1:  # the first refusal of this window alerts the supervisors
+        if number == limit + 1:  # the first refusal of this window alerts the supervisors
             StaffAlert.objects.create(kind=AlertKind.LOOKUP_LIMIT, team=member.team, subject=member.user.username,
                                       detail={"limit_per_hour": limit})
         audit_record(action="staff.lookup", outcome=AuditOutcome.FAILURE, actor=actor_of(member), ip=ip,
