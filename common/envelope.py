@@ -71,6 +71,9 @@ class InfCode(IntEnum):
     CODE_USED = 3004  # already redeemed
     VOUCHER_UNAVAILABLE = 3005  # voucher not active / no active channel authorization
     ECTOKEN_INVALID = 3006  # ecToken unknown, expired or another institution's
+    AUTHORIZATION_REVOKED = 3007  # the channel authorization that showed the ecToken's code was revoked
+    #   (or the voucher it belongs to, a binder's, is no longer active): the token is dead
+    BINDING_ENDED = 3008  # the family binding under which a binder showed the relative's code has ended
     PERSON_NOT_INSURED = 2004  # enrolment suspended or terminated: no benefits
     AMOUNTS_INCONSISTENT = 4001  # medfee_sumamt ≠ Σ items, or the parts ≠ medfee_sumamt
     CATALOGUE_ITEM_UNKNOWN = 4002  # med_list_codg not in the catalogue

@@ -114,11 +114,24 @@ class EcToken(models.Model):
     """A settlement token (ecToken) issued when an institution decodes a
     voucher code: bound to the voucher, that institution and a short expiry;
     used as ``mdtrt_cert_no`` with ``mdtrt_cert_type`` "01". Only its SHA-256
-    is stored."""
+    is stored.
+
+    It carries the chain that let its code be shown: the channel
+    authorization the code was shown under (it names the login; for a
+    relative's code shown by a binder, the binder's) and, for such a code, the
+    family code grant (family sits above the wallet: a plain id, asked of
+    family through wallet/hooks.py). Every use re-checks the whole chain
+    (wallet/services/ectokens.py ``ectoken_resolve``)."""
 
     token_hash = models.CharField(max_length=64, unique=True)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="ec_tokens")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="ec_tokens")
+    authorization = models.ForeignKey(
+        ChannelAuthorization, null=True, on_delete=models.PROTECT, related_name="ec_tokens",
+        help_text="the channel authorization the decoded code was shown under; null only on tokens issued "
+                  "before the chain was recorded, which are refused")
+    proxy_grant_id = models.BigIntegerField(
+        null=True, blank=True, help_text="family code grant id, when a binder showed a relative's code")
     business_type = models.CharField(max_length=5, blank=True)
     operator_id = models.CharField(max_length=30, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

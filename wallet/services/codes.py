@@ -24,9 +24,10 @@ from common.errors import ApplicationError
 from common.redis import redis_client
 
 from .. import codes
-from ..hooks import hook
-from ..enums import AuthorizationStatus, VoucherStatus
+from ..hooks import ProxyGrant, hook
+from ..enums import AuthorizationStatus
 from ..models import ChannelAuthorization, Voucher
+from .ectokens import chain_refusal
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,21 @@ class CodeRefused(ApplicationError):
     pass
 
 
-def code_check(raw: str, *, now: float | None = None, ahead: float = 0.0) -> tuple[Voucher, codes.ParsedCode]:
-    """Everything but single use: shape, voucher, TOTP, window, voucher state
-    and the state of the authorization the code was issued under. A code of
+@dataclass(frozen=True)
+class CheckedCode:
+    """A code that passed ``code_check``, with the chain it was checked with
+    (an ecToken issued for it carries that chain: wallet/services/ectokens.py)."""
+
+    voucher: Voucher  # whose code it is (the relative's, for a code a binder showed)
+    parsed: codes.ParsedCode
+    authorization_id: int  # the channel authorization it was shown under (the binder's, for a relative's code)
+    grant_id: int | None  # the family code grant, for a relative's code shown by a binder
+
+
+def code_check(raw: str, *, now: float | None = None, ahead: float = 0.0) -> CheckedCode:
+    """Everything but single use: shape, voucher, TOTP, window, and the chain
+    the code was shown under (``chain_refusal``: voucher, the authorization
+    it was issued under, the binding for a relative's code). A code of
     a step that has not begun is refused (the code page gets the next code
     early, and the counter may not accept it before its step); only the code
     page's own image rendering looks ``ahead`` (``code_check_own``)."""
@@ -77,13 +90,13 @@ def code_check(raw: str, *, now: float | None = None, ahead: float = 0.0) -> tup
     except codes.CodeFormatError:
         raise CodeRefused("EC_CODE_CORRUPTED", "二维码内容不完整或已损坏，请重新扫码")
     grant_id = codes.proxy_grant_id(parsed.authorization_id)
-    grant_active = True
+    grant = None
     if grant_id is None:
         authorization = (ChannelAuthorization.objects.select_related("voucher__person")
                          .filter(pk=parsed.authorization_id).first())
         voucher = authorization.voucher if authorization is not None else None
     else:  # a relative's code shown by a binder: the binding must still stand
-        voucher, authorization, grant_active = _proxy_code_owner(grant_id)
+        voucher, authorization, grant = _proxy_code_owner(grant_id)
     if voucher is None or not voucher.code_secret_encrypted or not codes.totp_matches(parsed, voucher.code_secret,
                                                                                          step_seconds):
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码，请让参保人刷新后重新扫码")
@@ -92,23 +105,24 @@ def code_check(raw: str, *, now: float | None = None, ahead: float = 0.0) -> tup
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码（生成时间异常），请让参保人刷新后重新扫码")
     if parsed.step < now_step - (settings.CODE_ACCEPT_STEPS - 1):
         raise CodeRefused("EC_CODE_EXPIRED", "医保码已过期，请让参保人刷新后重新扫码")
-    if (voucher.status != VoucherStatus.ACTIVE or authorization is None
-            or authorization.status != AuthorizationStatus.ACTIVE or not grant_active):
-        raise CodeRefused("EC_VOUCHER_UNAVAILABLE", "该医保电子凭证当前不可用，请参保人在“医保支付为何不可用”中查看原因")
-    return voucher, parsed
+    refusal = chain_refusal(voucher=voucher, authorization=authorization, grant_id=grant_id, grant=grant)
+    if refusal is not None:  # the decode's contract keeps one errorCode (3005) for every broken link
+        raise CodeRefused("EC_VOUCHER_UNAVAILABLE", refusal.message)
+    return CheckedCode(voucher=voucher, parsed=parsed, authorization_id=authorization.pk, grant_id=grant_id)
 
 
-def _proxy_code_owner(grant_id: int):
+def _proxy_code_owner(grant_id: int) -> tuple[Voucher | None, ChannelAuthorization | None, ProxyGrant | None]:
     """For a code naming family code grant ``grant_id``: the relative's
-    voucher, the binder's channel authorization it was shown under, and
-    whether the binding still lets it be shown (asked of family, wallet/hooks.py)."""
+    voucher, the binder's channel authorization it was shown under (with the
+    binder's voucher), and the grant with its binding's current state (asked
+    of family, wallet/hooks.py)."""
     get = hook("proxy_grant_get")
     grant = get(grant_id) if get else None
     if grant is None:
-        return None, None, False
+        return None, None, None
     voucher = Voucher.objects.select_related("person").filter(person_id=grant.relative_person_id).first()
-    authorization = ChannelAuthorization.objects.filter(pk=grant.authorization_id).first()
-    return voucher, authorization, grant.active
+    authorization = ChannelAuthorization.objects.select_related("voucher").filter(pk=grant.authorization_id).first()
+    return voucher, authorization, grant
 
 
 def code_check_own(raw: str, *, authorization_id: int, now: float | None = None) -> Voucher:
@@ -118,19 +132,19 @@ def code_check_own(raw: str, *, authorization_id: int, now: float | None = None)
     the page gets ``early_seconds`` ahead, may be rendered that early (plus a
     second for the request), so its images are ready at the boundary; it
     still cannot be redeemed before its step (``code_redeem``)."""
-    voucher, parsed = code_check(raw, now=now, ahead=early_seconds(settings.CODE_STEP_SECONDS) + 1.0)
-    if parsed.authorization_id != authorization_id:
+    checked = code_check(raw, now=now, ahead=early_seconds(settings.CODE_STEP_SECONDS) + 1.0)
+    if checked.parsed.authorization_id != authorization_id:
         raise CodeRefused("EC_CODE_UNKNOWN", "无法识别的医保码")
-    return voucher
+    return checked.voucher
 
 
 def code_redeem(raw: str, *, now: float | None = None) -> Voucher:
     """Accept a scanned code once. Raises CodeRefused with a stable code."""
-    voucher, parsed = code_check(raw, now=now)
+    checked = code_check(raw, now=now)
     ttl = settings.CODE_STEP_SECONDS * (settings.CODE_ACCEPT_STEPS + 2)
-    if not redis_client().set(f"yibao:code:used:{parsed.block}", b"1", nx=True, ex=ttl):
+    if not redis_client().set(f"yibao:code:used:{checked.parsed.block}", b"1", nx=True, ex=ttl):
         raise CodeRefused("EC_CODE_USED", "该医保码已被使用，请让参保人刷新后重新扫码")
-    return voucher
+    return checked.voucher
 
 
 def early_seconds(step_seconds: int) -> float:

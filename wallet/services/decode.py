@@ -26,7 +26,6 @@ from common.envelope import InfCode
 from common.jsonbody import JsonBodyError
 from common.redis import redis_client
 
-from .. import codes
 from ..hooks import hook
 from ..models import EcToken, Institution
 from .codes import CodeRefused, code_check
@@ -79,10 +78,11 @@ def decode_handle(*, body: bytes, headers: Mapping[str, str], ip: str | None = N
 
 
 def _decode(institution: Institution, data: dict, qr_code: str, ip: str | None) -> dict:
-    voucher, parsed = code_check(qr_code)
+    checked = code_check(qr_code)  # the whole chain the code was shown under; the ecToken carries it
+    voucher = checked.voucher
     redis = redis_client()
     ttl = settings.CODE_STEP_SECONDS * (settings.CODE_ACCEPT_STEPS + 2)
-    used_key, answer_key = f"yibao:code:used:{parsed.block}", f"yibao:code:answer:{parsed.block}"
+    used_key, answer_key = f"yibao:code:used:{checked.parsed.block}", f"yibao:code:answer:{checked.parsed.block}"
     if not redis.set(used_key, institution.fixmedins_code.encode(), nx=True, ex=ttl):
         owner = redis.get(used_key)
         stored = redis.get(answer_key)
@@ -91,15 +91,15 @@ def _decode(institution: Institution, data: dict, qr_code: str, ip: str | None) 
         raise CodeRefused("EC_CODE_USED", "该医保码已被使用，请让参保人刷新后重新扫码")
     with transaction.atomic():
         row, token = ectoken_issue(voucher=voucher, institution=institution,
+                                   authorization_id=checked.authorization_id, proxy_grant_id=checked.grant_id,
                                    business_type=str(data.get("businessType", "")),
                                    operator_id=str(data.get("operatorId", "")))
         audit_record(action="code.decode", outcome=AuditOutcome.SUCCESS, actor=institution.fixmedins_code,
                      person=voucher.person, ip=ip,
                      detail={"business_type": str(data.get("businessType", ""))[:5], "ectoken_id": row.pk})
-        grant_id = codes.proxy_grant_id(parsed.authorization_id)
-        scanned = hook("proxy_code_scanned") if grant_id is not None else None
+        scanned = hook("proxy_code_scanned") if checked.grant_id is not None else None
         if scanned:  # a relative's code shown by a binder: the relative sees who showed it, and where it was scanned
-            scanned(grant_id, institution.name, institution.fixmedins_code)
+            scanned(checked.grant_id, institution.name, institution.fixmedins_code)
         # Tell the person's open code pages: scanned by whom, when; they retire the code and show the next one.
         voucher_push(voucher.pk, "code.scanned", {"institution": institution.name,
                                                  "fixmedins_code": institution.fixmedins_code,

@@ -1,6 +1,16 @@
 """ecTokens: the settlement token an institution receives when it decodes a
 voucher code. 40 characters, bound to voucher + institution, valid for
-ECTOKEN_TTL_SECONDS (10 min). Stored as SHA-256 only."""
+ECTOKEN_TTL_SECONDS (10 min). Stored as SHA-256 only.
+
+A token carries the chain that let its code be shown: the channel
+authorization the code was shown under (which names the login) and, for a
+relative's code shown by a binder, the family code grant. ``chain_refusal``
+is the one rule for that chain, used by the decode (``code_check``) and by
+``ectoken_resolve``, which every use of a token goes through (1101 by token,
+2101, 2102): the voucher active, the authorization that showed the code
+active (and, for a binder's, the binder's voucher active), the binding
+standing. A logout or an expired app session is not in the chain: the
+person has not withdrawn consent, and the cashier may still be settling."""
 
 from __future__ import annotations
 
@@ -8,44 +18,111 @@ import datetime as dt
 import hashlib
 import secrets
 import string
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from common.envelope import EnvelopeError, InfCode
 
-from ..enums import VoucherStatus
-from ..models import EcToken, Institution, Voucher
+from ..enums import AuthorizationStatus, VoucherStatus
+from ..hooks import ProxyGrant, hook
+from ..models import ChannelAuthorization, EcToken, Institution, Voucher
 
 _ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class ChainRefusal:
+    """Why a code's chain no longer holds: an infcode and a message for the cashier."""
+
+    infcode: InfCode
+    message: str
+
+
+VOUCHER_UNAVAILABLE = ChainRefusal(InfCode.VOUCHER_UNAVAILABLE,
+                                   "该参保人的医保电子凭证已冻结或注销，不能使用医保电子凭证结算")
+AUTHORIZATION_REVOKED = ChainRefusal(InfCode.AUTHORIZATION_REVOKED,
+                                     "出示该医保码的渠道授权已撤销，电子凭证令牌已失效，请参保人重新出示医保码")
+SHOWER_UNAVAILABLE = ChainRefusal(InfCode.AUTHORIZATION_REVOKED,
+                                  "出示该医保码的家属的医保电子凭证已冻结或注销，电子凭证令牌已失效，请重新出示医保码")
+BINDING_ENDED = ChainRefusal(InfCode.BINDING_ENDED,
+                             "出示该医保码的亲情账户绑定已解除，电子凭证令牌已失效，请参保人本人出示医保码")
+
+
+def chain_refusal(*, voucher: Voucher, authorization: ChannelAuthorization | None, grant_id: int | None,
+                  grant: ProxyGrant | None = None) -> ChainRefusal | None:
+    """The chain that authorised a code, checked as one: ``voucher`` (whose
+    code it is) active; ``authorization`` (the channel authorization it was
+    shown under, its ``voucher`` loaded) active, and its voucher active (a
+    binder's, for a relative's code); for a relative's code (``grant_id``),
+    the family code grant still standing for this authorization and this
+    person (``grant``, or asked of family through the wallet hook). ``None``
+    when the whole chain holds. Reads nothing but the grant."""
+    if voucher.status != VoucherStatus.ACTIVE:
+        return VOUCHER_UNAVAILABLE
+    if authorization is None or authorization.status != AuthorizationStatus.ACTIVE:
+        return AUTHORIZATION_REVOKED
+    if authorization.voucher.status != VoucherStatus.ACTIVE:
+        return SHOWER_UNAVAILABLE
+    if grant_id is None:
+        return None if authorization.voucher_id == voucher.pk else AUTHORIZATION_REVOKED
+    if grant is None:
+        get = hook("proxy_grant_get")
+        grant = get(grant_id) if get else None  # family not installed: no binding stands
+    if (grant is None or not grant.active or grant.authorization_id != authorization.pk
+            or grant.relative_person_id != voucher.person_id):
+        return BINDING_ENDED
+    return None
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def ectoken_issue(*, voucher: Voucher, institution: Institution, business_type: str = "",
+def ectoken_issue(*, voucher: Voucher, institution: Institution, authorization_id: int,
+                  proxy_grant_id: int | None = None, business_type: str = "",
                   operator_id: str = "") -> tuple[EcToken, str]:
+    """A token for ``voucher`` at ``institution``, carrying the chain its code
+    was checked with (``code_check``): the authorization it was shown under and
+    the family code grant when a binder showed it."""
     token = "EC" + "".join(secrets.choice(_ALPHABET) for _ in range(38))
     row = EcToken.objects.create(
-        token_hash=_hash(token), voucher=voucher, institution=institution, business_type=business_type[:5],
-        operator_id=operator_id[:30], expires_at=timezone.now() + dt.timedelta(seconds=settings.ECTOKEN_TTL_SECONDS),
+        token_hash=_hash(token), voucher=voucher, institution=institution, authorization_id=authorization_id,
+        proxy_grant_id=proxy_grant_id, business_type=business_type[:5], operator_id=operator_id[:30],
+        expires_at=timezone.now() + dt.timedelta(seconds=settings.ECTOKEN_TTL_SECONDS),
     )
     return row, token
 
 
 def ectoken_resolve(token: str, institution: Institution, *, msgid: str = "") -> EcToken:
-    """The ecToken's voucher, if ``token`` is live and this institution's."""
+    """The ecToken, if ``token`` is this institution's, its whole chain still
+    holds (``chain_refusal``) and it has not expired: one query (plus family's
+    grant lookup for a relative's code shown by a binder). Every use of an
+    ecToken goes through here; a refusal raises before anything is sent to
+    the core."""
     row = None
     if token and len(token) <= 64:
-        try:
-            row = EcToken.objects.select_related("voucher__person").get(token_hash=_hash(token))
-        except EcToken.DoesNotExist:
-            pass
+        row = (EcToken.objects.select_related("voucher__person", "authorization__voucher")
+               .filter(token_hash=_hash(token)).first())
     if row is None or row.institution_id != institution.pk:
         raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌无效，请重新扫码", msgid=msgid)
+    if row.authorization_id is None:  # issued before tokens carried their chain: nothing to check it against
+        raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌已失效，请重新扫码", msgid=msgid)
+    # The chain before the expiry: a token ended by a freeze (ectokens_end) says why while the voucher is frozen.
+    refusal = chain_refusal(voucher=row.voucher, authorization=row.authorization, grant_id=row.proxy_grant_id)
+    if refusal is not None:
+        raise EnvelopeError(refusal.infcode, refusal.message, msgid=msgid)
     if row.expires_at <= timezone.now():
         raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌已过期，请重新扫码", msgid=msgid)
-    if row.voucher.status != VoucherStatus.ACTIVE:
-        raise EnvelopeError(InfCode.VOUCHER_UNAVAILABLE, "该医保电子凭证当前不可用", msgid=msgid)
     return row
+
+
+def ectokens_end(voucher_id: int) -> int:
+    """Inside the caller's transaction (a freeze or revoke of ``voucher_id``):
+    its live tokens, and those of relatives' codes its channels showed, end
+    for good — an unfreeze within their 10 minutes does not revive them."""
+    now = timezone.now()
+    return (EcToken.objects.filter(Q(voucher_id=voucher_id) | Q(authorization__voucher_id=voucher_id),
+                                   expires_at__gt=now).update(expires_at=now))

@@ -24,6 +24,7 @@ from settlement.services.outbox import outbox_enqueue
 
 from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
 from ..models import ChannelAuthorization, Payment, Voucher
+from .ectokens import ectokens_end
 from .payments.journal import payment_failed
 from .push import voucher_push
 
@@ -156,8 +157,8 @@ _TRANSITIONS = {
 def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) -> Voucher:
     """Operator (staff, or the person's own freeze) freeze / unfreeze /
     revoke, as a compare-and-swap on the current status; a freeze or revoke
-    cancels the payments waiting for the PIN; the core learns it through the
-    outbox."""
+    cancels the payments waiting for the PIN and ends the voucher's ecTokens;
+    the core learns it through the outbox."""
     allowed, target, kind = _TRANSITIONS[action]
     voucher = Voucher.objects.select_for_update().select_related("person").filter(person__psn_no=psn_no).first()
     if voucher is None:
@@ -171,6 +172,7 @@ def voucher_status_change(*, psn_no: str, action: str, actor: str, reason: str) 
     if action in _CANCELLED:  # nothing may be confirmed (or charged) on a frozen or revoked voucher
         code, err_msg = _CANCELLED[action]
         payments_cancel_pending(voucher.pk, reason_code=code, err_msg=err_msg)
+        ectokens_end(voucher.pk)  # the tokens counters already hold: refused now, and not revived by an unfreeze
     outbox_enqueue(kind=kind, person_key=psn_no, payload={"reason": reason})
     voucher_push(voucher.pk, "access.changed")
     voucher.refresh_from_db()

@@ -1,9 +1,9 @@
 """The terminal's side of paying: 2101 pre-settle and the 2102 state machine.
 
-The wallet checks the ecToken (this institution's, unexpired, its voucher
-active: ectokens.py) and the PIN (not locked) before anything reaches the
-core, and writes the journal row (``Payment``, hanging off the msgid's
-gateway journal row) before the settle is sent.
+The wallet checks the ecToken (this institution's, unexpired, the chain that
+authorised its code still holding: ectokens.py) and the PIN (not locked)
+before anything reaches the core, and writes the journal row (``Payment``,
+hanging off the msgid's gateway journal row) before the settle is sent.
 
 2102 states (wallet/enums.py PaymentStatus); a new payment is written
 ``submitted`` (received and moved on, one commit with the msgid's journal row)::
@@ -71,8 +71,9 @@ def _druginfo(call: TerminalCall) -> dict:
 
 
 def _token_for(call: TerminalCall, druginfo: dict) -> EcToken:
-    """The ecToken the bill is paid with: its voucher active (checked once,
-    by ectoken_resolve), the PIN not locked, the psn_no (if sent) its own."""
+    """The ecToken the bill is paid with: its chain holding (voucher,
+    authorization, binding: checked once, by ectoken_resolve), the PIN not
+    locked, the psn_no (if sent) its own."""
     msgid = call.env.msgid
     if str(druginfo.get("mdtrt_cert_type", "")) != "01":
         raise EnvelopeError(InfCode.CERT_TYPE_UNSUPPORTED, "医保电子凭证结算须使用 mdtrt_cert_type=01（ecToken）", msgid=msgid)

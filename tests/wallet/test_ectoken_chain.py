@@ -1,0 +1,230 @@
+"""Issue #20 item 1: an ecToken carries the chain that authorised its code —
+the person's voucher, the channel authorization (and so the login) the code
+was shown under, and the family binding when a binder showed a relative's
+code — and every use re-checks all of it (wallet/services/ectokens.py
+``ectoken_resolve``). One test per link: once the link ends, the same token
+is refused by the decode retry, 1101 by token, 2101 and every further 2102
+(new msgids) with its own infcode and message, and nothing more is posted
+in the core's ledger; a 2103 of a bill settled before still goes through (a
+reversal gives the money back and takes no ecToken). A logout or an expired
+app session is not a link: the token still settles.
+
+The settlement core runs as its own HTTP service with its own database; the
+pharmacy speaks the national envelope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import LoginSession
+from tests.family.helpers import ADULT_CHILD, EMPLOYEE, GUARDIAN, SMALL_CHILD, bind, bound_adult
+from tests.family.test_relative_code import strong_pin
+from tests.security.test_freeze_and_idor import _unfreeze
+from tests.support import processes
+from tests.support.app import AppClient
+from tests.support.pos import A_ITEMS, Pos, pharmacy_for
+from wallet.models import EcToken, Payment
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
+
+SMALL = [(A_ITEMS[0].med_list_codg, "25.00", "2")]  # 50 yuan: under the confirmation threshold
+
+# What each broken link answers, at every use of the token (infcode, err_msg).
+FROZEN = (3005, "该参保人的医保电子凭证已冻结或注销，不能使用医保电子凭证结算")
+REVOKED = (3007, "出示该医保码的渠道授权已撤销，电子凭证令牌已失效，请参保人重新出示医保码")
+BINDER_FROZEN = (3007, "出示该医保码的家属的医保电子凭证已冻结或注销，电子凭证令牌已失效，请重新出示医保码")
+BINDING_ENDED = (3008, "出示该医保码的亲情账户绑定已解除，电子凭证令牌已失效，请参保人本人出示医保码")
+
+_msgids = itertools.count(1)
+
+
+def _msgid(tag: str) -> str:
+    return f"CHAIN-{tag}-{next(_msgids)}"
+
+
+def _books(core_live) -> tuple[int, int]:
+    """The core's book of record: how many postings and settlements it holds."""
+    return processes.core_eval(core_live.db_url, "(m.Posting.objects.count(), m.Settlement.objects.count())")
+
+
+def _settles(pos: Pos, person, tag: str) -> dict:
+    answer = pos.settle(pos.bill(SMALL, insutype=person.insutype), msgid=_msgid(tag))
+    assert answer["infcode"] == 0, answer
+    assert answer["output"]["setlinfo"]["psn_no"] == person.psn_no
+    return answer["output"]["setlinfo"]
+
+
+def _decoded(pos: Pos, code: str, person) -> None:
+    answer = pos.decode(code)
+    assert answer["code"] == 0, answer
+    assert answer["data"]["userName"] == person.name
+
+
+def _every_use_refused(pos: Pos, person, shown: str, expected: tuple[int, str], core_live, tag: str) -> None:
+    """1101 by token, 2101, two 2102s with new msgids and the decode retry:
+    each refused with ``expected``; no payment recorded, nothing posted at the core."""
+    books = _books(core_live)
+    msgids = [_msgid(tag), _msgid(tag)]
+    answers = {
+        "1101": pos.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": pos.token}}),
+        "2101": pos.pre_settle(pos.bill(SMALL, insutype=person.insutype)),
+        **{f"2102 {m}": pos.settle(pos.bill(SMALL, insutype=person.insutype), msgid=m) for m in msgids},
+    }
+    for name, answer in answers.items():
+        assert (answer["infcode"], answer["err_msg"]) == expected, (name, answer)
+        assert not answer.get("output"), (name, answer)
+    assert not Payment.objects.filter(message__msgid__in=msgids).exists()
+    assert _books(core_live) == books  # nothing posted in the book of record
+    again = pos.decode(shown)  # the same counter asking again (a lost answer) gets no token
+    assert (again["code"], again["errorCode"], again["message"]) == (3005, "EC_VOUCHER_UNAVAILABLE", expected[1])
+
+
+def _reversal_still_goes_through(pos: Pos, setlinfo: dict) -> None:
+    """2103 names a settlement, not a token: the money taken while the chain
+    held can always go back."""
+    reversed_ = pos.reverse(setlinfo["setl_id"])
+    assert reversed_["infcode"] == 0, reversed_
+    assert reversed_["output"]["setlinfo"]["psn_no"] == setlinfo["psn_no"]
+
+
+def _authorization_id(app: AppClient, channel: str) -> int:
+    items = app.get("/api/voucher/authorizations").json()
+    return next(a["id"] for a in items if a["channel"] == channel and a["status"] == "active")
+
+
+def _revoke(by: AppClient, channel: str) -> None:
+    response = by.post(f"/api/voucher/authorizations/{_authorization_id(by, channel)}/revoke")
+    assert response.status_code == 200, response.content
+
+
+# --- the person's own code ---------------------------------------------------------------
+
+def test_revoking_the_channel_that_showed_the_code_ends_its_token(client, core_live):
+    wechat = AppClient(client, "wechat").login()
+    wechat.activate(EMPLOYEE)
+    alipay = AppClient(client, "alipay").login()
+    alipay.activate(EMPLOYEE)
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    shown = wechat.get("/api/voucher/code").json()["code"]
+    _decoded(pos, shown, EMPLOYEE)
+    first = _settles(pos, EMPLOYEE, "REV")
+    _revoke(wechat, "alipay")  # another channel's authorization: not this token's chain
+    _settles(pos, EMPLOYEE, "REV")
+    _revoke(alipay, "wechat")  # the one that showed the code (revoked from the other phone)
+    _every_use_refused(pos, EMPLOYEE, shown, REVOKED, core_live, "REV")
+    _reversal_still_goes_through(pos, first)
+
+
+def test_freezing_the_voucher_ends_its_token_and_an_unfreeze_does_not_revive_it(client, core_live):
+    app = AppClient(client, "wechat").login()
+    app.activate(EMPLOYEE)
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    shown = app.get("/api/voucher/code").json()["code"]
+    _decoded(pos, shown, EMPLOYEE)
+    first = _settles(pos, EMPLOYEE, "FRZ")
+    assert app.post("/api/voucher/freeze").json()["status"] == "frozen"
+    _every_use_refused(pos, EMPLOYEE, shown, FROZEN, core_live, "FRZ")
+    _reversal_still_goes_through(pos, first)
+    # Found the phone and unfroze within the token's 10 minutes: the token stays dead.
+    assert _unfreeze(app).json() == {"status": "active"}
+    late = pos.settle(pos.bill(SMALL, insutype=EMPLOYEE.insutype), msgid=_msgid("FRZ"))
+    assert late["infcode"] == 3006, late
+    _decoded(pos, app.get("/api/voucher/code").json()["code"], EMPLOYEE)  # a fresh code works again
+    _settles(pos, EMPLOYEE, "FRZ")
+
+
+def test_a_token_without_its_chain_is_refused(client):
+    app = AppClient(client, "wechat").login()
+    app.activate(EMPLOYEE)
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    _decoded(pos, app.get("/api/voucher/code").json()["code"], EMPLOYEE)
+    EcToken.objects.update(authorization=None)  # as a token issued before tokens carried their chain
+    refused = pos.settle(pos.bill(SMALL, insutype=EMPLOYEE.insutype), msgid=_msgid("OLD"))
+    assert (refused["infcode"], refused["err_msg"]) == (3006, "电子凭证令牌已失效，请重新扫码")
+
+
+def test_a_logout_or_an_expired_app_session_does_not_end_the_token(client, core_live):
+    app = AppClient(client, "wechat").login()
+    app.activate(EMPLOYEE)
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    _decoded(pos, app.get("/api/voucher/code").json()["code"], EMPLOYEE)
+    assert app.post("/api/auth/logout").status_code in (200, 204)
+    _settles(pos, EMPLOYEE, "OUT")  # the cashier is still settling: consent was not withdrawn
+    LoginSession.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    _settles(pos, EMPLOYEE, "OUT")
+    info = pos.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": pos.token}})
+    assert info["infcode"] == 0, info
+
+
+# --- a relative's code shown by a binder ---------------------------------------------------
+
+@pytest.fixture
+def binder(client):
+    app = AppClient(client, "wechat").login()
+    app.activate(EMPLOYEE, pin="258036")
+    return app
+
+
+def _child_shown(binder) -> tuple[str, str]:
+    """The binder's child (under 16, proxy PIN): binding id, a code shown for the child."""
+    binding_id = bind(binder, SMALL_CHILD, "child", "guardian", GUARDIAN).json()["id"]
+    pin = strong_pin(SMALL_CHILD)
+    assert binder.post(f"/api/family/relatives/{binding_id}/pin", {"pin": pin, "pin_confirm": pin}).status_code == 200
+    return binding_id, binder.get(f"/api/voucher/code?person={binding_id}").json()["code"]
+
+
+def test_the_binder_ending_the_binding_ends_the_relatives_token(client, binder, core_live):
+    binding_id, shown = _child_shown(binder)
+    pos = Pos(client, pharmacy_for(SMALL_CHILD))
+    _decoded(pos, shown, SMALL_CHILD)
+    first = _settles(pos, SMALL_CHILD, "BEND")
+    assert binder.post(f"/api/family/relatives/{binding_id}/end").status_code == 200
+    _every_use_refused(pos, SMALL_CHILD, shown, BINDING_ENDED, core_live, "BEND")
+    _reversal_still_goes_through(pos, first)
+
+
+def test_the_relative_ending_the_binding_ends_the_token_the_binder_showed(client, binder, core_live):
+    binding_id = bound_adult(binder, ADULT_CHILD, "child")["id"]
+    relative = AppClient(client, "alipay").login()
+    relative.activate(ADULT_CHILD, pin=strong_pin(ADULT_CHILD))
+    shown = binder.get(f"/api/voucher/code?person={binding_id}").json()["code"]
+    pos = Pos(client, pharmacy_for(ADULT_CHILD))
+    _decoded(pos, shown, ADULT_CHILD)
+    first = _settles(pos, ADULT_CHILD, "REND")
+    assert relative.post(f"/api/family/binders/{binding_id}/end").status_code == 200
+    _every_use_refused(pos, ADULT_CHILD, shown, BINDING_ENDED, core_live, "REND")
+    _reversal_still_goes_through(pos, first)
+
+
+def test_revoking_the_binders_channel_that_showed_it_ends_the_relatives_token(client, binder, core_live):
+    binding_id, shown = _child_shown(binder)
+    other = AppClient(client, "alipay").login()
+    other.activate(EMPLOYEE, pin="258036")
+    pos = Pos(client, pharmacy_for(SMALL_CHILD))
+    _decoded(pos, shown, SMALL_CHILD)
+    first = _settles(pos, SMALL_CHILD, "BREV")
+    _revoke(other, "wechat")  # the binding stands; the binder's channel that showed the code does not
+    _every_use_refused(pos, SMALL_CHILD, shown, REVOKED, core_live, "BREV")
+    _reversal_still_goes_through(pos, first)
+
+
+def test_freezing_the_binders_voucher_ends_the_relatives_token(client, binder, core_live):
+    _, shown = _child_shown(binder)
+    pos = Pos(client, pharmacy_for(SMALL_CHILD))
+    _decoded(pos, shown, SMALL_CHILD)
+    _settles(pos, SMALL_CHILD, "BFRZ")
+    assert binder.post("/api/voucher/freeze").json()["status"] == "frozen"  # the binder's phone was lost
+    _every_use_refused(pos, SMALL_CHILD, shown, BINDER_FROZEN, core_live, "BFRZ")
+
+
+def test_a_relatives_token_survives_the_binders_logout(client, binder):
+    _, shown = _child_shown(binder)
+    pos = Pos(client, pharmacy_for(SMALL_CHILD))
+    _decoded(pos, shown, SMALL_CHILD)
+    assert binder.post("/api/auth/logout").status_code in (200, 204)
+    _settles(pos, SMALL_CHILD, "BOUT")
+    _settles(pos, SMALL_CHILD, "BOUT")
