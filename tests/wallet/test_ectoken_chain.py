@@ -21,12 +21,13 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import LoginSession
-from tests.family.helpers import ADULT_CHILD, EMPLOYEE, GUARDIAN, SMALL_CHILD, bind, bound_adult
-from tests.family.test_relative_code import strong_pin
+from tests.family.helpers import ADULT_CHILD, EMPLOYEE, SMALL_CHILD, bound_adult
+from tests.family.test_relative_code import _child_with_proxy_pin, strong_pin
 from tests.security.test_freeze_and_idor import _unfreeze
 from tests.support import processes
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacy_for
+from tests.wallet.test_code_authorization import _revoke
 from wallet.models import EcToken, Payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
@@ -91,14 +92,17 @@ def _reversal_still_goes_through(pos: Pos, setlinfo: dict) -> None:
     assert reversed_["output"]["setlinfo"]["psn_no"] == setlinfo["psn_no"]
 
 
-def _authorization_id(app: AppClient, channel: str) -> int:
-    items = app.get("/api/voucher/authorizations").json()
-    return next(a["id"] for a in items if a["channel"] == channel and a["status"] == "active")
-
-
-def _revoke(by: AppClient, channel: str) -> None:
-    response = by.post(f"/api/voucher/authorizations/{_authorization_id(by, channel)}/revoke")
-    assert response.status_code == 200, response.content
+def _link_ends(client, core_live, person, shown: str, end, expected: tuple[int, str], tag: str) -> Pos:
+    """A counter decodes ``shown`` and settles once; ``end(pos)`` breaks one
+    link; then every use of the token is refused with ``expected`` and the
+    first bill can still be reversed. The counter, for more."""
+    pos = Pos(client, pharmacy_for(person))
+    _decoded(pos, shown, person)
+    first = _settles(pos, person, tag)
+    end(pos)
+    _every_use_refused(pos, person, shown, expected, core_live, tag)
+    _reversal_still_goes_through(pos, first)
+    return pos
 
 
 # --- the person's own code ---------------------------------------------------------------
@@ -108,27 +112,23 @@ def test_revoking_the_channel_that_showed_the_code_ends_its_token(client, core_l
     wechat.activate(EMPLOYEE)
     alipay = AppClient(client, "alipay").login()
     alipay.activate(EMPLOYEE)
-    pos = Pos(client, pharmacy_for(EMPLOYEE))
-    shown = wechat.get("/api/voucher/code").json()["code"]
-    _decoded(pos, shown, EMPLOYEE)
-    first = _settles(pos, EMPLOYEE, "REV")
-    _revoke(wechat, "alipay")  # another channel's authorization: not this token's chain
-    _settles(pos, EMPLOYEE, "REV")
-    _revoke(alipay, "wechat")  # the one that showed the code (revoked from the other phone)
-    _every_use_refused(pos, EMPLOYEE, shown, REVOKED, core_live, "REV")
-    _reversal_still_goes_through(pos, first)
+
+    def end(pos):
+        _revoke(wechat, "alipay")  # another channel's authorization: not this token's chain
+        _settles(pos, EMPLOYEE, "REV")
+        _revoke(alipay, "wechat")  # the one that showed the code (revoked from the other phone)
+
+    _link_ends(client, core_live, EMPLOYEE, wechat.get("/api/voucher/code").json()["code"], end, REVOKED, "REV")
 
 
 def test_freezing_the_voucher_ends_its_token_and_an_unfreeze_does_not_revive_it(client, core_live):
     app = AppClient(client, "wechat").login()
     app.activate(EMPLOYEE)
-    pos = Pos(client, pharmacy_for(EMPLOYEE))
-    shown = app.get("/api/voucher/code").json()["code"]
-    _decoded(pos, shown, EMPLOYEE)
-    first = _settles(pos, EMPLOYEE, "FRZ")
-    assert app.post("/api/voucher/freeze").json()["status"] == "frozen"
-    _every_use_refused(pos, EMPLOYEE, shown, FROZEN, core_live, "FRZ")
-    _reversal_still_goes_through(pos, first)
+
+    def end(pos):
+        assert app.post("/api/voucher/freeze").json()["status"] == "frozen"
+
+    pos = _link_ends(client, core_live, EMPLOYEE, app.get("/api/voucher/code").json()["code"], end, FROZEN, "FRZ")
     # Found the phone and unfroze within the token's 10 minutes: the token stays dead.
     assert _unfreeze(app).json() == {"status": "active"}
     late = pos.settle(pos.bill(SMALL, insutype=EMPLOYEE.insutype), msgid=_msgid("FRZ"))
@@ -171,20 +171,17 @@ def binder(client):
 
 def _child_shown(binder) -> tuple[str, str]:
     """The binder's child (under 16, proxy PIN): binding id, a code shown for the child."""
-    binding_id = bind(binder, SMALL_CHILD, "child", "guardian", GUARDIAN).json()["id"]
-    pin = strong_pin(SMALL_CHILD)
-    assert binder.post(f"/api/family/relatives/{binding_id}/pin", {"pin": pin, "pin_confirm": pin}).status_code == 200
+    binding_id, _ = _child_with_proxy_pin(binder)
     return binding_id, binder.get(f"/api/voucher/code?person={binding_id}").json()["code"]
 
 
 def test_the_binder_ending_the_binding_ends_the_relatives_token(client, binder, core_live):
     binding_id, shown = _child_shown(binder)
-    pos = Pos(client, pharmacy_for(SMALL_CHILD))
-    _decoded(pos, shown, SMALL_CHILD)
-    first = _settles(pos, SMALL_CHILD, "BEND")
-    assert binder.post(f"/api/family/relatives/{binding_id}/end").status_code == 200
-    _every_use_refused(pos, SMALL_CHILD, shown, BINDING_ENDED, core_live, "BEND")
-    _reversal_still_goes_through(pos, first)
+
+    def end(pos):
+        assert binder.post(f"/api/family/relatives/{binding_id}/end").status_code == 200
+
+    _link_ends(client, core_live, SMALL_CHILD, shown, end, BINDING_ENDED, "BEND")
 
 
 def test_the_relative_ending_the_binding_ends_the_token_the_binder_showed(client, binder, core_live):
@@ -192,33 +189,31 @@ def test_the_relative_ending_the_binding_ends_the_token_the_binder_showed(client
     relative = AppClient(client, "alipay").login()
     relative.activate(ADULT_CHILD, pin=strong_pin(ADULT_CHILD))
     shown = binder.get(f"/api/voucher/code?person={binding_id}").json()["code"]
-    pos = Pos(client, pharmacy_for(ADULT_CHILD))
-    _decoded(pos, shown, ADULT_CHILD)
-    first = _settles(pos, ADULT_CHILD, "REND")
-    assert relative.post(f"/api/family/binders/{binding_id}/end").status_code == 200
-    _every_use_refused(pos, ADULT_CHILD, shown, BINDING_ENDED, core_live, "REND")
-    _reversal_still_goes_through(pos, first)
+
+    def end(pos):
+        assert relative.post(f"/api/family/binders/{binding_id}/end").status_code == 200
+
+    _link_ends(client, core_live, ADULT_CHILD, shown, end, BINDING_ENDED, "REND")
 
 
 def test_revoking_the_binders_channel_that_showed_it_ends_the_relatives_token(client, binder, core_live):
-    binding_id, shown = _child_shown(binder)
+    _, shown = _child_shown(binder)
     other = AppClient(client, "alipay").login()
     other.activate(EMPLOYEE, pin="258036")
-    pos = Pos(client, pharmacy_for(SMALL_CHILD))
-    _decoded(pos, shown, SMALL_CHILD)
-    first = _settles(pos, SMALL_CHILD, "BREV")
-    _revoke(other, "wechat")  # the binding stands; the binder's channel that showed the code does not
-    _every_use_refused(pos, SMALL_CHILD, shown, REVOKED, core_live, "BREV")
-    _reversal_still_goes_through(pos, first)
+
+    def end(pos):
+        _revoke(other, "wechat")  # the binding stands; the binder's channel that showed the code does not
+
+    _link_ends(client, core_live, SMALL_CHILD, shown, end, REVOKED, "BREV")
 
 
 def test_freezing_the_binders_voucher_ends_the_relatives_token(client, binder, core_live):
     _, shown = _child_shown(binder)
-    pos = Pos(client, pharmacy_for(SMALL_CHILD))
-    _decoded(pos, shown, SMALL_CHILD)
-    _settles(pos, SMALL_CHILD, "BFRZ")
-    assert binder.post("/api/voucher/freeze").json()["status"] == "frozen"  # the binder's phone was lost
-    _every_use_refused(pos, SMALL_CHILD, shown, BINDER_FROZEN, core_live, "BFRZ")
+
+    def end(pos):
+        assert binder.post("/api/voucher/freeze").json()["status"] == "frozen"  # the binder's phone was lost
+
+    _link_ends(client, core_live, SMALL_CHILD, shown, end, BINDER_FROZEN, "BFRZ")
 
 
 def test_a_relatives_token_survives_the_binders_logout(client, binder):
