@@ -28,7 +28,8 @@ from tests.support import processes
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacy_for
 from tests.wallet.test_code_authorization import _revoke
-from wallet.models import EcToken, Payment
+from wallet.models import EcToken, Institution, Payment
+from wallet.services.ectokens import ectoken_resolve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 
@@ -158,6 +159,17 @@ def test_a_logout_or_an_expired_app_session_does_not_end_the_token(client, core_
     _settles(pos, EMPLOYEE, "OUT")
     info = pos.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": pos.token}})
     assert info["infcode"] == 0, info
+
+
+def test_the_chain_of_an_own_codes_token_is_checked_in_one_query(client, django_assert_num_queries):
+    app = AppClient(client, "wechat").login()
+    app.activate(EMPLOYEE)
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    _decoded(pos, app.get("/api/voucher/code").json()["code"], EMPLOYEE)
+    institution = Institution.objects.get(fixmedins_code=pos.code)
+    with django_assert_num_queries(1):  # the pay path: token, voucher, person, authorization and its voucher
+        token = ectoken_resolve(pos.token, institution)
+    assert token.voucher.person.psn_no == EMPLOYEE.psn_no
 
 
 # --- a relative's code shown by a binder ---------------------------------------------------
