@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import timezone
+
 from common import idnumber
 
-from .models import AuditEvent, Person, PinResetTicket
+from .models import AuditChainHead, AuditEvent, Person, PinResetTicket
+from .services.audit_checkpoint import BadLine, checkpoint_last
 
 
 def person_id_for_psn_no(psn_no: str) -> int | None:
@@ -67,3 +71,35 @@ def audit_event_search(*, psn_no: str = "", actor: str = "", action: str = "", d
     if date_to is not None:
         events = events.filter(occurred_at__date__lte=date_to)
     return events
+
+
+def audit_checkpoint_status() -> dict:
+    """The last line of the audit chain's checkpoint store, for the auditor's
+    page: ``checkpoint`` (null when the store is empty or its last line is
+    unreadable) with ``signature_valid`` and ``chain_consistent`` — the chain
+    in the database now has at least ``seq`` sealed events and the event at
+    ``seq`` has this chain_hash (one look at one row; ``audit_verify`` checks
+    every link against every checkpoint) — and ``problem``, in Chinese, blank
+    when there is none."""
+    entry = checkpoint_last(valid_only=False)
+    checkpoint, problem = entry, ""
+    if isinstance(entry, BadLine):
+        checkpoint = entry.checkpoint
+        problem = "检查点签名无效（伪造或被改动）" if checkpoint is not None else "检查点文件的最后一行无法解析"
+    elif entry is None:
+        problem = "尚无检查点"
+    if checkpoint is None:
+        return {"checkpoint": None, "problem": problem, "interval_seconds": settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS}
+    head = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    if checkpoint.seq == 0:
+        consistent = True
+    else:
+        stored = AuditEvent.objects.filter(seq=checkpoint.seq).values_list("chain_hash", flat=True).first()
+        consistent = head >= checkpoint.seq and stored == checkpoint.chain_hash
+    if not consistent and not problem:
+        problem = "当前审计链不是该检查点的延续（最新事件可能被删除），请运行 audit_verify"
+    return {"checkpoint": {"seq": checkpoint.seq, "chain_hash": checkpoint.chain_hash,
+                           "created_at": timezone.localtime(checkpoint.at), "key_id": checkpoint.key_id,
+                           "signature_valid": not isinstance(entry, BadLine),
+                           "chain_consistent": consistent},
+            "problem": problem, "interval_seconds": settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS}

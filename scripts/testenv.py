@@ -55,6 +55,9 @@ def main() -> int:
     env = dict(os.environ)
     env["YIBAO_ENV"] = "test"
     env["YIBAO_TEST_DB"] = args.db
+    # The audit chain's checkpoints never go to var/ (a `make run`'s): tests/conftest.py gives each test its own.
+    checkpoints_dir = tempfile.mkdtemp(prefix="yibao-checkpoints-")
+    env["AUDIT_CHECKPOINT_FILE"] = os.path.join(checkpoints_dir, "audit-checkpoints.jsonl")
     redis = RedisServer().start()
     pg = None
     try:
@@ -80,6 +83,7 @@ def main() -> int:
         if pg:
             pg.stop()
         redis.stop()
+        shutil.rmtree(checkpoints_dir, ignore_errors=True)
         if env.get("SQLITE_TEST_DIR"):
             shutil.rmtree(env["SQLITE_TEST_DIR"], ignore_errors=True)
 

@@ -489,6 +489,30 @@ class AuditListApi(StaffApi):
         return Response(self.OutputSerializer({"count": events.count(), "page": page, "results": rows}).data)
 
 
+class AuditCheckpointOutputSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="How many events the chain had (the head's seq).")
+    chain_hash = serializers.CharField(help_text="The head's chain_hash at that time.")
+    created_at = serializers.DateTimeField()
+    key_id = serializers.CharField(help_text="Names the signing key (AUDIT_CHECKPOINT_KEY) without revealing it.")
+    signature_valid = serializers.BooleanField()
+    chain_consistent = serializers.BooleanField(
+        help_text="The chain in the database now has at least seq events and the event at seq this chain_hash.")
+
+
+class AuditCheckpointApi(StaffApi):
+    """The last checkpoint of the audit chain in the append-only store outside the database (issue #20)."""
+
+    class OutputSerializer(serializers.Serializer):
+        checkpoint = AuditCheckpointOutputSerializer(allow_null=True)
+        problem = serializers.CharField(allow_blank=True, help_text="What is wrong, in Chinese; blank when nothing.")
+        interval_seconds = serializers.IntegerField(help_text="A checkpoint is taken this often when the chain grew.")
+
+    @extend_schema(responses={200: OutputSerializer, **errors({401: AUTH_401, 403: FORBIDDEN})})
+    def get(self, request):
+        services.staff_require(self.member, "audit_read")
+        return Response(self.OutputSerializer(selectors.audit_checkpoint()).data)
+
+
 CSV_COLUMNS = ["id", "seq", "occurred_at", "action", "outcome", "actor", "psn_no", "channel", "ip", "code", "detail",
                "chain_hash"]
 

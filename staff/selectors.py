@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from accounts.enums import ResetTicketStatus
-from accounts.selectors import audit_event_search, reset_ticket_list
+from accounts.selectors import audit_checkpoint_status, audit_event_search, reset_ticket_list
 from accounts.services.reset_tickets import reset_ticket_effective_status
 from common.money import fen_to_yuan
 from family.selectors import binder_list, name_masked, relative_list
@@ -137,6 +137,11 @@ def audit_events(filters: dict):
     return audit_event_search(psn_no=filters.get("psn_no") or "", actor=filters.get("actor") or "",
                               action=filters.get("action") or "", date_from=filters.get("date_from"),
                               date_to=filters.get("date_to"))
+
+
+def audit_checkpoint() -> dict:
+    """The audit chain's last checkpoint outside the database (accounts' store)."""
+    return audit_checkpoint_status()
 
 
 def audit_row(event) -> dict:

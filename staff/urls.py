@@ -23,4 +23,5 @@ urlpatterns = [
     path("alerts", apis.AlertListApi.as_view(), name="staff-alerts"),
     path("audit/events", apis.AuditListApi.as_view(), name="staff-audit-events"),
     path("audit/export", apis.AuditExportApi.as_view(), name="staff-audit-export"),
+    path("audit/checkpoint", apis.AuditCheckpointApi.as_view(), name="staff-audit-checkpoint"),
 ]

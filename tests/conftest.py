@@ -56,6 +56,17 @@ def _fresh_redis_db0():
     yield
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(tmp_path, settings, monkeypatch):
+    """The audit chain's checkpoint store (a file outside the database) is
+    this test's own, like its database: for this process and for any
+    process the test starts."""
+    path = tmp_path / "audit-checkpoints.jsonl"
+    settings.AUDIT_CHECKPOINT_FILE = path
+    monkeypatch.setenv("AUDIT_CHECKPOINT_FILE", str(path))
+    return path
+
+
 def live_database_env() -> dict:
     """Environment that points another process at this test run's wallet
     database (use with transactional tests so the data is committed)."""

@@ -70,6 +70,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Beat's schedule state lives in a file (`--schedule var/celerybeat-schedule`),
 # so a restarted beat neither skips nor repeats runs. Exactly one beat runs.
+# How often the audit chain is checkpointed outside the database (accounts.audit_checkpoint_create).
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 60)
+if AUDIT_CHECKPOINT_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_INTERVAL_SECONDS must be a positive number")
 CELERY_BEAT_SCHEDULE = {
     "common.heartbeat": {"task": "common.heartbeat", "schedule": 60.0},
     "wallet.payment_resolve_sweep": {"task": "wallet.payment_resolve_sweep",
@@ -82,6 +86,11 @@ CELERY_BEAT_SCHEDULE = {
     "accounts.audit_chain_seal": {"task": "accounts.audit_chain_seal",
                                   "schedule": float(env_int("AUDIT_CHAIN_SEAL_INTERVAL_SECONDS", 5)),
                                   "options": {"expires": 30}},
+    # ... and anchored outside the database: a signed checkpoint of its head, appended to
+    # AUDIT_CHECKPOINT_FILE (staff.py), whenever the chain has grown.
+    "accounts.audit_checkpoint_create": {"task": "accounts.audit_checkpoint_create",
+                                         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+                                         "options": {"expires": 60}},
     "settlement.pull_all": {"task": "settlement.pull_all", "schedule": 300.0, "options": {"expires": 240}},
     "settlement.reconcile_day": {"task": "settlement.reconcile_day", "schedule": crontab(hour=2, minute=30)},
     "settlement.housekeeping": {"task": "settlement.housekeeping", "schedule": 3600.0},

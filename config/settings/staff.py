@@ -1,10 +1,13 @@
 """Support staff (staff/, docs/subsystems/staff.md): second factor, session
 inactivity, login throttles, per-agent limits, the audit chain's key."""
 
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import PRODUCTION
+from .base import PRODUCTION, SECRET_KEY, VAR_DIR
 from .env import env_int, env_str
+from .security import FIELD_ENCRYPTION_KEY
 
 # A staff session ends after this many seconds without a staff API call.
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 900)
@@ -23,6 +26,19 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "医保电子凭证客服")
 # The audit chain's MAC key (accounts/services/audit_chain.py); derived from
 # FIELD_ENCRYPTION_KEY when not set. Changing it makes every existing link fail.
 AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+
+# Checkpoints of the audit chain (issue #20; accounts/services/audit_checkpoint.py): signed with
+# this key, which the database never holds (required in production, distinct from the chain's
+# key), and appended to this file, opened only with O_APPEND (production: `chattr +a` on it, on a
+# disk the database server cannot write). Written every AUDIT_CHECKPOINT_INTERVAL_SECONDS (redis.py).
+if PRODUCTION:
+    AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY")
+    AUDIT_CHECKPOINT_FILE = Path(env_str("AUDIT_CHECKPOINT_FILE"))
+    if AUDIT_CHECKPOINT_KEY in (AUDIT_CHAIN_KEY, FIELD_ENCRYPTION_KEY, SECRET_KEY) or len(AUDIT_CHECKPOINT_KEY) < 32:
+        raise ImproperlyConfigured("AUDIT_CHECKPOINT_KEY must be its own secret of at least 32 characters")
+else:
+    AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY", "dev-audit-checkpoint-key-not-for-production")
+    AUDIT_CHECKPOINT_FILE = Path(env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl")))
 
 for _name in ("STAFF_SESSION_IDLE_SECONDS", "STAFF_LOGIN_FAILURES_PER_USER", "STAFF_LOGIN_FAILURES_PER_IP",
               "STAFF_LOGIN_WINDOW_SECONDS", "STAFF_LOOKUPS_PER_HOUR", "STAFF_CASE_TTL_SECONDS",

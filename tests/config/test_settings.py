@@ -27,6 +27,8 @@ PRODUCTION = {
     "REDIS_URL": "redis://localhost:6379/0",
     "SETTLEMENT_CORE_URL": "https://core.example.cn/core",
     "ALLOWED_HOSTS": "wallet.example.cn",
+    "AUDIT_CHECKPOINT_KEY": base64.b64encode(os.urandom(32)).decode(),
+    "AUDIT_CHECKPOINT_FILE": "/var/lib/yibao/audit-checkpoints.jsonl",
 }
 
 
@@ -42,6 +44,14 @@ def test_missing_secret_is_a_clear_startup_error():
     result = _manage(env, "check")
     assert result.returncode != 0
     assert "Environment variable FIELD_ENCRYPTION_KEY is required" in result.stderr
+
+
+def test_the_audit_checkpoint_key_is_required_and_its_own_in_production():
+    env = dict(PRODUCTION)
+    del env["AUDIT_CHECKPOINT_KEY"]
+    assert "Environment variable AUDIT_CHECKPOINT_KEY is required" in _manage(env, "check").stderr
+    result = _manage({**PRODUCTION, "AUDIT_CHECKPOINT_KEY": PRODUCTION["SECRET_KEY"]}, "check")
+    assert result.returncode != 0 and "AUDIT_CHECKPOINT_KEY must be its own secret" in result.stderr
 
 
 def test_wrong_value_is_an_error_not_a_default():

@@ -90,6 +90,7 @@ def voucher_row():
 def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
         browser, start_wallet, screenshot):
     from accounts.models import PinResetTicket
+    from accounts.services.audit_chain import audit_checkpoint_create
     from wallet.services.pin import pin_verify
 
     wallet = start_wallet()
@@ -229,9 +230,14 @@ def test_agent_reset_ticket_person_completes_supervisor_unlocks_auditor_exports(
         by_testid(agent, "staff-case-back").click()
         expect(by_testid(agent, "staff-my-request")).to_have_attribute("data-status", "approved")
 
-        # 7. The auditor: read-only, lands on 审计记录 with today's events; exports them as CSV.
+        # 7. The auditor: read-only, lands on 审计记录 with today's events and the chain's last
+        #    checkpoint (as beat takes it: signed, outside the database); exports them as CSV.
+        checkpoint = audit_checkpoint_create()
         staff_login(auditor, wallet.url, "auditor1")
         expect(by_testid(auditor, "staff-audit-page")).to_be_visible()
+        expect(by_testid(auditor, "staff-audit-checkpoint")).to_have_attribute("data-seq", str(checkpoint.seq))
+        expect(by_testid(auditor, "staff-audit-checkpoint")).to_have_attribute("data-valid", "true")
+        expect(by_testid(auditor, "staff-audit-checkpoint-signature")).to_contain_text("有效")
         expect(by_testid(auditor, "staff-nav-lookup")).to_have_count(0)
         expect(by_testid(auditor, "staff-audit-results")).to_be_visible()
         assert int(by_testid(auditor, "staff-audit-results").get_attribute("data-count")) > 5

@@ -14,6 +14,7 @@ STAFF_INTERFACES = {
     "CasePayment": "CasePaymentOutput", "ResetTicket": "TicketOutput", "ApprovalRequest": "RequestOutput",
     "CaseNote": "NoteOutput", "CaseOtherTeamsOpen": "CaseOtherTeamsOutput", "CaseView": "CaseOutput", "VoucherState": "VoucherStateOutput",
     "StaffAlert": "AlertListApiOutput", "AuditEvent": "AuditEventOutput", "AuditPage": "AuditListApiOutput",
+    "AuditCheckpoint": "AuditCheckpointOutput", "AuditCheckpointStatus": "AuditCheckpointApiOutput",
 }
 STAFF_UNIONS = {"StaffRole": "StaffRoleEnum", "StaffLookupBy": "StaffLookupByEnum",
                 "StaffRequestKind": "StaffRequestKindEnum", "StaffRequestStatus": "StaffRequestStatusEnum",

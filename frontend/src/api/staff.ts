@@ -214,6 +214,23 @@ export interface AuditPage {
   results: AuditEvent[]
 }
 
+/** A signed checkpoint of the audit chain, kept outside the database (schema: AuditCheckpointOutput). */
+export interface AuditCheckpoint {
+  seq: number
+  chain_hash: string
+  created_at: string
+  key_id: string
+  signature_valid: boolean
+  chain_consistent: boolean
+}
+
+/** The checkpoint store's last entry; problem blank when all is well (schema: AuditCheckpointApiOutput). */
+export interface AuditCheckpointStatus {
+  checkpoint: AuditCheckpoint | null
+  problem: string
+  interval_seconds: number
+}
+
 export interface LookupInput {
   by: StaffLookupBy
   id_number?: string
@@ -369,6 +386,10 @@ export function listAlerts(): Promise<StaffAlert[]> {
 
 export function auditEvents(filters: AuditFilters, page = 1): Promise<AuditPage> {
   return staffGet<AuditPage>('/audit/events', { ...filters, page })
+}
+
+export function auditCheckpoint(): Promise<AuditCheckpointStatus> {
+  return staffGet<AuditCheckpointStatus>('/audit/checkpoint')
 }
 
 /** The filtered trail as CSV text (UTF-8, a BOM first). */
