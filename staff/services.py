@@ -44,6 +44,7 @@ from accounts.services.staff_login import login_attempt_reserve, login_factors_c
 from common import idnumber, ratelimit
 from common.errors import ApplicationError
 from common.idnumber import mask_in_text
+from common.text import visible_length
 from wallet.selectors import voucher_get
 from wallet.services.pin import pin_unlock
 from wallet.services.vouchers import authorization_revoke, voucher_status_change
@@ -69,8 +70,10 @@ def staff_require(member: StaffMember, permission: str) -> None:
 
 
 def reason_clean(reason) -> str:
-    """The mandatory reason: 4..500 characters of text, ID numbers masked."""
-    if not isinstance(reason, str) or len(reason.strip()) < REASON_MIN:
+    """The mandatory reason: at least 4 visible characters (spaces, zero-width
+    and other invisible characters do not count: common.text.visible_length),
+    at most 500 in all; ID numbers masked before it is stored anywhere."""
+    if not isinstance(reason, str) or visible_length(reason) < REASON_MIN:
         raise ApplicationError("STAFF_REASON_REQUIRED", f"请填写操作原因（至少{REASON_MIN}个字）",
                                detail={"field": "reason"})
     reason = reason.strip()
@@ -272,9 +275,11 @@ def channel_revoke(*, member: StaffMember, case_id, authorization_id, reason, ip
 
 
 def case_annotate(*, member: StaffMember, case_id, text, ip: str | None = None) -> CaseNote:
-    """The note is its own reason (4..1000 characters, ID numbers masked)."""
+    """The note is its own reason (at least 4 visible characters, at most 1000;
+    ID numbers masked before it is stored)."""
     staff_require(member, "case_annotate")
-    if not isinstance(text, str) or len(text.strip()) < REASON_MIN or len(text.strip()) > 1000 or "\x00" in text:
+    if (not isinstance(text, str) or visible_length(text) < REASON_MIN or len(text.strip()) > 1000
+            or "\x00" in text):
         raise ApplicationError("STAFF_NOTE_INVALID", "备注须为4至1000个字", detail={"field": "text"})
     case = case_of(member, case_id)
     text = mask_in_text(text.strip())

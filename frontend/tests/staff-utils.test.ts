@@ -22,6 +22,7 @@ import {
   otpProblem,
   parseCsv,
   reasonProblem,
+  visibleLength,
 } from '@/utils/staff'
 
 const AGENT: StaffMe = {
@@ -56,6 +57,16 @@ describe('reasons', () => {
     expect(reasonProblem('😀😀😀😀')).toBe('') // 4 characters, 8 UTF-16 units
     expect(reasonProblem('字'.repeat(500))).toBe('')
     expect(reasonProblem('字'.repeat(501))).toBe('操作原因不能超过 500 个字')
+  })
+
+  it('counts only visible characters, as the server does (issue #20)', () => {
+    expect(reasonProblem('\u200b\u200b\u200b\u200b')).toBe('请填写操作原因（将记入审计）')
+    expect(reasonProblem('来\u200b\u200c\u200d\u2060电')).toBe('操作原因至少 4 个字')
+    expect(reasonProblem('来\u3000\u00a0电\u202e\ufeff')).toBe('操作原因至少 4 个字')
+    expect(reasonProblem('\u3164\u3164\u2800\u2800\u00ad')).toBe('请填写操作原因（将记入审计）')
+    expect(reasonProblem('本人 来电')).toBe('')
+    expect(visibleLength('e\u0301t\u00e9')).toBe(3) // a combining accent belongs to its letter
+    expect(visibleLength('👨\u200d👩\u200d👧')).toBe(3)
   })
 })
 

@@ -117,12 +117,30 @@ export function label(map: Record<string, string>, key: string | null | undefine
 export const REASON_MIN = 4
 export const REASON_MAX = 500
 
-/** '' when the reason is acceptable (4–500 characters after trimming), else the Chinese problem. */
+/**
+ * Characters that are not seen: controls, format characters (zero-width space and joiners, bidi
+ * marks, soft hyphen, BOM), surrogates, private-use and unassigned code points, every space and
+ * line/paragraph separator, combining marks, and the blank-looking Hangul fillers and Braille blank.
+ * The server's common/text.py counts the same way.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Z}\p{Mn}\p{Me}\u115F\u1160\u3164\uFFA0\u2800]/u
+
+/** How many characters of the text are visible (code points, not UTF-16 units): four U+200B count 0. */
+export function visibleLength(text: string): number {
+  let count = 0
+  for (const char of text) if (!INVISIBLE.test(char)) count += 1
+  return count
+}
+
+/**
+ * '' when the reason is acceptable (at least 4 visible characters, at most 500 after trimming),
+ * else the Chinese problem.
+ */
 export function reasonProblem(reason: string): string {
-  const length = Array.from(reason.trim()).length
-  if (length === 0) return '请填写操作原因（将记入审计）'
-  if (length < REASON_MIN) return `操作原因至少 ${REASON_MIN} 个字`
-  if (length > REASON_MAX) return `操作原因不能超过 ${REASON_MAX} 个字`
+  const visible = visibleLength(reason)
+  if (visible === 0) return '请填写操作原因（将记入审计）'
+  if (visible < REASON_MIN) return `操作原因至少 ${REASON_MIN} 个字`
+  if (Array.from(reason.trim()).length > REASON_MAX) return `操作原因不能超过 ${REASON_MAX} 个字`
   return ''
 }
 

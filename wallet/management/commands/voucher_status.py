@@ -4,6 +4,8 @@ learns it through the outbox)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import ApplicationError
+from common.idnumber import mask_in_text
+from common.text import visible_length
 from wallet.services.vouchers import voucher_status_change
 
 
@@ -17,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True)
 
     def handle(self, *args, psn_no, action, operator, reason, **options):
+        if visible_length(reason) < 4:  # as the console's reasons: invisible characters do not count
+            raise CommandError("--reason needs at least 4 visible characters")
+        reason = mask_in_text(reason.strip())  # stored in the audit event and sent to the core
         try:
             voucher = voucher_status_change(psn_no=psn_no, action=action, actor=f"operator:{operator}", reason=reason)
         except ApplicationError as error:
