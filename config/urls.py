@@ -1,6 +1,6 @@
-from django.contrib import admin
 from django.urls import include, path, re_path
 
+from accounts import views as accounts_views
 from accounts.liveness import simulator_apis as liveness_sim
 from common import views as common_views
 from config import views as config_views
@@ -31,7 +31,10 @@ urlpatterns = [
     # the dev server can host it too. The wallet never calls these views
     # in-process: it reaches SETTLEMENT_CORE_URL over HTTP.
     path("core/", include("core_platform.urls")),
-    path("admin/", admin.site.urls),
+    # No Django admin (issue #20): every staff surface needs the second factor. Operators sign in
+    # here with password + TOTP; the support console has its own login (/api/staff/auth/login).
+    path("staff/sync/login/", accounts_views.operator_login_page, name="staff-sync-login"),
+    path("staff/sync/logout/", accounts_views.operator_logout, name="staff-sync-logout"),
     path("staff/sync/", sync_views.sync_page, name="staff-sync"),
     re_path(r"^app/(?P<path>.*)$", common_views.frontend_app, name="frontend-app"),
 ]

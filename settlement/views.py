@@ -1,10 +1,13 @@
 """Operators' page: /staff/sync/ — the readiness checks, outbox, dead letters,
-pulls, and the reconciliation report (a clean day says so)."""
+pulls, and the reconciliation report (a clean day says so). Only for an
+OTP-verified session (signed in at /staff/sync/login/ with password + TOTP)
+of a user holding the operators' permission."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
+from django_otp.decorators import otp_required
 
 from common.health import check_database, check_redis
 
@@ -14,7 +17,7 @@ from .selectors import sync_status
 from .services.reconciliation import reconciliation_report
 
 
-@login_required(login_url="/admin/login/")
+@otp_required(login_url="/staff/sync/login/")  # password AND TOTP (accounts' operator_login): a password-only session is sent there
 @permission_required("settlement.view_reconciliationrun", raise_exception=True)
 def sync_page(request):
     run = ReconciliationRun.objects.first()

@@ -2,7 +2,7 @@
 (password AND TOTP at /api/staff/auth/login), alive (not idle longer than
 STAFF_SESSION_IDLE_SECONDS), CSRF-checked on every unsafe method.
 
-A session with the password only (e.g. a Django admin login) is refused with
+A session with the password only (never issued by a staff surface) is refused with
 STAFF_OTP_REQUIRED; an idle one is ended and refused with
 STAFF_SESSION_EXPIRED; no session at all is UNAUTHENTICATED. ``request.auth``
 is the ``StaffMember``."""

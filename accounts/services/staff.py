@@ -1,33 +1,15 @@
-"""Staff roles. Support staff (客服) read the audit trail and masked person
-data in the admin; they never see a PIN hash or a full ID number (the admin
-shows only masked values and excludes the encrypted columns)."""
+"""Operators: the users of /staff/sync/ (outbox, dead letters, pulls,
+reconciliation). Like the support console's staff, an operator signs in with
+the password AND a TOTP code (accounts.services.staff_login.operator_login),
+so each has a confirmed django-otp device. (The read-only ``support`` group of
+the Django admin is gone with the admin, issue #20: the audit trail is read in
+the console by the auditor role.)"""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
-
-SUPPORT_GROUP = "support"
-SUPPORT_PERMISSIONS = [("accounts", "view_auditevent"), ("accounts", "view_person"), ("accounts", "view_channellogin")]
-
-
-@transaction.atomic
-def support_group_ensure() -> Group:
-    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
-    perms = [Permission.objects.get(content_type__app_label=app, codename=code) for app, code in SUPPORT_PERMISSIONS]
-    group.permissions.set(perms)
-    return group
-
-
-@transaction.atomic
-def support_user_ensure(username: str, password: str) -> User:
-    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
-    if created:
-        user.set_password(password)
-        user.save()
-    user.groups.add(support_group_ensure())
-    return user
-
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 OPERATOR_GROUP = "operators"
 OPERATOR_PERMISSIONS = [("settlement", "view_reconciliationrun"), ("settlement", "view_outboxmessage"),
@@ -35,13 +17,21 @@ OPERATOR_PERMISSIONS = [("settlement", "view_reconciliationrun"), ("settlement",
 
 
 @transaction.atomic
-def operator_user_ensure(username: str, password: str) -> User:
+def operator_user_ensure(username: str, password: str, totp_key: str | None = None) -> tuple[User, TOTPDevice]:
+    """Create (or complete) an operator with the operators' group and a
+    confirmed TOTP device (``totp_key``: hex; random when not given). An
+    existing user's password is kept."""
     group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
     group.permissions.set([Permission.objects.get(content_type__app_label=app, codename=code)
                            for app, code in OPERATOR_PERMISSIONS])
-    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    user, created = User.objects.get_or_create(username=username)
     if created:
         user.set_password(password)
         user.save()
     user.groups.add(group)
-    return user
+    device = TOTPDevice.objects.filter(user=user, name="ops").first() or TOTPDevice(user=user, name="ops")
+    if totp_key:
+        device.key = totp_key
+    device.confirmed = True
+    device.save()
+    return user, device

@@ -1,6 +1,8 @@
 """Signing staff in: the password AND a TOTP code in one step, for every staff
-surface (the support console's /api/staff/auth/login, the operators'
-/staff/sync/login/), throttled before anything is checked.
+surface (the support console's /api/staff/auth/login through
+staff.services.staff_login, the operators' /staff/sync/login/ through
+``operator_login``), throttled before anything is checked. There is no other
+way in: the Django admin is not installed (issue #20).
 
 The throttle reserves the attempt first (``ratelimit.take``, one atomic
 INCR) and only then checks the password, so however many requests arrive at
@@ -25,11 +27,16 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.models import User
+from django.db import transaction
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from common import ratelimit
 from common.errors import ApplicationError
+from common.idnumber import mask_in_text
+
+from ..enums import AuditOutcome
+from . import audit_record
 
 
 @dataclass(frozen=True)
@@ -83,3 +90,30 @@ def login_session_start(request, attempt: LoginAttempt, user: User, device: TOTP
     auth.login(request, user)
     otp_login(request, device)
     ratelimit.give_back(attempt.ip_bucket)
+
+
+# --- operators (/staff/sync/) ------------------------------------------------------------
+
+OPERATOR_PERMISSION = "settlement.view_reconciliationrun"
+
+
+def operator_login(request, *, username: str, password: str, otp, ip: str | None) -> User:
+    """The operators' sign-in to /staff/sync/: the same two factors and
+    throttle as the console's; one answer for every wrong factor (and for a
+    user without the operators' permission). Audited as ``ops.login``."""
+    actor = f"ops:{mask_in_text(username)[:90]}"
+    try:
+        attempt = login_attempt_reserve(username, ip)
+    except ApplicationError as refused:
+        with transaction.atomic():
+            audit_record(action="ops.login", outcome=AuditOutcome.FAILURE, actor=actor, ip=ip, code=refused.code)
+        raise
+    user, device = login_factors_check(request, username=username, password=password, otp=otp)
+    if user is None or device is None or not user.has_perm(OPERATOR_PERMISSION):
+        with transaction.atomic():
+            audit_record(action="ops.login", outcome=AuditOutcome.FAILURE, actor=actor, ip=ip, code="STAFF_LOGIN_FAILED")
+        raise ApplicationError("STAFF_LOGIN_FAILED", "用户名、密码或动态验证码不正确", status=401)
+    login_session_start(request, attempt, user, device)
+    with transaction.atomic():
+        audit_record(action="ops.login", outcome=AuditOutcome.SUCCESS, actor=actor, ip=ip)
+    return user

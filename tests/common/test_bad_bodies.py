@@ -351,7 +351,7 @@ OTHER_ENDPOINTS = [
     ("POST", "/liveness-sim/api/sessions/abc/result"),
     ("POST", "/core/fsi/api/rsfComIfsService/callService"), ("GET", "/core/fsi/api/rsfComIfsService/callService"),
     ("POST", "/core/healthz"),
-    ("POST", "/admin/login/"), ("POST", "/staff/sync/"), ("GET", "/staff/sync/"),
+    ("POST", "/staff/sync/login/"), ("POST", "/staff/sync/"), ("GET", "/staff/sync/"),
     ("POST", "/api/schema/"), ("POST", "/api/docs/"), ("POST", "/api/no-such-thing/"), ("POST", "/app/index.html"),
 ]
 
@@ -366,8 +366,8 @@ def test_plain_django_endpoints_refuse_bad_bodies(client, caplog):
             response = send(client, method, path, body, content_type)
             if path.startswith("/core/fsi"):
                 check_refusal(problems, label, response, "envelope")
-            elif path.startswith(("/admin/", "/staff/")) and response.status_code < 400:
-                continue  # a redirect to the login page
+            elif path.startswith("/staff/") and response.status_code < 400:
+                continue  # a redirect to the login page, or the login form again with the refusal
             else:
                 check_one_shape(problems, label, response)
             if name == "over_upload_limit" and response.status_code not in (413, 200):
@@ -410,10 +410,10 @@ def test_oversize_bodies_through_uvicorn(wallet_live):
 
 
 def test_csrf_refusal_is_in_the_one_shape():
-    """Django's CSRF failure page was HTML; the admin login and the staff
+    """Django's CSRF failure page was HTML; the operators' login and the staff
     pages now refuse in the one shape too."""
     from django.test import Client
 
-    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "a", "password": "b"})
+    response = Client(enforce_csrf_checks=True).post("/staff/sync/login/", {"username": "a", "password": "b"})
     assert response.status_code == 403
     assert response.json() == {"code": "CSRF_FAILED", "message": "页面已过期或来源不可信，请刷新页面后重试"}

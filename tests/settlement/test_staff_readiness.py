@@ -11,7 +11,6 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from accounts.services.staff import operator_user_ensure
 from settlement.models import OutboxMessage
 
 pytestmark = [pytest.mark.django_db]
@@ -28,14 +27,11 @@ def readiness_rows(html: str) -> dict[str, dict]:
     return rows
 
 
-@pytest.fixture
-def ops_client(client, settings):
+@pytest.fixture(autouse=True)
+def _core_unreachable(settings):
     settings.SETTLEMENT_CORE_URL = CLOSED_PORT_URL
     settings.SETTLEMENT_CORE_RETRIES = 0
     settings.SETTLEMENT_CORE_TIMEOUT = 2
-    operator_user_ensure("ops", "ops-demo-2026")
-    assert client.login(username="ops", password="ops-demo-2026")
-    return client
 
 
 def test_staff_page_shows_each_readiness_check(ops_client):
@@ -77,4 +73,4 @@ def test_staff_page_shows_an_old_outbox_message_as_a_failed_check(ops_client, se
 def test_readiness_is_for_operators_only(client):
     page = client.get("/staff/sync/")
     assert page.status_code == 302
-    assert page["Location"].startswith("/admin/login/")
+    assert page["Location"].startswith("/staff/sync/login/")

@@ -204,8 +204,17 @@ def test_readyz_degrades_when_the_outbox_is_old(client, settings):
 
 
 def test_operator_page_and_command(client, capsys):
-    call_command("seed_demo")
-    client.login(username="ops", password="ops-demo-2026")
+    """The demo operator (``make run``: staff_demo_users prints its TOTP seed) signs in with password + code."""
+    import pyotp
+
+    call_command("staff_demo_users")
+    seed = capsys.readouterr().out.split("operator ops")[1].split("totp_seed=")[1].split()[0]
+    assert seed == "GUZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert client.login(username="ops", password="ops-demo-2026")  # the password alone: sent to sign in
+    assert client.get("/staff/sync/")["Location"].startswith("/staff/sync/login/")
+    signed_in = client.post("/staff/sync/login/", {"username": "ops", "password": "ops-demo-2026",
+                                                   "otp": pyotp.TOTP(seed).now()})
+    assert signed_in.status_code == 302, signed_in.content
     page = client.get("/staff/sync/")
     assert page.status_code == 200
     text = page.content.decode()
@@ -213,5 +222,9 @@ def test_operator_page_and_command(client, capsys):
     call_command("sync_status")
     assert "outbox: pending=" in capsys.readouterr().out
     client.logout()
-    client.login(username="support", password="support-demo-2026")
+    # a console auditor, signed in with both factors, is not an operator
+    client.get("/api/staff/auth/csrf")
+    assert client.post("/api/staff/auth/login", {"username": "auditor1", "password": "auditor1-demo-2026",
+                                                 "otp": pyotp.TOTP("GQZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").now()},
+                       content_type="application/json").status_code == 200
     assert client.get("/staff/sync/").status_code == 403

@@ -90,7 +90,7 @@ def test_no_staff_api_without_a_session(staff_factory):
 
 
 def test_no_staff_api_with_the_password_only(staff_factory):
-    """A session with the password alone (a Django admin login) is not a staff session."""
+    """A session with the password alone (what the removed Django admin gave) is not a staff session."""
     agent = staff_factory("agent_x", "agent", "一组")
     from django.contrib.auth.models import User
 

@@ -31,5 +31,5 @@ class Command(BaseCommand):
         self.stdout.write("  On the POS page, 选择演示机构 in the person's own city: a bill in another province "
                           "needs a cross-province filing (异地就医备案) first.")
         self.stdout.write(f"  app: {base_url}/app/?channel=wechat   {base_url}/app/?channel=alipay")
-        self.stdout.write(f"  support staff (audit trail, read-only): {base_url}/admin/  support / support-demo-2026")
-        self.stdout.write(f"  operators (sync & reconciliation): {base_url}/staff/sync/  ops / ops-demo-2026")
+        self.stdout.write(f"  operators (sync & reconciliation): {base_url}/staff/sync/  ops / ops-demo-2026 "
+                          "+ TOTP code (seed printed by staff_demo_users below)")

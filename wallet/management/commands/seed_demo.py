@@ -4,7 +4,6 @@ demo institutions, from the same deterministic generator the core uses."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from accounts.services.staff import operator_user_ensure, support_user_ensure
 from common import demodata
 from wallet.models import Institution
 from wallet.services.institutions import institution_register
@@ -24,7 +23,4 @@ class Command(BaseCommand):
                                  level=inst.level, region=inst.region, designated=inst.designated,
                                  secret=inst.secret, actor="seed_demo")
         created = Institution.objects.count() - before
-        support_user_ensure("support", "support-demo-2026")
-        operator_user_ensure("ops", "ops-demo-2026")
-        self.stdout.write(f"wallet demo data: {len(data.institutions)} institutions ({created} new), "
-                          "support user 'support' (admin, audit read-only)")
+        self.stdout.write(f"wallet demo data: {len(data.institutions)} institutions ({created} new)")
