@@ -18,6 +18,7 @@ from common.errors import ApplicationError
 from common.http import client_ip
 from common.money import fen_to_yuan
 from common.schema import errors
+from common.serializers import WholeNumberField
 
 from .enums import ContributionStatus, MutualAidMode, MutualAidStatus, MutualAidUseStatus
 from .selectors_mutual_aid import mulaid_ledger, mutual_aid_view, payer_confirmations_pending
@@ -218,7 +219,7 @@ class ContributionOutputSerializer(serializers.Serializer):
 
 class ContributionApi(APIView):
     class InputSerializer(serializers.Serializer):
-        year = serializers.IntegerField()
+        year = WholeNumberField(help_text="The contribution year (this year or next): 2026 or \"2026\", ASCII digits.")
         amount = serializers.CharField(max_length=20, trim_whitespace=False, help_text="Yuan, e.g. \"380.00\".")
 
     @extend_schema(operation_id="family_contribution_pay", request=InputSerializer, parameters=[IDEMPOTENCY],

@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import close_old_connections, connection, transaction
 
-from family.models import Binding, MutualAid, MutualAidUse
+from family.models import Binding, Contribution, MutualAid, MutualAidUse
 from family.services import mutual_aid as svc
 from settlement.models import OutboxMessage, PolicyVersion
 from settlement.services.pulls import _apply_registry_change
@@ -228,6 +228,40 @@ def test_the_payer_is_told_of_each_use_and_sees_it_in_the_ledger_and_notificatio
     svc.mulaid_reversed("pay-told")
     assert payer.get(f"/api/family/mutual-aid/ledger?relative={child}").json()[0]["status"] == "reversed"
     assert payer.get(f"/api/family/relatives/{child}/mutual-aid").json()["used_this_year"] == "0.00"
+
+
+def test_contribution_year_is_taken_exactly(payer, child):
+    """The year is a JSON integer or a string of ASCII digits. What a lax int()
+    reads as the same year (fullwidth or Arabic-Indic digits, spaces, "2026.0",
+    a float, an exponent, a sign, a leading zero) is 400 VALIDATION_ERROR at the
+    wallet, naming the field, and never reaches the core."""
+    path = f"/api/family/relatives/{child}/contribution"
+    year = dt.date.today().year
+    text = str(year)
+    refused = [text.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+               text.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), f" {text} ", f"{text}\n",
+               f"{text}.0", f"+{text}", f"0{text}", f"{text}e0", True, [year]]
+    raw_numbers = [f"{text}.0", f"{year / 1000}e3", f"{text}e0", f"{text}.00001"]
+    bodies = [{"year": value, "amount": "380.00"} for value in refused]
+    bodies += [f'{{"year": {number}, "amount": "380.00"}}' for number in raw_numbers]
+    for n, data in enumerate(bodies):
+        response = payer.client.post(path, data=data, content_type="application/json",
+                                     headers={**payer._headers(), "Idempotency-Key": f"year-{n}"})
+        body = error(response, 400, "VALIDATION_ERROR")
+        assert list(body["detail"]["fields"]) == ["year"], (data, body)
+        assert not body["detail"]["fields"]["year"][0].isascii(), body
+    assert not Contribution.objects.exists()
+
+    for n, value in enumerate([text, year]):  # the string of ASCII digits and the JSON integer
+        paid = payer.client.post(path, data={"year": value, "amount": "380.00"}, content_type="application/json",
+                                 headers={**payer._headers(), "Idempotency-Key": "year-ok"})
+        assert paid.status_code == 201 and paid.json()["year"] == year, paid.content
+        if n == 0:
+            first = paid.json()
+    assert paid.json() == first  # the same request: "2026" and 2026 are one year, one key
+    assert Contribution.objects.count() == 1
+    # the core keeps its books across tests: undo the payment (same day) for the next test
+    assert payer.post(f"/api/family/contributions/{first['id']}/reverse").json()["status"] == "reversed"
 
 
 def test_contribution_is_idempotent_and_reversed_the_same_day(payer, child):
