@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: system-deps system-deps-test system-deps-bench run test frontend-test test-postgres test-sqlite install install-dev frontend build-mp migrate seed check-deploy bench clean
 
@@ -43,7 +44,7 @@ system-deps-bench:
 	@./scripts/system-deps.sh --bench
 
 run: system-deps install frontend
-	$(VPY) scripts/run.py --port $(PORT)
+	$(VPY) scripts/run.py --host $(HOST) --port $(PORT)
 
 frontend-test: frontend/node_modules/.installed
 	cd frontend && npm run --silent type-check && npm run --silent test

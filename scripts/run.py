@@ -5,6 +5,11 @@ on PORT+2 (unless REDIS_URL is set; REDIS_PORT overrides the port), the
 settlement core as its own process on PORT+1 (unless SETTLEMENT_CORE_URL is
 set), the wallet's ASGI server on PORT, a Celery worker and Celery beat.
 
+Address: the wallet listens on 127.0.0.1 only (a development server with
+demo secrets and demo logins); HOST (or --host) opens it wider, e.g.
+HOST=0.0.0.0 for a phone on the same network. Redis and the core always stay
+on 127.0.0.1.
+
 Ports: each run owns PORT, PORT+1 and PORT+2. If any of them is already taken
 (another `make run`, a leftover or foreign Redis), it refuses to start rather
 than share a Redis with a stranger.
@@ -40,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VPY = str(ROOT / ".venv" / "bin" / "python")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 15
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Stop(Exception):
@@ -55,8 +61,13 @@ def port_in_use(port: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1",
+                        help="the wallet's listening address (default 127.0.0.1; HOST overrides)")
     args = parser.parse_args()
-    port, core_port = args.port, args.port + 1
+    port, core_port, host = args.port, args.port + 1, args.host
+    # Where to reach the wallet from here (the check that it is up, the printed
+    # URLs): a wildcard address answers on loopback.
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
     var_dir = Path(os.environ.get("YIBAO_VAR_DIR") or ROOT / "var").resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -150,24 +161,27 @@ def main() -> int:
             core = spawn("core", [VPY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
                                   "--port", str(core_port), "--log-level", "warning"], {"YIBAO_SERVICE": "core"})
             wait_port(core_port, proc=core)
-        web = spawn("web", [VPY, "-m", "uvicorn", "config.asgi:application", "--host", "0.0.0.0",
+        web = spawn("web", [VPY, "-m", "uvicorn", "config.asgi:application", "--host", host,
                             "--port", str(port), "--log-level", "info", "--timeout-graceful-shutdown", "5"])
         spawn("worker", [VPY, "-m", "celery", "-A", "config", "worker", "-Q", "money,housekeeping",
                          "--concurrency", "2", "--loglevel", "INFO"])
         spawn("beat", [VPY, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
                        "--schedule", str(var_dir / f"celerybeat-schedule-{port}")])
-        wait_port(port, proc=web)
-        manage("demo_logins", "--base-url", f"http://127.0.0.1:{port}", check=False)
+        wait_port(port, proc=web, host=local)
+        manage("demo_logins", "--base-url", f"http://{local}:{port}", check=False)
         manage("staff_demo_users", check=False)  # support console (issue #15): demo staff with their TOTP seeds
         print(f"\n[run] Yibao Wallet is up. Ctrl-C stops everything.\n"
-              f"  app (H5):        http://127.0.0.1:{port}/app/\n"
-              f"  support console: http://127.0.0.1:{port}/app/#/pages-staff/console/login/index"
+              f"  app (H5):        http://{local}:{port}/app/\n"
+              f"  support console: http://{local}:{port}/app/#/pages-staff/console/login/index"
               f"  (demo staff and TOTP seeds above)\n"
-              f"  API docs:        http://127.0.0.1:{port}/api/docs/\n"
-              f"  terminal gateway POST http://127.0.0.1:{port}/fsi/api/rsfComIfsService/callService\n"
+              f"  API docs:        http://{local}:{port}/api/docs/\n"
+              f"  terminal gateway POST http://{local}:{port}/fsi/api/rsfComIfsService/callService\n"
               f"  settlement core  POST {env['SETTLEMENT_CORE_URL']}/fsi/api/rsfComIfsService/callService\n"
               f"  Redis            {env['REDIS_URL']}  (REDIS_URL for manage.py next to this run)\n"
-              f"  readiness:       http://127.0.0.1:{port}/readyz\n", flush=True)
+              f"  readiness:       http://{local}:{port}/readyz\n"
+              f"  listening on     {host}:{port}"
+              + ("  (this machine only; HOST=0.0.0.0 opens it to the network)\n" if host in LOOPBACK
+                 else "  (reachable from other machines: demo secrets and demo logins!)\n"), flush=True)
         while True:
             for name, proc in children:
                 if proc.poll() is not None:

@@ -1,6 +1,7 @@
 """`make run` (scripts/run.py) as a real process tree: every way of stopping
-it leaves nothing running, and it never shares a Redis with another run or a
-foreign server (issue #9 part 6).
+it leaves nothing running, it never shares a Redis with another run or a
+foreign server (issue #9 part 6), and it listens on loopback only unless HOST
+says otherwise (issue #20): the listening sockets are read from /proc/net.
 
 Each run gets its own YIBAO_VAR_DIR (SQLite files, Redis dump, beat schedule)
 in a temp dir shared by the cases of this module, so a developer's var/ is
@@ -11,6 +12,7 @@ command line (redis-server rewrites its title, not its arguments' ports)."""
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import os
 import signal
@@ -27,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "scripts" / "run.py"
 # The test run's own servers and settings must not leak into `make run`.
 FOREIGN_ENV = ("REDIS_URL", "DATABASE_URL", "CORE_DATABASE_URL", "SETTLEMENT_CORE_URL", "SQLITE_TEST_DIR",
-               "YIBAO_TEST_DB", "YIBAO_PG_ADMIN_URL", "YIBAO_ENV", "REDIS_PORT", "PORT", "DJANGO_SETTINGS_MODULE")
+               "YIBAO_TEST_DB", "YIBAO_PG_ADMIN_URL", "YIBAO_ENV", "REDIS_PORT", "PORT", "HOST",
+               "DJANGO_SETTINGS_MODULE")
 
 
 def _bindable(port: int) -> bool:
@@ -56,6 +59,22 @@ def _listening(port: int) -> bool:
     return False
 
 
+def _listen_addresses(port: int) -> set[str]:
+    """The local addresses of every socket listening on TCP ``port`` (IPv4 and IPv6), from /proc/net."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with contextlib.suppress(FileNotFoundError), open(table) as f:
+            for line in f.read().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                    continue
+                raw = binascii.unhexlify(address)  # host-order 32-bit words
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(family, raw))
+    return found
+
+
 def _processes(marker: str, ports: tuple[int, ...]) -> dict[int, str]:
     """pid → command line of every live (non-zombie) process of this run."""
     found = {}
@@ -82,14 +101,14 @@ def _processes(marker: str, ports: tuple[int, ...]) -> dict[int, str]:
 
 
 class Run:
-    def __init__(self, var_dir: Path, port: int | None = None):
+    def __init__(self, var_dir: Path, port: int | None = None, host: str | None = None):
         self.port = port or _three_free_ports()
         self.ports = (self.port, self.port + 1, self.port + 2)
         self.marker = f"YIBAO_RUN_TEST_MARK={uuid.uuid4().hex}"
         self.log = var_dir / f"run-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
         env.update({"YIBAO_VAR_DIR": str(var_dir), "YIBAO_RUN_TEST_MARK": self.marker.split("=", 1)[1],
-                    "PYTHONUNBUFFERED": "1"})
+                    "PYTHONUNBUFFERED": "1", **({"HOST": host} if host is not None else {})})
         with open(self.log, "wb") as out:
             # Its own session, as under a service manager: signals reach it only when we send them.
             self.proc = subprocess.Popen([sys.executable, str(RUN), "--port", str(self.port)], cwd=ROOT, env=env,
@@ -132,6 +151,8 @@ def test_every_way_of_stopping_leaves_nothing_running(var_dir, signals):
         run.wait_up()
         assert f"[run] redis on redis://127.0.0.1:{run.port + 2}/0" in run.output()  # derived from PORT
         assert _listening(run.port) and _listening(run.port + 1) and _listening(run.port + 2)
+        # No HOST: the wallet (demo secrets, demo logins) listens on loopback only, as do the core and Redis.
+        assert [_listen_addresses(p) for p in run.ports] == [{"127.0.0.1"}] * 3, run.output()[-2000:]
         started = " | ".join(run.processes().values())
         for part in ("uvicorn", f"--port {run.port} ", f"--port {run.port + 1} ", "celery -A config worker",
                      "celery -A config beat", f"redis-server 127.0.0.1:{run.port + 2}"):
@@ -177,3 +198,32 @@ def test_refuses_to_start_next_to_a_foreign_redis(var_dir):
             assert not _listening(port) and not _listening(port + 1)
         finally:
             run.kill_all()
+
+
+def test_host_opens_the_wallet_wider(var_dir):
+    """HOST=0.0.0.0 (make run passes it as --host): the wallet listens on every
+    interface and says so; the core and Redis stay on loopback."""
+    run = Run(var_dir, host="0.0.0.0")
+    try:
+        run.wait_up()
+        assert _listen_addresses(run.port) == {"0.0.0.0"}, run.output()[-2000:]
+        assert _listen_addresses(run.port + 1) == {"127.0.0.1"} and _listen_addresses(run.port + 2) == {"127.0.0.1"}
+        assert f"listening on     0.0.0.0:{run.port}  (reachable from other machines" in run.output()
+        os.kill(run.proc.pid, signal.SIGTERM)
+        assert run.proc.wait(60) == 0
+    finally:
+        run.kill_all()
+
+
+def test_make_passes_host_to_the_run():
+    """The Makefile's run target hands HOST (default 127.0.0.1) and PORT to scripts/run.py (make -n: printed, not run)."""
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
+
+    def recipe(*variables: str) -> str:
+        out = subprocess.run(["make", "-n", "run", *variables], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+        return next(line for line in out.stdout.splitlines() if "scripts/run.py" in line)
+
+    assert recipe().endswith("scripts/run.py --host 127.0.0.1 --port 8000")
+    assert recipe("HOST=0.0.0.0", "PORT=9123").endswith("scripts/run.py --host 0.0.0.0 --port 9123")
