@@ -10,8 +10,8 @@ Count before you evaluate: ``take`` reserves the attempt (one atomic INCR)
 before the guarded work runs, so however many requests arrive at once, at
 most ``limit`` of them get through a window; ``give_back`` returns a
 reservation that should not count (e.g. an attempt refused by another
-bucket). Reading a counter and incrementing it later (``blocked`` then
-``attempt``) lets a burst through: every request reads the old value."""
+bucket). There is deliberately no "read the counter, count later": a
+burst would pass it, every request reading the old value (issue #20)."""
 
 from __future__ import annotations
 
@@ -58,30 +58,3 @@ return 0
 def give_back(bucket: str) -> None:
     """Return one attempt counted by ``take`` in the window still running."""
     redis_client().eval(_GIVE_BACK, 1, _key(bucket))
-
-
-def hit(bucket: str, limit: int, window_seconds: int) -> bool:
-    """Count one attempt in ``bucket``; True while within ``limit``."""
-    return attempt(bucket, limit, window_seconds) == 0
-
-
-def count(bucket: str) -> int:
-    """Attempts counted in ``bucket``'s current window (0 when none)."""
-    return int(redis_client().get(_key(bucket)) or 0)
-
-
-def blocked(bucket: str, limit: int) -> int:
-    """Without counting: 0 if ``bucket`` is below ``limit``, else the
-    seconds until its window ends. For counters that count failures only."""
-    key = _key(bucket)
-    pipe = redis_client().pipeline()
-    pipe.get(key)
-    pipe.ttl(key)
-    value, ttl = pipe.execute()
-    if int(value or 0) < limit:
-        return 0
-    return max(1, int(ttl))
-
-
-def reset(bucket: str) -> None:
-    redis_client().delete(_key(bucket))

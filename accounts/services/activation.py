@@ -83,9 +83,17 @@ def real_name_verify(*, login: ChannelLogin, name: str, number: str, detail: dic
     wait = ratelimit.attempt(f"realname:login:{login.pk}", settings.REALNAME_LIMIT_PER_LOGIN, HOUR)
     if wait:
         raise _too_many("实名认证尝试次数过多，请1小时后再试", wait)
-    wait = ratelimit.blocked(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP) if ip else 0
-    if wait:
-        raise _too_many("当前网络实名认证失败次数过多，请1小时后再试", wait)
+    # The address's failure allowance is reserved before the registry is asked (one atomic INCR), and
+    # given back unless the answer is a counted refusal: however many arrive at once from one address,
+    # at most REALNAME_FAILURES_PER_IP lookups that could fail are evaluated in a window (issue #20).
+    ip_bucket = f"realname:fail:ip:{ip}" if ip else ""
+    ip_number = 0
+    if ip_bucket:
+        ip_number, wait = ratelimit.take(ip_bucket, settings.REALNAME_FAILURES_PER_IP, HOUR)
+        if wait:
+            ratelimit.give_back(ip_bucket)
+            raise _too_many("当前网络实名认证失败次数过多，请1小时后再试", wait)
+    counted = False
     try:
         if not idnumber.is_valid(number):
             raise ApplicationError("ID_NUMBER_INVALID", "身份证号码格式不正确，请核对后重新输入")
@@ -97,10 +105,14 @@ def real_name_verify(*, login: ChannelLogin, name: str, number: str, detail: dic
             raise _too_many("该证件今日实名认证尝试次数过多，请明天再试", wait)
         registry = _registry_lookup(number, name)
     except ApplicationError as error:
-        refusal = _real_name_failed(error, login, ip)
+        counted = isinstance(error, _IdentityRefusal)
+        refusal = _real_name_failed(error, login, earlier_at_address=max(ip_number - 1, 0))
         if refusal is not error:
             detail["registry_code"] = error.code  # the audit trail keeps the precise reason
         raise refusal from None
+    finally:
+        if ip_bucket and not counted:
+            ratelimit.give_back(ip_bucket)  # not a counted refusal: the reservation is returned
     person = _person_upsert(registry, number)
     detail["psn_no"] = person.psn_no
     return person
@@ -130,17 +142,15 @@ class _IdentityRefusal(ApplicationError):
     answers that sort enrolled ID numbers from the rest."""
 
 
-def _real_name_failed(error: ApplicationError, login: ChannelLogin, ip: str | None) -> ApplicationError:
+def _real_name_failed(error: ApplicationError, login: ChannelLogin, *, earlier_at_address: int) -> ApplicationError:
     """Count a registry refusal (no such ID / another name) against the login
-    and the address; after the first, both become one answer. Format errors
-    and answers reached only with a matching name are not counted."""
+    (the address's count was reserved before the lookup); after the first,
+    both become one answer. Format errors and answers reached only with a
+    matching name are not counted."""
     if not isinstance(error, _IdentityRefusal):
         return error
-    earlier = ratelimit.count(f"realname:fail:login:{login.pk}")
-    ratelimit.hit(f"realname:fail:login:{login.pk}", 1, DAY)
-    if ip:
-        earlier += ratelimit.count(f"realname:fail:ip:{ip}")
-        ratelimit.hit(f"realname:fail:ip:{ip}", settings.REALNAME_FAILURES_PER_IP, HOUR)
+    number, _ = ratelimit.take(f"realname:fail:login:{login.pk}", 1, DAY)
+    earlier = (number - 1) + earlier_at_address
     if earlier:
         return ApplicationError(*REAL_NAME_NOT_VERIFIED)
     return error
