@@ -235,3 +235,71 @@ def test_a_relatives_token_survives_the_binders_logout(client, binder):
     assert binder.post("/api/auth/logout").status_code in (200, 204)
     _settles(pos, SMALL_CHILD, "BOUT")
     _settles(pos, SMALL_CHILD, "BOUT")
+
+
+# --- a bill opened with the token and waiting for the PIN ----------------------------------
+
+def _large_relative_waiting(client, binder, msgid: str):
+    """An adult relative (account able to pay a large bill), bound with a proxy
+    PIN the binder holds; the binder shows the code, the counter's 2102 waits
+    for the PIN. (binding id, pin, counter, bill, the payment waiting)."""
+    from tests.family.test_relative_code import ADULTS, DATA, LARGE
+
+    relative = next(p for p in ADULTS if p.insutype == "310" and p.balance_fen >= 50_000
+                    and any(i.region == p.insured_region and i.kind == "pharmacy" and i.designated
+                            for i in DATA.institutions))
+    binding_id = bound_adult(binder, relative)["id"]
+    pin = strong_pin(relative, avoid=["258036"])
+    assert binder.post(f"/api/family/relatives/{binding_id}/pin", {"pin": pin, "pin_confirm": pin}).status_code == 200
+    pos = Pos(client, pharmacy_for(relative))
+    _decoded(pos, binder.get(f"/api/voucher/code?person={binding_id}").json()["code"], relative)
+    bill = pos.bill(LARGE)
+    pending = pos.settle(bill, msgid=msgid)
+    assert pending["infcode"] == 1009, pending  # CONFIRMATION_PENDING: the phone is asked
+    waiting = binder.get(f"/api/family/relatives/{binding_id}/payments/pending").json()
+    assert len(waiting) == 1
+    return binding_id, pin, pos, bill, waiting[0]["id"]
+
+
+@pytest.mark.parametrize("confirm_first", [False, True], ids=["ended-then-confirmed", "confirmed-then-ended"])
+def test_a_bill_waiting_for_the_pin_is_not_sent_once_the_binding_ended(client, binder, core_live, confirm_first):
+    """The chain is checked again before a bill opened with the token is sent:
+    the binding ended while the phone was asked (before or after the PIN), the
+    terminal's next retry of its msgid is refused with 3008 and nothing is
+    posted; every later retry gets the same final refusal."""
+    msgid = _msgid("WAIT")
+    binding_id, pin, pos, bill, payment_id = _large_relative_waiting(client, binder, msgid)
+    books = _books(core_live)
+    if confirm_first:
+        assert binder.post(f"/api/payments/{payment_id}/confirm", {"pin": pin}).json()["status"] == "confirmed"
+    assert binder.post(f"/api/family/relatives/{binding_id}/end").status_code == 200
+    if not confirm_first:
+        refused = binder.post(f"/api/payments/{payment_id}/confirm", {"pin": pin})
+        assert refused.status_code in (404, 409), refused.content  # no longer the binder's to confirm
+    for _ in range(2):
+        answer = pos.settle(bill, msgid=msgid)
+        assert (answer["infcode"], answer["err_msg"]) == BINDING_ENDED, answer
+    payment = Payment.objects.get(message__msgid=msgid)
+    assert (payment.status, payment.infcode) == ("failed", 3008)
+    assert _books(core_live) == books  # nothing posted in the book of record
+
+
+def test_a_bill_waiting_for_the_pin_is_not_sent_once_the_showing_channel_is_revoked(client, core_live):
+    """The person's own code on WeChat, a large bill waiting for the PIN; the
+    person revokes WeChat from Alipay: the retry is refused with 3007."""
+    from tests.family.test_relative_code import LARGE
+
+    wechat = AppClient(client, "wechat").login()
+    wechat.activate(EMPLOYEE, pin="258036")
+    alipay = AppClient(client, "alipay").login()
+    alipay.activate(EMPLOYEE, pin="258036")
+    pos = Pos(client, pharmacy_for(EMPLOYEE))
+    _decoded(pos, wechat.get("/api/voucher/code").json()["code"], EMPLOYEE)
+    bill, msgid = pos.bill(LARGE, insutype=EMPLOYEE.insutype), _msgid("WREV")
+    assert pos.settle(bill, msgid=msgid)["infcode"] == 1009
+    books = _books(core_live)
+    _revoke(alipay, "wechat")
+    answer = pos.settle(bill, msgid=msgid)
+    assert (answer["infcode"], answer["err_msg"]) == REVOKED, answer
+    assert Payment.objects.get(message__msgid=msgid).status == "failed"
+    assert _books(core_live) == books

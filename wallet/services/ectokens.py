@@ -7,7 +7,8 @@ authorization the code was shown under (which names the login) and, for a
 relative's code shown by a binder, the family code grant. ``chain_refusal``
 is the one rule for that chain, used by the decode (``code_check``) and by
 ``ectoken_resolve``, which every use of a token goes through (1101 by token,
-2101, 2102): the voucher active, the authorization that showed the code
+2101, 2102; a 2102 opened but not yet sent is checked again before it is sent,
+``ectoken_chain_check``): the voucher active, the authorization that showed the code
 active (and, for a binder's, the binder's voucher active), the binding
 standing. A logout or an expired app session is not in the chain: the
 person has not withdrawn consent, and the cashier may still be settling."""
@@ -102,6 +103,19 @@ def ectoken_resolve(token: str, institution: Institution, *, msgid: str = "") ->
     grant lookup for a relative's code shown by a binder). Every use of an
     ecToken goes through here; a refusal raises before anything is sent to
     the core."""
+    # The chain before the expiry: a token ended by a freeze (ectokens_end) says why while the voucher is frozen.
+    row = ectoken_chain_check(token, institution, msgid=msgid)
+    if row.expires_at <= timezone.now():
+        raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌已过期，请重新扫码", msgid=msgid)
+    return row
+
+
+def ectoken_chain_check(token: str, institution: Institution, *, msgid: str = "") -> EcToken:
+    """``ectoken_resolve`` without the expiry: the token is this institution's
+    and its chain still holds. For a payment opened with the token while it
+    was live and not yet sent (waiting for the payer's PIN, or confirmed and
+    about to be sent): it is sent only while the consent behind the code
+    stands, however long the confirmation took."""
     row = None
     if token and len(token) <= 64:
         row = (EcToken.objects.select_related("voucher__person", "authorization__voucher")
@@ -110,12 +124,9 @@ def ectoken_resolve(token: str, institution: Institution, *, msgid: str = "") ->
         raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌无效，请重新扫码", msgid=msgid)
     if row.authorization_id is None:  # issued before tokens carried their chain: nothing to check it against
         raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌已失效，请重新扫码", msgid=msgid)
-    # The chain before the expiry: a token ended by a freeze (ectokens_end) says why while the voucher is frozen.
     refusal = chain_refusal(voucher=row.voucher, authorization=row.authorization, grant_id=row.proxy_grant_id)
     if refusal is not None:
         raise EnvelopeError(refusal.infcode, refusal.message, msgid=msgid)
-    if row.expires_at <= timezone.now():
-        raise EnvelopeError(InfCode.ECTOKEN_INVALID, "电子凭证令牌已过期，请重新扫码", msgid=msgid)
     return row
 
 

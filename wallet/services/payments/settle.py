@@ -40,6 +40,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from accounts.enums import AuditOutcome
+from accounts.services import audit_record
 from common.envelope import EnvelopeError, InfCode, answer, json_ready
 from common.fields import FieldError, amount_fen
 from common.money import fen_to_amount, yuan_to_fen
@@ -51,7 +53,7 @@ from ...models import EcToken, Payment
 from ...tasks import payment_resolve_task
 from ..core import (NotStored, TerminalCall, answer_final, core_call, core_refusal, core_send, core_unavailable,
                     outcome_unknown, terminal_output)
-from ..ectokens import ectoken_resolve
+from ..ectokens import ectoken_chain_check, ectoken_resolve
 from ..pin import pin_is_locked
 from .journal import (IN_FLIGHT, confirmed_core_msgid, payment_awaiting_confirmation, payment_expired, payment_failed,
                       payment_move, payment_not_sent, payment_open, payment_settled, payment_submitting,
@@ -190,6 +192,8 @@ def _advance(call: TerminalCall, payment: Payment) -> dict:
     env = call.env
     while True:
         status = payment.status
+        if status in NOT_SENT:
+            _chain_holds(call, payment)
         if status == PaymentStatus.AWAITING_CONFIRMATION:
             if payment.confirm_deadline and payment.confirm_deadline <= timezone.now():
                 payment_expired(payment)
@@ -220,6 +224,25 @@ def _advance(call: TerminalCall, payment: Payment) -> dict:
         if status == PaymentStatus.FAILED:
             raise core_refusal(env, payment.infcode, payment.err_msg or "结算失败")
         raise EnvelopeError(InfCode.INTERNAL, "交易状态异常", msgid=env.msgid)  # pragma: no cover
+
+
+NOT_SENT = (PaymentStatus.AWAITING_CONFIRMATION, PaymentStatus.RECEIVED, PaymentStatus.CONFIRMED)
+
+
+def _chain_holds(call: TerminalCall, payment: Payment) -> None:
+    """A payment opened but not yet sent (waiting for the PIN, confirmed, or
+    back from a core that could not be reached) goes on only while the chain
+    that authorised its code holds: a binding ended, the showing channel
+    revoked or the voucher frozen meanwhile ends it as refused, nothing sent
+    (the terminal's retries get the refusal)."""
+    try:
+        ectoken_chain_check(str(_druginfo(call).get("mdtrt_cert_no", "")), call.institution, msgid=call.env.msgid)
+    except EnvelopeError as refused:
+        if payment_failed(payment, refused.infcode, refused.err_msg, from_statuses=NOT_SENT):
+            audit_record(action="payment.refused", outcome=AuditOutcome.FAILURE, actor=call.institution.fixmedins_code,
+                         person=payment.voucher.person, code=str(int(refused.infcode)), detail={"msgid": call.env.msgid})
+            raise
+        # moved by someone else a moment ago: the caller looks again
 
 
 def _submit(call: TerminalCall, payment: Payment) -> dict | bytes | None:
