@@ -62,6 +62,7 @@ test-sqlite: system-deps-test install-dev frontend
 check-deploy: install
 	YIBAO_ENV=production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 	FIELD_ENCRYPTION_KEY=$$($(VPY) -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+	AUDIT_CHECKPOINT_KEY=$$(head -c 48 /dev/urandom | base64) AUDIT_CHECKPOINT_FILE=/var/lib/yibao/audit-checkpoints.jsonl \
 	CORE_API_SECRET=x DATABASE_URL=postgres://u@localhost/yibao CORE_DATABASE_URL=postgres://u@localhost/core \
 	REDIS_URL=redis://localhost:6379/0 SETTLEMENT_CORE_URL=https://core.example.cn ALLOWED_HOSTS=wallet.example.cn \
 	$(VPY) manage.py check --deploy --fail-level WARNING
