@@ -662,7 +662,7 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
            f" websockets {v.get('websockets')}",
            f"- setup: one wallet uvicorn process on {args.db} + Redis (channel layer); CODE_STEP_SECONDS={args.step_seconds};"
            f" {args.steps} step boundaries measured per run; the reference is bench/ref_ws_server.py (bare websockets"
-           " on uvloop, same per-connection timer, same `wallet.codes.issue` work, same JSON)"
+           " on uvloop, same per-connection timer, same `codes.format.issue` work, same JSON)"
            + ("; server pinned to CPU 0, load generators to CPU 1" if args.pin else "; no CPU pinning"),
            f"- clients: asyncio + websockets {v.get('websockets')} on uvloop, up to {args.per_process:,} connections per "
            f"client process, opened in batches of {args.batch} per process, no permessage-deflate offered"

@@ -5,7 +5,7 @@ nothing else — no Django, no Channels, no authentication, no channel layer.
 Per connection, as in wallet/consumers.py: on connect one ``code`` message;
 a rotator task that sleeps until the next step boundary (+5 ms, as the
 consumer does) and pushes the next code; a reader that answers ``ping`` and
-``refresh``. Codes come from ``wallet.codes.issue`` (AES block + pyotp TOTP +
+``refresh``. Codes come from ``codes.format.issue`` (AES block + pyotp TOTP +
 MOD 97-10), so the CPU work per message is the same; the JSON shape is the same
 ({"type": "code", code, step, expires_at, valid_until, step_seconds}).
 
@@ -34,7 +34,7 @@ import pyotp  # noqa: E402
 from websockets.asyncio.server import serve  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
-from wallet import codes  # noqa: E402  (pure: no Django import)
+from codes import format as codes  # noqa: E402  (pure: no Django import)
 
 KEY = base64.urlsafe_b64encode(b"bench-only-field-key-32-bytes-ok").decode()
 VOUCHER_ID = 1

@@ -252,7 +252,7 @@ def register_pharmacies(services: ServiceStack, pharmacies: list[demodata.Instit
                "    institution_register(code=code, name=name, kind='pharmacy', level='9', region=region)\n")
     run_manage(services.env, "shell", "-c",
                "from django.db import transaction\n"
-               "from wallet.services.institutions import institution_register\n"
+               "from terminal.services.institutions import institution_register\n"
                f"for code, name, region, secret in {rows!r}:\n"
                "    with transaction.atomic():\n"
                "        institution_register(fixmedins_code=code, name=name, kind='pharmacy', level='9', region=region,\n"

@@ -23,7 +23,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from accounts.ws_auth import AppSessionAuthMiddleware  # noqa: E402
 from config.routing import CODE_PAGE_PATH, websocket_urlpatterns  # noqa: E402
-from wallet.consumers import code_page_app  # noqa: E402
+from codes.consumers import code_page_app  # noqa: E402
 
 channels_sockets = AppSessionAuthMiddleware(URLRouter(websocket_urlpatterns))
 

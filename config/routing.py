@@ -3,7 +3,7 @@ from django.urls import path
 from accounts.consumers import SessionConsumer
 from common.consumers import PingConsumer
 
-# The code page is not a Channels consumer: config/asgi.py routes this path to wallet.consumers.code_page_app.
+# The code page is not a Channels consumer: config/asgi.py routes this path to codes.consumers.code_page_app.
 CODE_PAGE_PATH = "/ws/code/"
 
 websocket_urlpatterns = [

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
@@ -17,16 +18,14 @@ urlpatterns = [
     path("api/schema/", common_views.SchemaApi.as_view(), name="schema"),
     path("api/docs/", common_views.SchemaDocsApi.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
-    path("api/", include("wallet.urls_activation")),
-    path("api/voucher/", include("wallet.urls_app")),
-    path("api/", include("wallet.urls_payments")),
-    path("api/", include("wallet.urls_security")),  # PIN change / forgot, freeze, security page (issue #15)
+    path("api/", include("wallet.urls")),  # activation, authorizations, balance, PIN change / forgot, freeze
+    path("api/", include("codes.urls")),  # /api/voucher/code...
+    path("api/", include("payments.urls")),  # /api/payments/..., /api/records...
     path("api/", include("referrals.urls")),  # /api/filings...
     path("api/family/", include("family.urls")),
     path("api/staff/", include("staff.urls")),  # support console (issue #15): session + TOTP
-    path("api/demo/", include("wallet.apis_demo")),  # demo-only (404 in production): POS page helpers
     path("liveness-sim/api/sessions/<str:nonce>/result", liveness_sim.session_result, name="liveness-sim-result"),
-    path("", include("wallet.urls")),
+    path("", include("terminal.urls")),  # the national envelope gateway and the voucher decode
     # The settlement core reference service, mounted under its own prefix so
     # the dev server can host it too. The wallet never calls these views
     # in-process: it reaches SETTLEMENT_CORE_URL over HTTP.
@@ -38,3 +37,5 @@ urlpatterns = [
     path("staff/sync/", sync_views.sync_page, name="staff-sync"),
     re_path(r"^app/(?P<path>.*)$", common_views.frontend_app, name="frontend-app"),
 ]
+if apps.is_installed("demo"):  # dev only (not installed with YIBAO_ENV=production): POS page helpers
+    urlpatterns.append(path("api/demo/", include("demo.urls")))

@@ -18,15 +18,15 @@ from accounts.liveness import get_provider
 from common.errors import ApplicationError
 from common.http import client_ip
 from common.schema import errors
-from wallet import rendering
-from wallet.apis_app import PaymentOutputSerializer, RecordDetailApi
-from wallet.apis_app import BalanceApi as WalletBalanceApi
-from wallet.selectors import payment_record_answer, payment_record_get, payment_record_list, payments_pending
+from codes import rendering
+from payments.apis import PaymentOutputSerializer, RecordDetailApi
+from wallet.apis import BalanceApi as WalletBalanceApi
+from payments.selectors import payment_record_answer, payment_record_get, payment_record_list, payments_pending
 from wallet.services.balance import balance_get
 
-from . import selectors
-from .enums import BindingStatus, CodeViewKind, Consent, GuardianDocType, InvitationState, Relation, RelationCheck
-from .services import bindings as svc
+from family import selectors
+from family.enums import BindingStatus, CodeViewKind, Consent, GuardianDocType, InvitationState, Relation, RelationCheck
+from family.services import bindings as svc
 
 NOT_FOUND = {404: "FAMILY_NOT_FOUND (not yours, or no such binding)"}
 NOT_ACTIVE = "FAMILY_NOT_ACTIVE"

@@ -20,9 +20,9 @@ from common.money import fen_to_yuan
 from common.schema import errors
 from common.serializers import WholeNumberField
 
-from .enums import ContributionStatus, MutualAidMode, MutualAidStatus, MutualAidUseStatus
-from .selectors_mutual_aid import mulaid_ledger, mutual_aid_view, payer_confirmations_pending
-from .services import mutual_aid as svc
+from family.enums import ContributionStatus, MutualAidMode, MutualAidStatus, MutualAidUseStatus
+from family.selectors_mutual_aid import mulaid_ledger, mutual_aid_view, payer_confirmations_pending
+from family.services import mutual_aid as svc
 
 NOT_FOUND = "FAMILY_NOT_FOUND (not your binding), MULAID_NOT_FOUND"
 AUTH_REFUSALS = {

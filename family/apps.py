@@ -10,7 +10,7 @@ class FamilyConfig(AppConfig):
         # importing services (and through them models) at module level would run before it.
         from wallet.hooks import hooks
 
-        from .services.bindings import proxy_code_scanned, proxy_grant_get, proxy_grant_open, proxy_may_act
+        from family.services.bindings import proxy_code_scanned, proxy_grant_get, proxy_grant_open, proxy_may_act
 
         hooks.proxy_grant_open = proxy_grant_open
         hooks.proxy_grant_get = proxy_grant_get
@@ -19,8 +19,8 @@ class FamilyConfig(AppConfig):
 
         from settlement.hooks import registry_change_listen
 
-        from .selectors_mutual_aid import mulaid_notifications
-        from .services import bindings, mutual_aid
+        from family.selectors_mutual_aid import mulaid_notifications
+        from family.services import bindings, mutual_aid
 
         hooks.mulaid_ticket = mutual_aid.mulaid_ticket
         hooks.mulaid_confirmation = mutual_aid.mulaid_confirmation

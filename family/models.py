@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from common.encrypted_fields import EncryptedTextField
 
-from .enums import (
+from family.enums import (
     BindingStatus,
     CodeViewKind,
     Consent,

@@ -14,10 +14,10 @@ from common import idnumber
 
 from wallet.selectors import voucher_proxy_states
 
-from .enums import BindingStatus, Relation
-from .models import Binding, CodeView
-from .selectors_mutual_aid import mutual_aid_of_binding
-from .services.bindings import STANDING, age_on
+from family.enums import BindingStatus, Relation
+from family.models import Binding, CodeView
+from family.selectors_mutual_aid import mutual_aid_of_binding
+from family.services.bindings import STANDING, age_on
 
 
 def name_masked(name: str) -> str:

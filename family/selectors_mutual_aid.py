@@ -7,12 +7,12 @@ from __future__ import annotations
 from django.utils import timezone
 
 from common.money import fen_to_yuan
-from wallet.enums import PaymentStatus
-from wallet.selectors import payments_by_public_id
+from payments.enums import PaymentStatus
+from payments.selectors import payments_by_public_id
 
-from .enums import MutualAidStatus, MutualAidUseStatus
-from .models import MutualAid, MutualAidUse
-from .services.mutual_aid import remaining_annual, used_in_year
+from family.enums import MutualAidStatus, MutualAidUseStatus
+from family.models import MutualAid, MutualAidUse
+from family.services.mutual_aid import remaining_annual, used_in_year
 
 
 def _yuan(fen: int | None) -> str | None:

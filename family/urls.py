@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import apis, apis_mutual_aid
+from family import apis, apis_mutual_aid
 
 urlpatterns = [
     path("relatives", apis.RelativeListApi.as_view(), name="family-relatives"),

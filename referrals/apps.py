@@ -8,7 +8,7 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         # function-level import: AppConfig.ready() runs once the app registry is loaded;
         # the handlers import services (and through them models), which may not load earlier.
-        from wallet.services.gateway import gateway_handler_register
+        from terminal.services.gateway import gateway_handler_register
 
         from .services.terminal import TERMINAL_HANDLERS
 

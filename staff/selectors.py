@@ -13,7 +13,8 @@ from accounts.services.reset_tickets import reset_ticket_effective_status
 from common.money import fen_to_yuan
 from family.selectors import binder_list, name_masked, relative_list
 from referrals.selectors import effective_status, filing_list
-from wallet.selectors import authorization_list, payment_record_list, voucher_get
+from wallet.selectors import authorization_list, voucher_get
+from payments.selectors import payment_record_list
 from wallet.services.pin import pin_is_locked
 
 from .enums import RequestStatus

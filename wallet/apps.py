@@ -8,10 +8,8 @@ class WalletConfig(AppConfig):
     def ready(self):
         # function-level import: AppConfig.ready() runs once the app registry is loaded;
         # importing services (and through them models) at module level would run before it.
-        from settlement.hooks import hooks, sweep_register
+        from settlement.hooks import hooks
 
-        from .services.sync import account_credit_push, ectoken_expired_delete, payments_settled
+        from wallet.services.credits import account_credit_push
 
         hooks.credit_notify = account_credit_push
-        hooks.payments_settled = payments_settled
-        sweep_register("ectokens", ectoken_expired_delete)

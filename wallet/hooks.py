@@ -15,6 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
+# How a code names a family code grant instead of a channel authorization
+# (codes/format.py re-exports these; the wallet's code-page reads need them).
+PROXY_FLAG = 1 << 47  # the code names a family code grant, not a channel authorization
+
+
+def proxy_code_owner(grant_id: int) -> int:
+    """The id a code shown under family code grant ``grant_id`` names."""
+    if not 0 < grant_id < PROXY_FLAG:
+        raise ValueError("grant id out of range")
+    return PROXY_FLAG | grant_id
+
+
+def proxy_grant_id(owner_id: int) -> int | None:
+    """The family code grant a parsed code names, or None for a channel authorization."""
+    return owner_id & (PROXY_FLAG - 1) if owner_id & PROXY_FLAG else None
+
+
 @dataclass(frozen=True)
 class ProxyGrant:
     """A binder's right to show one relative's code under one of the binder's
@@ -88,6 +105,15 @@ class WalletHooks:
 
     mulaid_reversed: Callable[[str], None] | None = None
     """family: the payment was reversed (2103 / 2601): both accounts restored."""
+
+    payments_cancel_pending: Callable[..., int] | None = None
+    """payments: ``(voucher_id, *, reason_code, err_msg) -> int`` inside the
+    caller's transaction: the voucher's payments waiting for the PIN end as
+    refused (a freeze, a revoke, a PIN change). Filled in PaymentsConfig.ready()."""
+
+    ectokens_end: Callable[[int], int] | None = None
+    """terminal: ``(voucher_id) -> int``: the voucher's ecTokens end (a freeze
+    or revoke). Filled in TerminalConfig.ready()."""
 
     notifications_extra: Callable[[object], list[dict]] | None = None
     """family: more notifications for the person (mutual-aid uses as the payer),

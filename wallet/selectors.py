@@ -1,25 +1,23 @@
-"""Reads of the wallet domain."""
+"""Reads of the wallet domain: the voucher, its channel authorizations, its
+diagnosis, which code page a login may open and whether an open one may
+still be shown (the code page's reads of the voucher and its
+authorizations, batched), the proxy states family shows, who may confirm
+for whom."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
-
 from accounts.enums import Channel
 from accounts.services.sessions import session_live_query, sessions_get_many, sessions_live_query, ws_ticket_redeem
-from common import idnumber
-from common.envelope import json_ready
 from common.errors import ApplicationError
+from django.db.models import Exists, F, OuterRef
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
-
-from . import codes
-from .enums import AuthorizationStatus, PaymentStatus, VoucherStatus
-from .hooks import ProxyGrant, hook
-from .models import ChannelAuthorization, Payment, Voucher
-from .services.pin import pin_is_locked, pin_lock_advice
+from wallet.enums import AuthorizationStatus, VoucherStatus
+from wallet.hooks import ProxyGrant, hook, proxy_code_owner
+from wallet.models import ChannelAuthorization, Voucher
+from wallet.services.pin import pin_is_locked, pin_lock_advice
 
 
 def authorization_list(person) -> list[ChannelAuthorization]:
@@ -196,8 +194,14 @@ def voucher_for_code_page(login) -> Voucher:
 
 
 SESSION_ENDED = ("SESSION_ENDED", "登录已失效，请重新登录")
+
+
 CHANNEL_REVOKED_MESSAGE = "本渠道授权已撤销，如需使用请重新激活"
+
+
 CHANNEL_REVOKED = ("CHANNEL_NOT_AUTHORIZED", CHANNEL_REVOKED_MESSAGE)
+
+
 VOUCHER_UNAVAILABLE = ("VOUCHER_UNAVAILABLE", "您的医保电子凭证当前不可用")
 
 
@@ -221,9 +225,9 @@ def code_page_check(*, session_id: int, authorization_id: int) -> tuple[str, str
     return None
 
 
-# --- a relative's code shown by a binder (family bindings, through wallet/hooks.py) ----
-
 BINDING_ENDED = ("FAMILY_NOT_ACTIVE", "亲情账户绑定已解除，不能再展示该亲属的医保码")
+
+
 RELATIVE_VOUCHER_UNAVAILABLE = ("VOUCHER_UNAVAILABLE", "该亲属的医保电子凭证当前不可用")
 
 
@@ -241,7 +245,7 @@ def proxy_code_page_open(login, binding_id: str) -> tuple[Voucher, int, ProxyGra
     voucher = Voucher.objects.select_related("person").filter(person_id=grant.relative_person_id).first()
     if voucher is None or voucher.status != VoucherStatus.ACTIVE:
         raise ApplicationError(*RELATIVE_VOUCHER_UNAVAILABLE, status=403)
-    return voucher, codes.proxy_code_owner(grant.id), grant
+    return voucher, proxy_code_owner(grant.id), grant
 
 
 def proxy_code_page_check(*, session_id: int, authorization_id: int, grant_id: int) -> tuple[str, str] | None:
@@ -327,66 +331,14 @@ def person_may_be_confirmed_by(login, person_id: int) -> bool:
     return bool(may_act and may_act(login.person_id, person_id))
 
 
-# --- payments -----------------------------------------------------------------------
-
-# Not (yet) a record for the person: never sent to the core, or being sent.
-_NOT_A_RECORD = (PaymentStatus.RECEIVED, PaymentStatus.AWAITING_CONFIRMATION, PaymentStatus.CONFIRMED,
-                 PaymentStatus.SUBMITTED)
+def authorization_with_voucher(authorization_id: int) -> ChannelAuthorization | None:
+    """A channel authorization with its voucher and person (the decode's lookup of a code's owner)."""
+    return ChannelAuthorization.objects.select_related("voucher__person").filter(pk=authorization_id).first()
 
 
-def payments_pending(person) -> list[Payment]:
-    """Payments waiting for this payer's PIN, newest first (the polling
-    fallback of the ``payment.confirm`` push)."""
-    return list(Payment.objects.select_related("institution").filter(
-        voucher__person=person, status=PaymentStatus.AWAITING_CONFIRMATION,
-        confirm_deadline__gt=timezone.now()).order_by("-created_at"))
-
-
-def payment_record_list(person, *, limit: int = 100) -> list[Payment]:
-    """The person's payment records, newest first (settled, reversed,
-    failed, unknown, declined, expired)."""
-    return list(Payment.objects.select_related("institution").filter(voucher__person=person)
-                .exclude(status__in=_NOT_A_RECORD).order_by("-created_at")[:limit])
-
-
-def payment_record_get(person, public_id: str) -> Payment | None:
-    return (Payment.objects.select_related("institution")
-            .filter(voucher__person=person, public_id=str(public_id or "")).first())
-
-
-def payment_record_answer(payment: Payment) -> dict:
-    """What the core answered for this payment, as the person's record view
-    shows it: ``setlinfo`` (ID number masked, as in every response, the
-    person's own included), ``items`` (per line item), ``funds`` (per fund)
-    and the engine's ``explanation``. The core's exact Decimals become plain
-    decimal strings, as every other amount of the app API."""
-    output = json_ready(payment.core_output or {})
-    if "detlcutinfo" in output:  # per item; setldetail is then per fund
-        items, funds = output.get("detlcutinfo") or [], output.get("setldetail") or []
-    else:  # an older core: setldetail held the items
-        items, funds = output.get("setldetail") or [], []
-    setlinfo = output.get("setlinfo") or {}
-    if setlinfo.get("certno"):
-        setlinfo = {**setlinfo, "certno": idnumber.mask(str(setlinfo["certno"]))}
-    return {"setlinfo": setlinfo, "items": items, "funds": funds, "explanation": output.get("explanation") or [],
-            "filing": payment_filing(setlinfo)}
-
-
-FILING_FIELDS = ("trt_dcla_detl_sn", "filing_name", "filing_kind", "mdtrtarea_admvs")
-
-
-def payment_filing(setlinfo: dict) -> dict | None:
-    """The cross-province filing a bill was settled under, as the core's
-    setlinfo names it (issue #14; null: a local bill). ``trt_dcla_detl_sn``
-    is "" for emergency treatment without a filing and for an unfiled bill
-    settled at the lowest ratio."""
-    if not isinstance(setlinfo, dict) or not setlinfo.get("filing_kind"):
-        return None
-    return {name: str(setlinfo.get(name) or "") for name in FILING_FIELDS}
-
-
-def payments_by_public_id(public_ids) -> dict[str, Payment]:
-    """Payments by public id (institution and person loaded): family's
-    mutual-aid ledger and the payer's confirmations read their state here."""
-    rows = Payment.objects.select_related("institution", "voucher__person").filter(public_id__in=list(public_ids))
-    return {p.public_id: p for p in rows}
+def proxy_code_rows(grant: ProxyGrant) -> tuple[Voucher | None, ChannelAuthorization | None]:
+    """For a family code grant: the relative's voucher and the binder's
+    channel authorization it is shown under (with the binder's voucher)."""
+    voucher = Voucher.objects.select_related("person").filter(person_id=grant.relative_person_id).first()
+    authorization = ChannelAuthorization.objects.select_related("voucher").filter(pk=grant.authorization_id).first()
+    return voucher, authorization

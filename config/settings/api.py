@@ -41,7 +41,7 @@ SPECTACULAR_SETTINGS = {
         "BindingStatusEnum": "family.enums.BindingStatus",
         "InvitationStateEnum": "family.enums.InvitationState",
         "StaffRoleEnum": "staff.enums.Role",
-        "SecurityNoticeKindEnum": "wallet.apis_security.SECURITY_NOTICE_KINDS",
+        "SecurityNoticeKindEnum": "wallet.apis.SECURITY_NOTICE_KINDS",
         "StaffLookupByEnum": "staff.enums.LookupBy",
         "StaffRequestKindEnum": "staff.enums.RequestKind",
         "StaffRequestStatusEnum": "staff.enums.RequestStatus",

@@ -35,7 +35,10 @@ INSTALLED_APPS = [
     "channels",
     "common",
     "accounts",
-    "wallet",
+    "wallet",  # voucher, channel authorizations, activation, PIN, balance, push
+    "codes",  # the rotating code: format, issue, rendering, the code page
+    "terminal",  # the national envelope gateway, sign-in, decode, ecTokens
+    "payments",  # the journal of brokered settlements, confirmation, resolve, reversal
     "family",
     "referrals",
     "staff",  # support-staff console backend (issue #15)
@@ -44,6 +47,8 @@ INSTALLED_APPS = [
     "settlement",
     "core_platform",
 ]
+if not PRODUCTION:
+    INSTALLED_APPS.append("demo")  # demo data, demo institutions, the demo API: never in production
 
 MIDDLEWARE = [
     "common.middleware.RequestGuardMiddleware",  # first: refuse oversize bodies and NUL in URLs before anything reads them

@@ -42,7 +42,7 @@ from wallet.services.pin import pin_check_strength, pin_hash
 from wallet.services.push import voucher_push
 from wallet.services.vouchers import voucher_proxy_pin_set
 
-from ..enums import (
+from family.enums import (
     EVENT_BINDING_ADDED,
     EVENT_BINDING_ENDED,
     BindingStatus,
@@ -53,7 +53,7 @@ from ..enums import (
     Relation,
     RelationCheck,
 )
-from ..models import Binding, CodeGrant, CodeView, Invitation
+from family.models import Binding, CodeGrant, CodeView, Invitation
 
 logger = logging.getLogger(__name__)
 DAY = 86400

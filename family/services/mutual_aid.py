@@ -43,16 +43,17 @@ from settlement.errors import CoreError, CoreRefused
 from settlement.selectors import policy_params_current
 from settlement.services.delivery import outbox_event_sent
 from settlement.services.outbox import outbox_enqueue
-from wallet.enums import PaymentStatus
+from payments.enums import PaymentStatus
 from wallet.hooks import MulaidTicket
-from wallet.selectors import payments_by_public_id, voucher_get, voucher_usable_by
+from payments.selectors import payments_by_public_id
+from wallet.selectors import voucher_get, voucher_usable_by
 from wallet.services.balance import balance_get
-from wallet.services.payments.confirmation import payment_payer_confirmed, payment_payer_declined
-from wallet.services.payments.journal import payment_expired
+from payments.services.confirmation import payment_payer_confirmed, payment_payer_declined
+from payments.services.journal import payment_expired
 from wallet.services.pin import pin_verify
 from wallet.services.push import voucher_push
 
-from ..enums import (
+from family.enums import (
     EVENT_MULAID_AUTHORIZED,
     EVENT_MULAID_REVOKED,
     ContributionStatus,
@@ -62,8 +63,8 @@ from ..enums import (
     Relation,
     RelationCheck,
 )
-from ..models import Binding, Contribution, MutualAid, MutualAidUse
-from .bindings import binding_active_of_binder, binding_of_binder, relation_check
+from family.models import Binding, Contribution, MutualAid, MutualAidUse
+from family.services.bindings import binding_active_of_binder, binding_of_binder, relation_check
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import re
 
 from common.envelope import EnvelopeError, InfCode, answer
 from common.errors import ApplicationError
-from wallet.services.core import TerminalCall, core_call, core_unavailable
+from terminal.services.forward import TerminalCall, core_call, core_unavailable
 
 from ..enums import FilingSource, FilingStatus, FilingType, ProofDocType
 from ..models import Filing

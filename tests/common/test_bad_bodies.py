@@ -23,7 +23,7 @@ from django.conf import settings
 from common import demodata, signing
 from tests.support.app import AppClient
 from tests.support.terminal import Terminal
-from wallet.services.institutions import institution_register
+from terminal.services.institutions import institution_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 

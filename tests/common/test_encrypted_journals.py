@@ -36,8 +36,8 @@ def assert_sealed(value) -> None:
 
 
 def test_gateway_journal_stores_the_answer_encrypted():
-    from wallet.enums import GatewayMessageStatus
-    from wallet.models import GatewayMessage
+    from terminal.enums import GatewayMessageStatus
+    from terminal.models import GatewayMessage
 
     row = GatewayMessage.objects.create(fixmedins_code="P44010000001", msgid="M1", infno="1101", request_hash="h")
     # the gateway stores its answer with a queryset update
@@ -55,7 +55,9 @@ def test_gateway_journal_stores_the_answer_encrypted():
 
 def test_payment_journal_stores_request_and_core_output_encrypted():
     from accounts.models import Person
-    from wallet.models import GatewayMessage, Institution, Payment, Voucher
+    from terminal.models import GatewayMessage, Institution
+    from payments.models import Payment
+    from wallet.models import Voucher
 
     person = Person.objects.create(psn_no="44010000000000000001", name="胡洁秀",
                                    id_number_encrypted=crypto.encrypt(NUMBER),
@@ -101,7 +103,7 @@ def test_core_settlement_setlinfo_is_encrypted():
 
 
 def test_the_migration_steps_encrypt_clear_rows_in_place_and_back():
-    from wallet.models import GatewayMessage
+    from terminal.models import GatewayMessage
 
     row = GatewayMessage.objects.create(fixmedins_code="P44010000001", msgid="M1", infno="1101", request_hash="h")
     conn = connections["default"]
@@ -124,7 +126,8 @@ def test_the_migration_steps_encrypt_clear_rows_in_place_and_back():
 
 def test_empty_text_is_not_sealed_and_journals_use_the_encrypted_fields():
     from core_platform.models import EnvelopeMessage
-    from wallet.models import GatewayMessage, Payment
+    from terminal.models import GatewayMessage
+    from payments.models import Payment
 
     assert EncryptedTextField().get_prep_value("") == ""
     assert isinstance(GatewayMessage._meta.get_field("response"), EncryptedTextField)  # the exact answer text

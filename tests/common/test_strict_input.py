@@ -18,7 +18,7 @@ from common.envelope import EnvelopeError, InfCode
 from common.fields import AMOUNT_MAX_FEN, FieldError, admdvs_valid, amount_fen, decimal_value, is_ascii_digits
 from common.money import MoneyFormatError, yuan_to_fen
 from core_platform import engine
-from wallet import codes
+from codes import format as codes
 
 KEY = "ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc="
 SECRET = pyotp.random_base32(32)

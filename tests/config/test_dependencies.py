@@ -1,6 +1,6 @@
 """The dependency order between the apps (docs/architecture.md, "Dependency order"):
 
-    common  <-  settlement  <-  accounts  <-  wallet  <-  family / referrals
+    common <- settlement <- accounts <- wallet <- codes <- terminal <- payments <- family / referrals <- staff <- demo
 
 A module may import its own app and the apps below it, never one above; config
 is the composition root and may import anything; core_platform is a separate
@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 # Lower number = lower layer. Apps on one level may not import each other.
-LAYER = {"common": 0, "settlement": 1, "accounts": 2, "wallet": 3, "family": 4, "referrals": 4, "staff": 5}
+LAYER = {"common": 0, "settlement": 1, "accounts": 2, "wallet": 3, "codes": 4, "terminal": 5, "payments": 6,
+         "family": 7, "referrals": 7, "staff": 8, "demo": 9}
 COMPOSITION_ROOT = "config"
 SEPARATE_SERVICE = "core_platform"  # may import common only; nobody on the wallet side imports it
 SCANNED = [*LAYER, COMPOSITION_ROOT, SEPARATE_SERVICE]
@@ -34,6 +35,11 @@ ALLOWED_FUNCTION_LEVEL: dict[str, str] = {
         "AppConfig.ready() fills settlement's sync hooks with accounts' services; models may not load earlier",
     "wallet/apps.py:WalletConfig.ready":
         "AppConfig.ready() fills settlement's sync hooks with the wallet's services; models may not load earlier",
+    "terminal/apps.py:TerminalConfig.ready":
+        "AppConfig.ready() registers the ecToken sweep and fills the wallet's hooks; models may not load earlier",
+    "payments/apps.py:PaymentsConfig.ready":
+        "AppConfig.ready() registers 2101/2102/2103/2601 with the gateway and fills the sync and wallet hooks; "
+        "models may not load earlier",
     "referrals/apps.py:ReferralsConfig.ready":
         "AppConfig.ready() registers 2501/2502 with the wallet's gateway; models may not load earlier",
     "family/apps.py:FamilyConfig.ready":
@@ -209,7 +215,7 @@ def test_the_check_catches_a_bad_tree(tmp_path):
         "settlement/services/pulls.py:1 accounts.models: another app's models (use accounts's services or selectors)",
         "accounts/services/pin.py:2 wallet.services: accounts (layer 2) may not import wallet (layer 3)",
         "accounts/services/pin.py:2 wallet.services: function-level import in pin_verify (not allowlisted)",
-        "wallet/services/sneaky.py:2 family.services: wallet (layer 3) may not import family (layer 4)",
+        "wallet/services/sneaky.py:2 family.services: wallet (layer 3) may not import family (layer 7)",
         "common/health.py:1 config.settings: nothing imports the composition root",
         "family/services.py:1 referrals: family (layer 4) may not import referrals (layer 4)",
         "referrals/services.py:1 family: referrals (layer 4) may not import family (layer 4)",

@@ -45,9 +45,9 @@ from tests.support.app import AppClient
 from tests.support.faultproxy import FaultProxy
 from tests.support.pos import A_ITEMS, DATA, Pos
 from tests.support.processes import base_env, core_eval, run_manage
-from wallet.models import Payment
+from payments.models import Payment
 from wallet.selectors import voucher_get
-from wallet.services.payments.settle import MULAID_NOT_HELD
+from payments.services.counter import MULAID_NOT_HELD
 from wallet.services.push import voucher_group
 
 PARENT = P["family_parent"]  # 310, the payer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common import demodata
-from wallet.models import Institution
+from terminal.models import Institution
 
 pytestmark = pytest.mark.django_db
 

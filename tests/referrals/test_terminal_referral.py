@@ -12,7 +12,7 @@ from common.envelope import InfCode
 from referrals.models import Filing
 from settlement.models import OutboxMessage
 from tests.support.terminal import Terminal
-from wallet.services.institutions import institution_register
+from terminal.services.institutions import institution_register
 
 from .conftest import FILER, days, today
 

@@ -26,7 +26,7 @@ from tests.security.helpers import (
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, DATA, Pos
 from wallet.models import Voucher
-from wallet.services.codes import code_issue
+from codes.services.issue import code_issue
 from wallet.services.pin import pin_verify
 from wallet.services.vouchers import voucher_status_change
 

@@ -14,8 +14,9 @@ from settlement.models import OutboxMessage
 from tests.security.helpers import ALICE, NEW_PIN, OTHER_PIN, PIN, activated, change, error, login_of
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, DATA, Pos
-from wallet.models import Payment, Voucher
-from wallet.services.codes import code_issue
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
 from wallet.services.pin import pin_verify
 from wallet.services.security import pin_change
 

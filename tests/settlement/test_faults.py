@@ -31,8 +31,9 @@ from tests.support import processes
 from tests.support.app import AppClient
 from tests.support.faultproxy import FaultProxy
 from tests.support.pos import A_ITEMS, DATA, Pos, pharmacies_for
-from wallet.models import Payment, Voucher
-from wallet.services.codes import code_issue
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
 from wallet.services.vouchers import voucher_status_change
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]

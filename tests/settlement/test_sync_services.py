@@ -18,8 +18,9 @@ from settlement.services.reconciliation import reconcile_day, reconciliation_rep
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacies_for
 from tests.support.processes import base_env, run_manage
-from wallet.models import Payment, Voucher
-from wallet.services.codes import code_issue
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
 from wallet.services.vouchers import voucher_status_change
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url", "outbox_ids_above_earlier_tests")]

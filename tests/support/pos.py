@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from common import demodata, signing
 from tests.support.terminal import Terminal
-from wallet.services.institutions import institution_register
+from terminal.services.institutions import institution_register
 
 DATA = demodata.generate(demodata.DEFAULT_SEED)
 CATALOGUE = {c.med_list_codg: c for c in DATA.catalogue}

@@ -13,10 +13,11 @@ from common import demodata, signing
 from common.envelope import InfCode
 from tests.support.app import AppClient
 from tests.support.terminal import Terminal
-from wallet import codes
-from wallet.models import EcToken, Voucher
-from wallet.services.codes import CodeRefused, code_issue, code_redeem
-from wallet.services.institutions import institution_register
+from codes import format as codes
+from terminal.models import EcToken
+from wallet.models import Voucher
+from codes.services.issue import CodeRefused, code_issue, code_redeem
+from terminal.services.institutions import institution_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 

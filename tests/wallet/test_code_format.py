@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from wallet import codes
+from codes import format as codes
 
 KEY = "ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc="
 SECRET = pyotp.random_base32(32)

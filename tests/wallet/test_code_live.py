@@ -16,7 +16,7 @@ from tests.support.app import AppClient
 from tests.support.http import LiveClient
 from tests.support.terminal import Terminal
 from tests.wallet.test_code_decode import DECODE, PHARMACIES, decode
-from wallet.services.institutions import institution_register
+from terminal.services.institutions import institution_register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]

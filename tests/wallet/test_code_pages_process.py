@@ -99,8 +99,8 @@ def test_a_revoke_between_the_connect_lookup_and_the_group_join_still_closes_the
     ``code_page_app``, its real batched lookup and the real channel layer);
     the revoke is made through the live server right after the lookup
     returned and before the page joins its groups."""
-    from wallet import code_pages
-    from wallet.consumers import code_page_app
+    from codes import pages as code_pages
+    from codes.consumers import code_page_app
     from tests.wallet.test_code_authorization import _two_channels
 
     server = start_wallet()

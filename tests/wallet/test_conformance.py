@@ -24,7 +24,7 @@ from tests.support.national_schema import FILE_ROW_3202, SCHEMAS, errors, load_a
 from tests.support.pos import A_ITEMS, DECODE, pharmacy_for, register
 from tests.support.terminal import GATEWAY_PATH
 from wallet.models import Voucher
-from wallet.services.codes import code_issue
+from codes.services.issue import code_issue
 
 pytestmark = pytest.mark.django_db
 

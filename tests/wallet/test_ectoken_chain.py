@@ -28,8 +28,9 @@ from tests.support import processes
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacy_for
 from tests.wallet.test_code_authorization import _revoke
-from wallet.models import EcToken, Institution, Payment
-from wallet.services.ectokens import ectoken_resolve
+from terminal.models import EcToken, Institution
+from payments.models import Payment
+from terminal.services.ectokens import ectoken_resolve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 

@@ -23,8 +23,9 @@ from common.money import fen_to_amount, output_numbers
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacy_for
 from tests.support.terminal import Terminal
-from wallet.models import GatewayMessage, Voucher
-from wallet.services.codes import code_issue
+from terminal.models import GatewayMessage
+from wallet.models import Voucher
+from codes.services.issue import code_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import pytest
 from accounts.models import AuditEvent
 from common import demodata, signing
 from common.envelope import InfCode
-from wallet.models import GatewayMessage
-from wallet.services.institutions import institution_register
+from terminal.models import GatewayMessage
+from terminal.services.institutions import institution_register
 from tests.support.terminal import Terminal
 
 pytestmark = pytest.mark.django_db

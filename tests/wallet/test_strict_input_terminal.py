@@ -18,8 +18,10 @@ from common import demodata, signing
 from common.envelope import InfCode
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacies_for
-from wallet.models import EcToken, GatewayMessage, Payment, Voucher
-from wallet.services.codes import code_issue
+from terminal.models import EcToken, GatewayMessage
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 

@@ -27,10 +27,10 @@ from common import idnumber
 from common.errors import ApplicationError
 from common.fields import is_ascii_digits
 
-from ..enums import AuthorizationStatus, VoucherStatus
-from ..models import ChannelAuthorization
-from .pin import pin_check_strength, pin_hash, pin_verify
-from .vouchers import voucher_authorize_channel, voucher_get_or_create, voucher_is_proxy
+from wallet.enums import AuthorizationStatus, VoucherStatus
+from wallet.models import ChannelAuthorization
+from wallet.services.pin import pin_check_strength, pin_hash, pin_verify
+from wallet.services.vouchers import voucher_authorize_channel, voucher_get_or_create, voucher_is_proxy
 
 
 def activation_real_name(*, login, name: str, id_number: str, ip: str | None = None):

@@ -12,7 +12,7 @@ from common.money import yuan_to_fen
 from settlement.client import core_client
 from settlement.errors import CoreError
 
-from ..models import BalanceSnapshot
+from wallet.models import BalanceSnapshot
 
 
 def balance_remember(person, balance_fen: int, as_of: dt.datetime | None = None) -> None:

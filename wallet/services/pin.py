@@ -23,7 +23,7 @@ from common.fields import is_ascii_digits
 from settlement.enums import OutboxKind
 from settlement.services.outbox import outbox_enqueue
 
-from ..models import Voucher
+from wallet.models import Voucher
 
 _hasher = PasswordHasher(type=Type.ID)  # argon2-cffi defaults: RFC 9106 low-memory profile
 SUPPORT_HOTLINE = "12393"  # 全国医疗保障服务热线

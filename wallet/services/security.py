@@ -46,11 +46,18 @@ from common.fields import is_ascii_digits
 from common.redis import redis_client
 from settlement.services.outbox import outbox_enqueue
 
-from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
-from ..models import Payment, Voucher
-from .pin import SUPPORT_HOTLINE, pin_check_strength, pin_is_locked, pin_replace, pin_tries_left, pin_verify
-from .push import voucher_push
-from .vouchers import payments_cancel_pending, voucher_status_change
+from wallet.enums import AuthorizationStatus, VoucherStatus
+from wallet.models import Voucher
+from wallet.services.pin import (
+    SUPPORT_HOTLINE,
+    pin_check_strength,
+    pin_is_locked,
+    pin_replace,
+    pin_tries_left,
+    pin_verify,
+)
+from wallet.services.push import voucher_push
+from wallet.services.vouchers import payments_cancel_pending, voucher_status_change
 
 DAY = 86400
 # Outbox kinds (plain strings, as family's: settlement's OutboxKind choices gain them with its next migration).

@@ -22,11 +22,10 @@ from common.errors import ApplicationError
 from settlement.enums import OutboxKind
 from settlement.services.outbox import outbox_enqueue
 
-from ..enums import AuthorizationStatus, PaymentStatus, VoucherStatus
-from ..models import ChannelAuthorization, Payment, Voucher
-from .ectokens import ectokens_end
-from .payments.journal import payment_failed
-from .push import voucher_push
+from wallet.enums import AuthorizationStatus, VoucherStatus
+from wallet.models import ChannelAuthorization, Voucher
+from wallet.hooks import hook
+from wallet.services.push import voucher_push
 
 
 def voucher_get_or_create(person) -> Voucher:
@@ -127,18 +126,18 @@ def authorization_revoke(*, person, authorization_id: int, actor: str, channel: 
 
 def payments_cancel_pending(voucher_id: int, *, reason_code: str, err_msg: str) -> int:
     """Inside the caller's transaction: every payment of this voucher still
-    waiting for the payer's PIN ends as refused (nothing was posted), so the
-    terminal's retry of its msgid gets 1010 with ``err_msg``. Returns how many."""
-    cancelled = 0
-    for payment in (Payment.objects.select_related("voucher__person", "institution")
-                    .filter(voucher_id=voucher_id, status=PaymentStatus.AWAITING_CONFIRMATION)):
-        if payment_failed(payment, InfCode.CONFIRMATION_REFUSED, err_msg,
-                          from_statuses=[PaymentStatus.AWAITING_CONFIRMATION]):
-            cancelled += 1
-            audit_record(action="payment.refused", outcome=AuditOutcome.FAILURE,
-                         actor=payment.institution.fixmedins_code, person=payment.voucher.person, code=reason_code,
-                         detail={"msgid": payment.msgid})
-    return cancelled
+    waiting for the payer's PIN ends as refused (payments' own rule,
+    payments/services/journal.py ``payments_cancel_pending``, reached through
+    wallet/hooks.py since payments sits above the wallet). Returns how many."""
+    cancel = hook("payments_cancel_pending")
+    return cancel(voucher_id, reason_code=reason_code, err_msg=err_msg) if cancel else 0
+
+
+def ectokens_end(voucher_id: int) -> int:
+    """Inside the caller's transaction: the voucher's ecTokens end (terminal's
+    rule, terminal/services/ectokens.py ``ectokens_end``, through wallet/hooks.py)."""
+    end = hook("ectokens_end")
+    return end(voucher_id) if end else 0
 
 
 _CANCELLED = {"freeze": ("VOUCHER_FROZEN", "参保人的医保电子凭证已冻结，本次支付已取消"),

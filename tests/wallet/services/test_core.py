@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from common import idnumber
-from wallet.models import Institution
-from wallet.services.core import terminal_output
+from terminal.models import Institution
+from terminal.services.forward import terminal_output
 
 CERTNO = "11010519491231002X"
 

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 
 from common.envelope import InfCode
-from wallet.models import GatewayMessage, Payment
-from wallet.services.payments import settle
+from terminal.models import GatewayMessage
+from payments.models import Payment
+from payments.services import settle
 
 from .test_payment_journal import PIN, core_calls, person, pos  # noqa: F401 (fixtures)
 from .test_payments import SMALL

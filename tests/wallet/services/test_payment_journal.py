@@ -15,9 +15,11 @@ from common.money import yuan_to_fen
 from settlement.client import SettlementCoreClient
 from tests.support.app import AppClient
 from tests.support.pos import Pos
-from wallet.models import GatewayMessage, Payment, Voucher
-from wallet.services.codes import code_issue
-from wallet.services.payments.journal import confirmed_core_msgid
+from terminal.models import GatewayMessage
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
+from payments.services.journal import confirmed_core_msgid
 
 from .test_payments import EMPLOYEE, LARGE, PHARMACIES, SMALL
 

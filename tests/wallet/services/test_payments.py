@@ -15,9 +15,10 @@ from common.money import yuan_to_fen
 from tests.support.app import AppClient
 from tests.support.faultproxy import FaultProxy
 from tests.support.pos import A_ITEMS, Pos, pharmacies_for
-from wallet.models import Payment, Voucher
-from wallet.services.codes import code_issue
-from wallet.services.payments.resolve import payment_resolve
+from payments.models import Payment
+from wallet.models import Voucher
+from codes.services.issue import code_issue
+from payments.services.resolve import payment_resolve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_url")]
 

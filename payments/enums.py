@@ -1,0 +1,45 @@
+from django.db import models
+
+
+class PaymentStatus(models.TextChoices):
+    """A settlement the wallet brokered for a terminal's 2102 (its journal).
+
+    received → submitted → settled, or → awaiting_confirmation → confirmed →
+    submitted → settled; submitted → unknown while the core's answer is
+    missing; failed / declined / expired / reversed are final for the msgid."""
+
+    RECEIVED = "received", "已受理"
+    """The terminal's 2102 is written down and not yet sent to the core;
+    nobody has asked the payer anything (the core decides, by the
+    confirmation threshold, whether the payer must confirm)."""
+
+    AWAITING_CONFIRMATION = "awaiting_confirmation", "待确认"
+    """The core answered that the payer must confirm (4008, nothing posted):
+    the phone is asked for the PIN until ``confirm_deadline``."""
+
+    CONFIRMED = "confirmed", "已确认"
+    """The payer confirmed with the PIN; the settle with the confirmed split
+    is not yet sent (it goes under ``core_msgid``, never the terminal's)."""
+
+    SUBMITTED = "submitted", "提交中"
+    """The settle is being sent to the core (the row was committed first)."""
+
+    UNKNOWN = "unknown", "结果待确认"
+    """Sent, no answer: resolved by asking the core (9101), then recorded or
+    fenced out with 2601, before anyone is told "paid"."""
+
+    SETTLED = "settled", "已结算"
+    """The core posted it."""
+
+    FAILED = "failed", "失败"
+    """The core refused it, it was reversed before it ran, or the PIN locked
+    while the payer was asked: nothing charged."""
+
+    DECLINED = "declined", "已拒绝"
+    """The payer declined on the phone: nothing charged."""
+
+    EXPIRED = "expired", "已超时"
+    """The payer did not confirm in time: nothing charged."""
+
+    REVERSED = "reversed", "已撤销"
+    """Settled, then reversed by the institution (2103/2601)."""
