@@ -2,7 +2,7 @@
 users): ASCII digits only, matched whole, amounts as plain decimals within
 16,2. No database: the parsers themselves. The end-to-end refusals over the
 gateway, the decode endpoint and the core are in
-tests/wallet/test_strict_input_terminal.py and
+tests/terminal/test_strict_input_terminal.py and
 tests/core_platform/test_strict_amounts.py."""
 
 from __future__ import annotations

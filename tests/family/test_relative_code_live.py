@@ -14,8 +14,8 @@ from tests.family.helpers import EMPLOYEE, GUARDIAN, SMALL_CHILD, bind
 from tests.family.test_relative_code import pharmacy_for, strong_pin
 from tests.support.app import AppClient
 from tests.support.http import LiveClient
-from tests.wallet.test_code_live import _recv, _terminal
-from tests.wallet.test_code_decode import decode
+from tests.codes.test_code_live import _recv, _terminal
+from tests.codes.test_code_decode import decode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

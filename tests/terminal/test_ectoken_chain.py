@@ -27,7 +27,7 @@ from tests.security.test_freeze_and_idor import _unfreeze
 from tests.support import processes
 from tests.support.app import AppClient
 from tests.support.pos import A_ITEMS, Pos, pharmacy_for
-from tests.wallet.test_code_authorization import _revoke
+from tests.codes.test_code_authorization import _revoke
 from terminal.models import EcToken, Institution
 from payments.models import Payment
 from terminal.services.ectokens import ectoken_resolve

@@ -18,8 +18,8 @@ import websockets
 from common import demodata
 from tests.support.app import AppClient
 from tests.support.http import LiveClient
-from tests.wallet.test_code_decode import PHARMACIES, decode
-from tests.wallet.test_code_live import _terminal
+from tests.codes.test_code_decode import PHARMACIES, decode
+from tests.codes.test_code_live import _terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]

@@ -15,7 +15,7 @@ from common import demodata
 from tests.support.app import AppClient
 from tests.support.http import LiveClient
 from tests.support.terminal import Terminal
-from tests.wallet.test_code_decode import DECODE, PHARMACIES, decode
+from tests.codes.test_code_decode import DECODE, PHARMACIES, decode
 from terminal.services.institutions import institution_register
 
 pytestmark = pytest.mark.django_db(transaction=True)

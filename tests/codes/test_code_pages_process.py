@@ -21,9 +21,9 @@ import websockets
 from common import demodata
 from tests.support.app import AppClient
 from tests.support.http import LiveClient
-from tests.wallet.test_code_authorization import REVOKED, _open, _revoke, _shown, _until_closed
-from tests.wallet.test_code_decode import PHARMACIES, decode
-from tests.wallet.test_code_live import _recv, _terminal
+from tests.codes.test_code_authorization import REVOKED, _open, _revoke, _shown, _until_closed
+from tests.codes.test_code_decode import PHARMACIES, decode
+from tests.codes.test_code_live import _recv, _terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EMPLOYEE = demodata.DEMO_PERSONAS["employee"]
@@ -101,7 +101,7 @@ def test_a_revoke_between_the_connect_lookup_and_the_group_join_still_closes_the
     returned and before the page joins its groups."""
     from codes import pages as code_pages
     from codes.consumers import code_page_app
-    from tests.wallet.test_code_authorization import _two_channels
+    from tests.codes.test_code_authorization import _two_channels
 
     server = start_wallet()
     wechat, alipay = _two_channels(server)
