@@ -1,7 +1,7 @@
 """The app's login, session and liveness APIs. Thin: parse, call a service, render.
 
 The activation steps that touch the voucher (real name, PIN) and ``me`` are
-the wallet's: wallet/apis_activation.py."""
+the wallet's: wallet/apis.py."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from django.urls import path
 from . import apis
 
 # ``me``, activation/real-name and activation/pin are the wallet's
-# (wallet/urls_activation.py), mounted under the same api/ prefix.
+# (wallet/urls.py), mounted under the same api/ prefix.
 urlpatterns = [
     path("auth/login", apis.LoginApi.as_view(), name="auth-login"),
     path("auth/refresh", apis.RefreshApi.as_view(), name="auth-refresh"),

@@ -3,9 +3,9 @@
 offered as subprotocols ``["bearer", <token>]`` (never in the URL, which ends
 up in access logs). ``AppSessionAuthMiddleware`` sets ``scope["app_session"]``
 (or None) for the Channels consumers; the code page (``/ws/code/``,
-wallet/consumers.py) is routed past it (config/asgi.py) and resolves
+codes/consumers.py) is routed past it (config/asgi.py) and resolves
 ``ws_credentials(scope)`` itself, batched with the other connects of the
-same moment (wallet/code_pages.py)."""
+same moment (codes/pages.py)."""
 
 from __future__ import annotations
 

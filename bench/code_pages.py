@@ -676,7 +676,7 @@ def render(results: list[dict], args, command: str, info: dict, started: str) ->
               " connect looks the one token up once per batch, and the process joins two groups in all)"),
            "- lag = when the page shows the new code − step × step_seconds: the arrival time, or the code's valid_from"
            " when it arrived before it (the wallet sends the next code early, spread over the last"
-           " min(8 s, step/4) before the boundary, and the page switches at valid_from: wallet/code_pages.py);"
+           " min(8 s, step/4) before the boundary, and the page switches at valid_from: codes/pages.py);"
            " the reference pushes at the boundary + 5 ms as the wallet did before, so 5 ms is its floor", ""]
     by_n: dict[int, dict[str, dict]] = collections.defaultdict(dict)
     for r in results:

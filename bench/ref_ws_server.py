@@ -2,7 +2,7 @@
 server that does what the code page's consumer does per connection, and
 nothing else — no Django, no Channels, no authentication, no channel layer.
 
-Per connection, as in wallet/consumers.py: on connect one ``code`` message;
+Per connection, as in codes/consumers.py: on connect one ``code`` message;
 a rotator task that sleeps until the next step boundary (+5 ms, as the
 consumer does) and pushes the next code; a reader that answers ``ping`` and
 ``refresh``. Codes come from ``codes.format.issue`` (AES block + pyotp TOTP +

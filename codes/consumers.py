@@ -3,7 +3,7 @@
 Not a Channels consumer: a plain ASGI app (``code_page_app``, routed in
 config/asgi.py) whose ``CodePage`` keeps only ids, the code secret and the
 ``send`` callable, so one process holds 10,000 pages cheaply. What a
-Channels consumer did per page is done per process (wallet/code_pages.py):
+Channels consumer did per page is done per process (codes/pages.py):
 the connect's lookups are batched with the other connects of the moment
 (``page_opens``), the channel-layer groups are joined once per process and
 one listener hands their notices to the pages (``page_notices``), and one
@@ -14,7 +14,7 @@ a network drop has a fresh code immediately). A little before every step
 boundary the next step's code is sent without being asked, marked ``early``
 with its ``valid_from``; the page switches to it at the boundary; a page that
 missed it gets the new code pushed just after the boundary
-(wallet/code_pages.py: one rotator per process, the sends spread over the
+(codes/pages.py: one rotator per process, the sends spread over the
 lead window). If the process dies its sockets die with it and the page
 reconnects to any other process, which sends a fresh code on connect —
 rotation never depends on one process's timers surviving. Codes are computed
@@ -36,7 +36,7 @@ once more after it joined its groups, so a revoke announced before the join
 is not missed), before every push
 (rotation tick, refresh, scan notice, payment events) and for every message
 the socket handles, a check (``code_pages_check``, batched with the other
-pages' checks of the same moment: wallet/code_pages.py) confirms the login
+pages' checks of the same moment: codes/pages.py) confirms the login
 session is live, the channel authorization the page opened under is still
 active and the voucher is active. When one has ended the page gets
 ``session.ended`` {code, message} and the socket closes with 4401 (login
@@ -104,7 +104,7 @@ class CodePage:
     def __init__(self, send) -> None:
         self.send = send
         self.groups: tuple[str, ...] = ()
-        self.sent_step = -1  # the newest step whose code this page holds (wallet/code_pages.py)
+        self.sent_step = -1  # the newest step whose code this page holds (codes/pages.py)
         self.ended = False
         self.inbox: deque | None = None  # notices waiting for this page; a drain task runs while it exists
 
@@ -198,7 +198,7 @@ class CodePage:
     # --- codes ---------------------------------------------------------------
 
     async def deliver(self, step: int, ended: tuple[str, str] | None, *, early: bool) -> None:
-        """The rotator's push (wallet/code_pages.py), with the answer of the
+        """The rotator's push (codes/pages.py), with the answer of the
         batched check: the code of ``step``, sent before it begins when ``early``."""
         if await self.allowed(ended):
             await self.push_code(step=step, early=early)
@@ -238,7 +238,7 @@ class CodePage:
         logger.info("malformed WebSocket frame on /ws/code/: %s", detail)
         await self.send_json({"type": "error", "code": MALFORMED, "message": f"{MALFORMED_MESSAGE}：{detail}"})
 
-    # --- notices from the channel layer (wallet/code_pages.py PageNotices) ----
+    # --- notices from the channel layer (codes/pages.py PageNotices) ----
 
     def notify(self, event: dict) -> None:
         """Queue a notice; this page's notices are handled one at a time, in order."""

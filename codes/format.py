@@ -27,7 +27,7 @@ A code is 49 decimal digits (numeric QR mode keeps the symbol small)::
   (they catch every single-digit error and adjacent transposition).
 
 Time window and single use are enforced by the redeeming service
-(wallet/services/codes.py): the step must be the current or the previous
+(codes/services/issue.py): the step must be the current or the previous
 one, and the block is marked used in Redis with SET NX. See docs/subsystems/codes.md.
 """
 

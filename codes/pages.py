@@ -1,4 +1,4 @@
-"""The open code pages of one ASGI process (the page is wallet/consumers.py
+"""The open code pages of one ASGI process (the page is codes/consumers.py
 ``CodePage``; docs/subsystems/codes.md): everything a page needs that is
 cheaper done once per process than once per page — the batched connect
 lookup (``page_opens``), the batched per-push authorisation check
@@ -15,7 +15,7 @@ so the CPU and the database see a steady trickle instead of one burst at the
 boundary. A page that missed it (opened during the window, or its chunk
 failed) gets the new step's code pushed just after the boundary, as before.
 A code delivered early is refused by the terminal's decode until its own
-step begins (wallet/services/codes.py ``code_check``: a step after the
+step begins (codes/services/issue.py ``code_check``: a step after the
 current one is EC_CODE_UNKNOWN), and stays single-use and unlinkable (the
 same ``codes.format.issue``).
 

@@ -4,7 +4,7 @@ the code page.
 One process type serves both; scale out by running more of them behind a load
 balancer (the channel layer in Redis joins them).
 
-``/ws/code/`` (wallet/consumers.py ``code_page_app``) is routed straight to
+``/ws/code/`` (codes/consumers.py ``code_page_app``) is routed straight to
 its own slim ASGI app, past the session middleware and the URL router: it
 resolves its credentials in its connect's batched lookup and needs no copied
 scope, so one process holds many pages (docs/subsystems/codes.md). The other

@@ -83,7 +83,7 @@ class Invitation(models.Model):
 class CodeGrant(models.Model):
     """A binder's right to show a relative's code under one of the binder's
     channel authorizations (wallet ``ChannelAuthorization`` id). Codes shown
-    under it name it (wallet/codes.py ``PROXY_FLAG``), so they stop decoding
+    under it name it (codes/format.py ``PROXY_FLAG``), so they stop decoding
     when the binding ends or that authorization is revoked."""
 
     binding = models.ForeignKey(Binding, on_delete=models.CASCADE, related_name="code_grants")

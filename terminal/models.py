@@ -91,7 +91,7 @@ class EcToken(models.Model):
     relative's code shown by a binder, the binder's) and, for such a code, the
     family code grant (family sits above the wallet: a plain id, asked of
     family through wallet/hooks.py). Every use re-checks the whole chain
-    (wallet/services/ectokens.py ``ectoken_resolve``)."""
+    (terminal/services/ectokens.py ``ectoken_resolve``)."""
 
     token_hash = models.CharField(max_length=64, unique=True)
     voucher = models.ForeignKey("wallet.Voucher", on_delete=models.PROTECT, related_name="ec_tokens")

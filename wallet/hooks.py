@@ -37,7 +37,7 @@ class ProxyGrant:
     """A binder's right to show one relative's code under one of the binder's
     channel authorizations (family's ``CodeGrant``)."""
 
-    id: int  # the grant's id: codes issued under it name it (wallet/codes.py, PROXY_FLAG)
+    id: int  # the grant's id: codes issued under it name it (codes/format.py, PROXY_FLAG)
     relative_person_id: int  # whose code it is (accounts Person id)
     authorization_id: int  # the binder's channel authorization the code is shown under
     active: bool  # the binding is active and may show the relative's code now

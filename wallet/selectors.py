@@ -130,7 +130,7 @@ def authorization_for_code_page(login) -> ChannelAuthorization:
 
 
 class CodePageOpen(NamedTuple):
-    """What an open code page keeps (wallet/consumers.py): ids and the
+    """What an open code page keeps (codes/consumers.py): ids and the
     voucher's code secret, no model instances."""
     session_id: int
     login_person_id: int | None
@@ -269,7 +269,7 @@ def code_pages_check(keys) -> dict[tuple[int, int, int | None], tuple[str, str] 
     pages at once, keyed by (session id, channel authorization id, family code
     grant id or None): two queries for all of them (plus family's grant
     lookup per distinct proxy grant). The code pages' per-push check is
-    batched through this (wallet/code_pages.py), so 10,000 pages cost a few
+    batched through this (codes/pages.py), so 10,000 pages cost a few
     dozen queries per step instead of 10,000. Same answers as the single checks."""
     keys = list(dict.fromkeys(keys))
     rows = {pk: (status, voucher_status, login_id) for pk, status, voucher_status, login_id in

@@ -72,7 +72,7 @@ def session_live_query(session_id: int):
 
 def sessions_live_query(session_ids):
     """``session_live_query`` for many sessions at once (the code pages'
-    batched per-push check, wallet/code_pages.py)."""
+    batched per-push check, codes/pages.py)."""
     return LoginSession.objects.filter(pk__in=list(session_ids), revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
@@ -98,7 +98,7 @@ def session_get(token: str) -> LoginSession | None:
 
 def sessions_get_many(tokens) -> dict[str, LoginSession]:
     """``session_get`` for many tokens in one query (login loaded, not its
-    person): the code pages' batched connect (wallet/code_pages.py). Tokens
+    person): the code pages' batched connect (codes/pages.py). Tokens
     with no live session are absent from the answer."""
     by_hash = {_hash(token): token for token in tokens if token}
     if not by_hash:

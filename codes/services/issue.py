@@ -1,10 +1,10 @@
-"""Issuing and redeeming rotating voucher codes (format in wallet/codes.py).
+"""Issuing and redeeming rotating voucher codes (format in codes/format.py).
 
 Every code is issued under one channel authorization and names it; a code is
 accepted only while that very authorization is active (not merely some
 authorization of the voucher), so revoking a channel kills the codes it has
 already shown. A relative's code shown by a binder names a family code grant
-(wallet/codes.py ``PROXY_FLAG``): it is accepted only while the binding is
+(codes/format.py ``PROXY_FLAG``): it is accepted only while the binding is
 active (asked of family through wallet/hooks.py) and the binder's channel
 authorization it was shown under is active, so ending the binding kills the
 codes already shown.
@@ -69,7 +69,7 @@ class CodeRefused(ApplicationError):
 @dataclass(frozen=True)
 class CheckedCode:
     """A code that passed ``code_check``, with the chain it was checked with
-    (an ecToken issued for it carries that chain: wallet/services/ectokens.py)."""
+    (an ecToken issued for it carries that chain: terminal/services/ectokens.py)."""
 
     voucher: Voucher  # whose code it is (the relative's, for a code a binder showed)
     parsed: codes.ParsedCode
@@ -147,7 +147,7 @@ def code_redeem(raw: str, *, now: float | None = None) -> Voucher:
 
 def early_seconds(step_seconds: int) -> float:
     """How long before a step boundary the code page gets the next step's
-    code (wallet/code_pages.py): a quarter of a step, at most 8 s."""
+    code (codes/pages.py): a quarter of a step, at most 8 s."""
     return min(8.0, step_seconds / 4)
 
 

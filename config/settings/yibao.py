@@ -58,13 +58,13 @@ LIVENESS_PROVIDER_PUBLIC_KEY = env_str("LIVENESS_PROVIDER_PUBLIC_KEY", "")
 PIN_MAX_FAILURES = env_int("PIN_MAX_FAILURES", 5)
 PIN_LOCK_SECONDS = env_int("PIN_LOCK_SECONDS", 24 * 3600)
 
-# --- rotating voucher codes (wallet/codes.py) -----------------------------------
+# --- rotating voucher codes (codes/format.py) -----------------------------------
 CODE_STEP_SECONDS = env_int("CODE_STEP_SECONDS", 30)  # a new code every step
 # A code is accepted in its own step and the next one: at most 2 steps (60 s).
 CODE_ACCEPT_STEPS = 2
 ECTOKEN_TTL_SECONDS = env_int("ECTOKEN_TTL_SECONDS", 600)
 
-# --- paying at the counter (wallet/services/payments/) ----------------------------
+# --- paying at the counter (payments/services/) ----------------------------
 # The phone confirms with the PIN when the personal-account part exceeds this (fen).
 PAYMENT_CONFIRM_THRESHOLD_FEN = env_int("PAYMENT_CONFIRM_THRESHOLD_FEN", 20000)
 PAYMENT_CONFIRM_TTL_SECONDS = env_int("PAYMENT_CONFIRM_TTL_SECONDS", 180)

@@ -519,7 +519,7 @@ def mulaid_settled(payment_id: str, setlinfo: dict, institution: str) -> None:
 
 def _payer_push(auth: MutualAid, kind: str, body: dict) -> None:
     """To the payer's own code page and to a page showing the relative's code
-    (wallet/consumers.py shows it only where the login is the payer's)."""
+    (codes/consumers.py shows it only where the login is the payer's)."""
     for person in (auth.payer, auth.beneficiary):
         voucher = voucher_get(person)
         if voucher is not None:

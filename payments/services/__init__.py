@@ -13,5 +13,5 @@ one module per state machine.
 
 Reads (the payer's pending list, the person's records) are in
 wallet/selectors.py. Import from the module that defines a name; this package
-re-exports nothing (so that wallet/tasks.py can import resolve.py while
+re-exports nothing (so that payments/tasks.py can import resolve.py while
 settle.py imports the task)."""

@@ -5,7 +5,7 @@ says what happened. Ask it (9101, by the msgid the settle went under); if it
 ran, record its answer; if it never ran, fence it out with 2601 (the core
 then refuses it should it arrive late) and record a failure: nothing was
 charged. "processing": the core is still on it; ask again later. Run by the
-terminal's retry (settle.py) and by a worker (wallet/tasks.py) when the
+terminal's retry (settle.py) and by a worker (payments/tasks.py) when the
 terminal went away."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The code format: opaque, unlinkable, ≤ 64 digits, corruption caught
-before any lookup (wallet/codes.py)."""
+before any lookup (codes/format.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Issue #16 target 3: what one process does once for all its code pages
-(wallet/code_pages.py) must not blur one page into another.
+(codes/pages.py) must not blur one page into another.
 
 - The connects of the same moment are looked up in one batch; a single-use
   ``?ticket=`` offered by two sockets at once still opens one page only.

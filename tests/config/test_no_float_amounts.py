@@ -26,9 +26,9 @@ AMOUNT_MODULES = ("common/envelope.py", "settlement/client.py", "wallet/services
 
 # (module, enclosing function, call) → why no amount can be in what it parses
 NO_AMOUNTS = {
-    ("wallet/services/decode.py", "decode_handle", "jsonbody.loads"):
+    ("terminal/services/decode.py", "decode_handle", "jsonbody.loads"):
         "the ec.query request: orgId, businessType, operator and qrCode strings; no number is read",
-    ("wallet/services/decode.py", "_answer_from_store", "json.loads"):
+    ("terminal/services/decode.py", "_answer_from_store", "json.loads"):
         "the wallet's own Redis record {id, token} of a decode answer",
 }
 
@@ -132,8 +132,8 @@ def test_the_scan_finds_what_it_looks_for():
 
 def test_the_amount_modules_exist():
     names = {str(p.relative_to(ROOT)) for p in _amount_modules()}
-    assert {"common/envelope.py", "settlement/client.py", "wallet/services/payments/settle.py",
-            "wallet/services/gateway.py", "core_platform/services/settle.py"} <= names
+    assert {"common/envelope.py", "settlement/client.py", "payments/services/counter.py",
+            "terminal/services/gateway.py", "core_platform/services/settle.py"} <= names
 
 
 def test_no_amount_is_parsed_through_a_float():

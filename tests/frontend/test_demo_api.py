@@ -1,5 +1,5 @@
 """The demo-only helpers behind the POS page's 使用演示机构 button and bill
-editor (wallet/apis_demo.py): served outside production, 404 in production."""
+editor (demo/apis.py): served outside production, 404 in production."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Issue #20 item 1: an ecToken carries the chain that authorised its code —
 the person's voucher, the channel authorization (and so the login) the code
 was shown under, and the family binding when a binder showed a relative's
-code — and every use re-checks all of it (wallet/services/ectokens.py
+code — and every use re-checks all of it (terminal/services/ectokens.py
 ``ectoken_resolve``). One test per link: once the link ends, the same token
 is refused by the decode retry, 1101 by token, 2101 and every further 2102
 (new msgids) with its own infcode and message, and nothing more is posted

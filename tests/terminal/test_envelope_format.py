@@ -193,7 +193,7 @@ PACKAGES = ("wallet", "settlement", "common", "core_platform")
 # chooses parse_float itself; demo data, catalogue/policy files, the decode's Redis
 # record {id, token}; EncryptedJSONField (journals of requests, kept as strings).
 JSON_LOADS_ALLOWED = {
-    "common/jsonbody.py", "common/demodata.py", "common/encrypted_fields.py", "wallet/services/decode.py",
+    "common/jsonbody.py", "common/demodata.py", "common/encrypted_fields.py", "terminal/services/decode.py",
     "core_platform/services/catalogue.py", "core_platform/management/commands/core_load_policy.py",
 }
 

@@ -1,5 +1,5 @@
 """The one way to tell a voucher's open pages something: a channel-layer
-message to the group ``voucher.<pk>`` (wallet/consumers.py joins it), sent
+message to the group ``voucher.<pk>`` (codes/consumers.py joins it), sent
 after the current transaction commits (immediately outside one).
 
 Every message is ``{"type": <handler>, "body": {...}}``; the consumer names

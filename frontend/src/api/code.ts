@@ -12,7 +12,7 @@ export interface VoucherCode {
   step_seconds: number
 }
 
-/** A code as the socket pushes it (wallet/consumers.py): the REST fields, and for a code sent
+/** A code as the socket pushes it (codes/consumers.py): the REST fields, and for a code sent
  * ahead of its step, when it becomes valid. */
 export interface PushedCode extends VoucherCode {
   /** when the code starts to be valid (its step's start) */

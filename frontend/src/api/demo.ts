@@ -1,6 +1,6 @@
 import { request } from '@/http/request'
 
-/** Demo-only endpoints (wallet/apis_demo.py; 404 in production). */
+/** Demo-only endpoints (demo/apis.py; 404 in production). */
 /** schema: DemoTerminalApiOutput */
 export interface DemoTerminal {
   fixmedins_code: string

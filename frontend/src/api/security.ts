@@ -2,7 +2,7 @@ import { request } from '@/http/request'
 import type { LivenessResult } from './activation'
 import type { Authorization, VoucherStatus } from './voucher'
 
-/** The person's own PIN and voucher security (wallet/apis_security.py, docs/subsystems/security.md). */
+/** The person's own PIN and voucher security (wallet/apis.py, docs/subsystems/security.md). */
 
 /** schema: SecurityNoticeKindEnum */
 export type SecurityNoticeKind = 'pin.changed' | 'pin.reset' | 'voucher.frozen' | 'voucher.unfrozen'

@@ -11,7 +11,7 @@ from django.db import connection
 from common.envelope import InfCode
 from terminal.models import GatewayMessage
 from payments.models import Payment
-from payments.services import settle
+from payments.services import counter as settle
 
 from .test_payment_journal import PIN, core_calls, person, pos  # noqa: F401 (fixtures)
 from .test_payments import SMALL
