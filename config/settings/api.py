@@ -33,7 +33,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VoucherStatusEnum": "wallet.enums.VoucherStatus",
         "AuthorizationStatusEnum": "wallet.enums.AuthorizationStatus",
-        "PaymentStatusEnum": "wallet.enums.PaymentStatus",
+        "PaymentStatusEnum": "payments.enums.PaymentStatus",
         "FilingTypeEnum": "referrals.enums.FilingType",
         "FilingKindEnum": "referrals.enums.FilingKind",
         "FilingStatusEnum": "referrals.enums.FilingStatus",

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-WALLET_SIDE = ["accounts", "wallet", "family", "referrals", "settlement", "common", "config"]
+WALLET_SIDE = ["accounts", "wallet", "codes", "terminal", "payments", "demo", "family", "referrals", "staff", "settlement", "common", "config"]
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

@@ -2,7 +2,7 @@
 
 A static check of the source with ``ast``:
 
-1. nowhere in wallet/, settlement/, common/, core_platform/ is ``float(...)``
+1. nowhere in wallet/, codes/, terminal/, payments/, demo/, settlement/, common/, core_platform/ is ``float(...)``
    called;
 2. in the modules that read amounts off the national envelope (the envelope
    itself, the core client, the wallet's and the core's services), JSON is
@@ -21,8 +21,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("wallet", "settlement", "common", "core_platform")
-AMOUNT_MODULES = ("common/envelope.py", "settlement/client.py", "wallet/services/*.py", "wallet/services/*/*.py", "core_platform/services/*.py")
+PACKAGES = ("wallet", "codes", "terminal", "payments", "demo", "settlement", "common", "core_platform")
+AMOUNT_MODULES = ("common/envelope.py", "settlement/client.py", "wallet/services/*.py", "terminal/services/*.py",
+                  "payments/services/*.py", "codes/services/*.py", "core_platform/services/*.py")
 
 # (module, enclosing function, call) → why no amount can be in what it parses
 NO_AMOUNTS = {
