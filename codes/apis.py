@@ -3,18 +3,18 @@ and its QR / barcode image. Thin: parse, call a service or selector, render."""
 
 from __future__ import annotations
 
-
-from common.errors import ApplicationError
-from common.schema import errors
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, OpenApiParameter
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
 from codes import rendering
-from wallet.selectors import authorization_for_code_page, proxy_code_page_open
 from codes.services.issue import code_check_own, code_issue
+from common.errors import ApplicationError
+from common.schema import errors
+from wallet.selectors import authorization_for_code_page, proxy_code_page_open
 
 
 NOT_ACTIVATED = "NOT_ACTIVATED"

@@ -199,56 +199,54 @@ class PageNotices:
     """The channel-layer notices of the process's code pages
     (``voucher.<id>``: access.changed, pin.changed, code.scanned, payment.*,
     account.credited, mulaid.*; ``session.<id>``: session.ended), received
-    by ONE task per process instead of a Channels consumer per page.
+    once per group per process instead of by a Channels consumer per page.
 
-    The process joins each group its pages need once, with its own channel
-    ``specific.<client prefix>!<group>`` of a private channel-layer instance
-    (its own client prefix, so its Redis list is not shared with the
+    Public channel-layer API only (``new_channel``, ``group_add``,
+    ``group_discard``, ``receive``: any Channels layer, no backend
+    internals). The process joins each group its pages need once, with a
+    channel of its own for that group (``new_channel()`` on a private
+    instance of the layer, so its receive loop is not shared with the
     Channels consumers of ``/ws/session/`` and ``/ws/ping/``); a
-    ``group_send`` to the group reaches this process once, and the listener
-    hands the message to every page of the process in that group
+    ``group_send`` to the group reaches this process once, and the group's
+    receiver hands the message to every page of the process in that group
     (``page.notify``). Membership is reconciled in batches: the groups that
     gained their first page or lost their last one in the same moment are
-    added / discarded in one Redis pipeline (``ZADD`` + ``EXPIRE`` /
-    ``ZREM``, what ``group_add`` / ``group_discard`` send), by one task at a
-    time, so an add and a discard of the same group never race. A page
-    waits for its groups' add before its first check, as a Channels consumer
-    waited for ``group_add``. ``tick()`` (every step, from the rotator)
-    re-adds groups whose add failed (Redis was down) and refreshes the ones
-    joined more than half the layer's ``group_expiry`` ago, so a group that
-    stays joined for days does not expire out of Redis."""
+    added / discarded together (``group_add`` / ``group_discard`` run
+    concurrently, at most ``CONCURRENT`` at a time), by one task at a time,
+    so an add and a discard of the same group never race. A page waits for
+    its groups' add before its first check, as a Channels consumer waited
+    for ``group_add``. ``tick()`` (every step, from the rotator) re-adds
+    groups whose add failed (Redis was down) and refreshes the ones joined
+    more than half the layer's ``group_expiry`` ago, so a group that stays
+    joined for days does not expire out of Redis."""
+
+    CONCURRENT = 64  # group_add / group_discard calls in flight at once
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.layer = None
         self.groups: dict[str, dict] = {}  # group -> its pages (insertion-ordered set)
-        self.joined: dict[str, float] = {}  # group -> when it was (re-)added in Redis
+        self.joined: dict[str, float] = {}  # group -> when it was (re-)added in the layer
+        self.channels: dict[str, str] = {}  # group -> this process's channel for it
+        self.receivers: dict[str, asyncio.Task] = {}  # group -> the task receiving on its channel
         self.dirty: set[str] = set()
         self.waiters: dict[str, list[asyncio.Future]] = {}
         self.syncer: asyncio.Task | None = None
-        self.listener: asyncio.Task | None = None
 
     def _bind(self) -> bool:
-        """The private layer and the listener, on the running loop; False without a channel layer."""
+        """The private layer, on the running loop; False without a channel layer."""
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # first use, or a new event loop (tests)
             self.__init__()
             self.loop = loop
             self.layer = (channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
                           if DEFAULT_CHANNEL_LAYER in channel_layers.configs else None)
-        if self.layer is None:
-            return False
-        if self.listener is None or self.listener.done():
-            self.listener = loop.create_task(self._listen())
-        return True
-
-    def channel(self, group: str) -> str:
-        return f"specific.{self.layer.client_prefix}!{group}"
+        return self.layer is not None
 
     async def join(self, page, groups: tuple[str, ...]) -> bool:
         """Add ``page`` to ``groups``; return once the process is in each of
-        them in Redis. False when Redis did not answer (the page still
-        rotates, checked at every push; ``tick`` retries the add)."""
+        them in the layer. False when the layer did not answer (the page
+        still rotates, checked at every push; ``tick`` retries the add)."""
         if not self._bind():
             return False
         waiting = []
@@ -292,50 +290,58 @@ class PageNotices:
             batch = list(self.dirty)[:BATCH_MAX]
             self.dirty.difference_update(batch)
             add = [g for g in batch if g in self.groups and g not in self.joined]
-            drop = [g for g in batch if g not in self.groups and g in self.joined]
+            drop = [g for g in batch if g not in self.groups and g in self.channels]
             for group in drop:  # before the await: a page joining meanwhile waits for a fresh add
                 self.joined.pop(group, None)
-            ok = True
-            try:
-                await self._pipeline(add, drop)
-            except Exception as exc:  # Redis down: pages run without notices until tick() re-adds
-                ok = False
-                logger.warning("code page groups not updated in the channel layer (%s)", exc)
-            if ok:
-                now = time.time()
-                for group in add:
+            failed = await self._apply(add, drop)
+            now = time.time()
+            for group in add:
+                if group not in failed:
                     self.joined[group] = now
             for group in batch:
                 for future in self.waiters.pop(group, ()):
                     if not future.done():
-                        future.set_result(ok)
+                        future.set_result(group not in failed)
 
-    async def _pipeline(self, add: list[str], drop: list[str]) -> None:
-        """``group_add`` / ``group_discard`` of channels_redis for many groups, one pipeline per shard."""
+    async def _apply(self, add: list[str], drop: list[str]) -> set[str]:
+        """``group_add`` for ``add`` (each group with this process's channel
+        for it, and its receiver), ``group_discard`` for ``drop``, concurrently;
+        returns the groups whose add failed."""
         layer = self.layer
-        by_shard: dict[int, list] = {}
+        limit = asyncio.Semaphore(self.CONCURRENT)
         for group in add:
-            by_shard.setdefault(layer.consistent_hash(group), []).append(("add", group))
+            if group not in self.channels:
+                self.channels[group] = await layer.new_channel()
+            receiver = self.receivers.get(group)
+            if receiver is None or receiver.done():
+                self.receivers[group] = self.loop.create_task(self._receive(group, self.channels[group]))
+        discarded = []
         for group in drop:
-            by_shard.setdefault(layer.consistent_hash(group), []).append(("drop", group))
-        for index, ops in by_shard.items():
-            pipe = layer.connection(index).pipeline(transaction=False)
-            for op, group in ops:
-                key = layer._group_key(group)  # channels_redis' key of the group's sorted set
-                if op == "add":
-                    pipe.zadd(key, {self.channel(group): time.time()})
-                    pipe.expire(key, layer.group_expiry)
-                else:
-                    pipe.zrem(key, self.channel(group))
-            await pipe.execute()
+            receiver = self.receivers.pop(group, None)
+            if receiver is not None:
+                receiver.cancel()
+            discarded.append((group, self.channels.pop(group)))
 
-    async def _listen(self) -> None:
-        """Receive every notice for this process's groups and hand it to their pages."""
-        process_channel = f"specific.{self.layer.client_prefix}!"
+        async def one(call, group: str, channel: str):
+            async with limit:
+                await call(group, channel)
+
+        results = await asyncio.gather(*(one(layer.group_add, g, self.channels[g]) for g in add),
+                                       *(one(layer.group_discard, g, c) for g, c in discarded),
+                                       return_exceptions=True)
+        failed = {g for g, r in zip(add, results) if isinstance(r, BaseException)}
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:  # Redis down: pages run without notices until tick() re-adds
+            logger.warning("code page groups not updated in the channel layer (%s)", errors[0])
+        return failed
+
+    async def _receive(self, group: str, channel: str) -> None:
+        """Receive the notices for one group on this process's channel for it
+        and hand each to the group's pages."""
         delay = 0.5
         while True:
             try:
-                channel, message = await self.layer.receive_single(process_channel)
+                message = await self.layer.receive(channel)
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -344,10 +350,8 @@ class PageNotices:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            for name in (channel if isinstance(channel, list) else [channel]):
-                group = name.partition("!")[2]
-                for page in list(self.groups.get(group, ())):
-                    page.notify(message)
+            for page in list(self.groups.get(group, ())):
+                page.notify(message)
 
 
 page_notices = PageNotices()

@@ -19,16 +19,16 @@ class FamilyConfig(AppConfig):
 
         from settlement.hooks import registry_change_listen
 
-        from family.selectors_mutual_aid import mulaid_notifications
-        from family.services import bindings, mutual_aid
+        from family.selectors import mulaid_notifications
+        from family.services import bindings, mulaid
 
-        hooks.mulaid_ticket = mutual_aid.mulaid_ticket
-        hooks.mulaid_confirmation = mutual_aid.mulaid_confirmation
-        hooks.mulaid_payer_pending = mutual_aid.mulaid_payer_pending
-        hooks.mulaid_settled = mutual_aid.mulaid_settled
-        hooks.mulaid_reversed = mutual_aid.mulaid_reversed
-        hooks.mulaid_not_used = mutual_aid.mulaid_not_used
+        hooks.mulaid_ticket = mulaid.mulaid_ticket
+        hooks.mulaid_confirmation = mulaid.mulaid_confirmation
+        hooks.mulaid_payer_pending = mulaid.mulaid_payer_pending
+        hooks.mulaid_settled = mulaid.mulaid_settled
+        hooks.mulaid_reversed = mulaid.mulaid_reversed
+        hooks.mulaid_not_used = mulaid.mulaid_not_used
         hooks.notifications_extra = mulaid_notifications
-        registry_change_listen(mutual_aid.mulaid_registry_changed)
-        if mutual_aid.mulaid_binding_ended not in bindings.binding_end_listeners:
-            bindings.binding_end_listeners.append(mutual_aid.mulaid_binding_ended)
+        registry_change_listen(mulaid.mulaid_registry_changed)
+        if mulaid.mulaid_binding_ended not in bindings.binding_end_listeners:
+            bindings.binding_end_listeners.append(mulaid.mulaid_binding_ended)

@@ -107,7 +107,7 @@ class CodeView(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
 
-# --- mutual aid (家庭共济, F2b): family/services/mutual_aid.py writes these -------------
+# --- mutual aid (家庭共济, F2b): family/services/mulaid.py writes these -------------
 
 class MutualAid(models.Model):
     """A payer's authorisation for one bound relative to use the payer's

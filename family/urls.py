@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from family import apis, apis_mutual_aid
+from family import apis
 
 urlpatterns = [
     path("relatives", apis.RelativeListApi.as_view(), name="family-relatives"),
@@ -30,18 +30,18 @@ urlpatterns = [
     path("binders/<str:binding_id>/end", apis.BinderEndApi.as_view(), name="family-binder-end"),
     path("code-views", apis.CodeViewListApi.as_view(), name="family-code-views"),
     # mutual aid (家庭共济, F2b)
-    path("relatives/<str:binding_id>/mutual-aid", apis_mutual_aid.MutualAidApi.as_view(), name="family-mutual-aid"),
-    path("relatives/<str:binding_id>/mutual-aid/revoke", apis_mutual_aid.MutualAidRevokeApi.as_view(),
+    path("relatives/<str:binding_id>/mutual-aid", apis.MutualAidApi.as_view(), name="family-mutual-aid"),
+    path("relatives/<str:binding_id>/mutual-aid/revoke", apis.MutualAidRevokeApi.as_view(),
          name="family-mutual-aid-revoke"),
-    path("relatives/<str:binding_id>/contribution", apis_mutual_aid.ContributionApi.as_view(),
+    path("relatives/<str:binding_id>/contribution", apis.ContributionApi.as_view(),
          name="family-contribution"),
-    path("contributions/<str:contribution_id>/reverse", apis_mutual_aid.ContributionReverseApi.as_view(),
+    path("contributions/<str:contribution_id>/reverse", apis.ContributionReverseApi.as_view(),
          name="family-contribution-reverse"),
-    path("mutual-aid/ledger", apis_mutual_aid.LedgerApi.as_view(), name="family-mutual-aid-ledger"),
-    path("mutual-aid/confirmations", apis_mutual_aid.PayerConfirmationListApi.as_view(),
+    path("mutual-aid/ledger", apis.LedgerApi.as_view(), name="family-mutual-aid-ledger"),
+    path("mutual-aid/confirmations", apis.PayerConfirmationListApi.as_view(),
          name="family-mutual-aid-confirmations"),
-    path("mutual-aid/confirmations/<str:payment_id>/confirm", apis_mutual_aid.PayerConfirmApi.as_view(),
+    path("mutual-aid/confirmations/<str:payment_id>/confirm", apis.PayerConfirmApi.as_view(),
          name="family-mutual-aid-confirm"),
-    path("mutual-aid/confirmations/<str:payment_id>/decline", apis_mutual_aid.PayerDeclineApi.as_view(),
+    path("mutual-aid/confirmations/<str:payment_id>/decline", apis.PayerDeclineApi.as_view(),
          name="family-mutual-aid-decline"),
 ]

@@ -4,15 +4,15 @@ through an OutputSerializer (docs/subsystems/api-schema.md)."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from common.errors import ApplicationError
 from common.http import client_ip
 from common.schema import errors
 from common.serializers import YuanField
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
-from rest_framework.response import Response
-from rest_framework.views import APIView
 from payments.enums import PaymentStatus
 from payments.selectors import payment_record_answer, payment_record_get, payment_record_list, payments_pending
 from payments.services.confirmation import payment_confirm, payment_decline

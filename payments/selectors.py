@@ -3,10 +3,10 @@ records and their answers, payments by public id."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 
 from common import idnumber
 from common.envelope import json_ready
-from django.utils import timezone
 from payments.enums import PaymentStatus
 from payments.models import Payment
 

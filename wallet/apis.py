@@ -7,6 +7,10 @@ docs/subsystems/api-schema.md)."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer, OpenApiParameter
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.enums import Channel, PinMode
 from accounts.liveness import get_provider
@@ -14,18 +18,10 @@ from common.errors import ApplicationError
 from common.http import client_ip
 from common.schema import errors
 from common.serializers import YuanField
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.response import Response
-from rest_framework.views import APIView
 from settlement.selectors import account_credit_notifications
 from wallet.enums import AuthorizationStatus, VoucherStatus
-from wallet.enums import VoucherStatus
 from wallet.hooks import hook
-from wallet.selectors import authorization_list, voucher_diagnose
-from wallet.selectors import voucher_get, voucher_usable_by
+from wallet.selectors import authorization_list, voucher_diagnose, voucher_get, voucher_usable_by
 from wallet.services.activation import activation_pin, activation_real_name
 from wallet.services.balance import balance_get
 from wallet.services.pin import pin_is_locked, pin_tries_left

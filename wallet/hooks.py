@@ -76,7 +76,7 @@ class WalletHooks:
     relative's payments with the relative's PIN, see them pending."""
 
 
-    # --- mutual aid (家庭共济): family/services/mutual_aid.py ---------------------------
+    # --- mutual aid (家庭共济): family/services/mulaid.py ---------------------------
     mulaid_ticket: Callable[..., MulaidTicket | None] | None = None
     """family: ``(person_id, payment_public_id, *, first_send=False)``
     (``first_send``: the payment was never sent, so it has no earlier use to

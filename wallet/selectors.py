@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.db.models import Exists, F, OuterRef
+
 from accounts.enums import Channel
 from accounts.services.sessions import session_live_query, sessions_get_many, sessions_live_query, ws_ticket_redeem
 from common.errors import ApplicationError
-from django.db.models import Exists, F, OuterRef
 from settlement.client import core_client
 from settlement.errors import CoreError, CoreRefused
 from wallet.enums import AuthorizationStatus, VoucherStatus
-from wallet.hooks import ProxyGrant, hook, proxy_code_owner
+from wallet.hooks import hook, proxy_code_owner, ProxyGrant
 from wallet.models import ChannelAuthorization, Voucher
 from wallet.services.pin import pin_is_locked, pin_lock_advice
 

@@ -431,7 +431,7 @@ def invitation_accept(*, login, token: str, result, signature, ip: str | None = 
 # --- ending ---------------------------------------------------------------------------
 
 # Called inside the ending transaction with the ended binding (mutual aid ends
-# with it: family/services/mutual_aid.py, registered in family/apps.py).
+# with it: family/services/mulaid.py, registered in family/apps.py).
 binding_end_listeners: list = []
 
 

@@ -296,7 +296,7 @@ def _send(call: TerminalCall, payment: Payment, *, back_to: str, first_send: boo
     try:
         # Checked under the authorisation's row lock, recorded with this payment
         # (now ``submitted``): a revocation committed after this waits for the
-        # outcome; one committed before it means no mutual aid (family/services/mutual_aid.py).
+        # outcome; one committed before it means no mutual aid (family/services/mulaid.py).
         ticket = _mulaid_ticket(payment.voucher.person_id, payment.public_id, first_send=first_send)
     except Exception:
         payment_not_sent(payment, back_to)

@@ -17,7 +17,7 @@ from channels.layers import get_channel_layer
 from django.db import close_old_connections, connection, transaction
 
 from family.models import Binding, Contribution, MutualAid, MutualAidUse
-from family.services import mutual_aid as svc
+from family.services import mulaid as svc
 from settlement.models import OutboxMessage, PolicyVersion
 from settlement.services.pulls import _apply_registry_change
 from tests.family.helpers import GUARDIAN, P, active_open, age, bind, error

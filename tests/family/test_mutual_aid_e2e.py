@@ -34,7 +34,7 @@ from django.utils import timezone
 from common.envelope import InfCode
 from common.money import yuan_to_fen
 from family.models import Binding, MutualAid, MutualAidUse
-from family.services.mutual_aid import NOT_DELIVERED
+from family.services.mulaid import NOT_DELIVERED
 from settlement.client import core_client
 from settlement.models import OutboxMessage
 from settlement.services.outbox import outbox_enqueue, outbox_relay, outbox_replay
