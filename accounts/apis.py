@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from enums import Channel, PinMode
-from liveness import get_provider
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from services.activation import activation_liveness_start, activation_liveness_verify
-from services.sessions import login_start, session_end, session_refresh, ws_ticket_issue
 
 from common.http import client_ip
 from common.schema import errors
+
+from .enums import Channel, PinMode
+from .liveness import get_provider
+from .services.activation import activation_liveness_start, activation_liveness_verify
+from .services.sessions import login_start, session_end, session_refresh, ws_ticket_issue
 
 
 class SessionOutputSerializer(serializers.Serializer):
