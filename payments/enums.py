@@ -43,3 +43,26 @@ class PaymentStatus(models.TextChoices):
 
     REVERSED = "reversed", "已撤销"
     """Settled, then reversed by the institution (2103/2601)."""
+
+
+# The payment's declared transitions: every status move goes through
+# payments/services/journal.py ``payment_move`` (a compare-and-swap), which
+# refuses a move not listed here. Final statuses have none.
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.RECEIVED: frozenset({PaymentStatus.SUBMITTED, PaymentStatus.AWAITING_CONFIRMATION,
+                                       PaymentStatus.FAILED}),
+    PaymentStatus.AWAITING_CONFIRMATION: frozenset({PaymentStatus.CONFIRMED, PaymentStatus.SUBMITTED,
+                                                    PaymentStatus.DECLINED, PaymentStatus.EXPIRED,
+                                                    PaymentStatus.FAILED}),
+    PaymentStatus.CONFIRMED: frozenset({PaymentStatus.SUBMITTED, PaymentStatus.FAILED}),
+    PaymentStatus.SUBMITTED: frozenset({PaymentStatus.RECEIVED, PaymentStatus.CONFIRMED,
+                                        PaymentStatus.AWAITING_CONFIRMATION, PaymentStatus.UNKNOWN,
+                                        PaymentStatus.SETTLED, PaymentStatus.FAILED}),
+    PaymentStatus.UNKNOWN: frozenset({PaymentStatus.SUBMITTED, PaymentStatus.AWAITING_CONFIRMATION,
+                                      PaymentStatus.SETTLED, PaymentStatus.FAILED}),
+    PaymentStatus.SETTLED: frozenset({PaymentStatus.REVERSED}),
+    PaymentStatus.FAILED: frozenset(),
+    PaymentStatus.DECLINED: frozenset(),
+    PaymentStatus.EXPIRED: frozenset(),
+    PaymentStatus.REVERSED: frozenset(),
+}

@@ -24,7 +24,7 @@ from accounts.services import audit_record
 from common.envelope import InfCode, json_ready
 from common.money import fen_to_yuan, yuan_to_fen
 
-from payments.enums import PaymentStatus
+from payments.enums import PAYMENT_TRANSITIONS, PaymentStatus
 from wallet.hooks import hook
 from payments.models import Payment
 from wallet.services.balance import balance_remember
@@ -72,6 +72,16 @@ def payment_open(call: TerminalCall, voucher: Voucher, medfee_fen: int) -> Payme
 
 
 def payment_move(payment: Payment, from_statuses, **fields) -> bool:
+    """The payment's one compare-and-swap: from one of ``from_statuses`` to
+    ``fields`` (a new ``status`` must be a declared transition of each,
+    payments/enums.py ``PAYMENT_TRANSITIONS``). False when the row was no
+    longer in any of them (it is reloaded)."""
+    from_statuses = list(from_statuses)
+    target = fields.get("status")
+    if target is not None:
+        undeclared = [s for s in from_statuses if s != target and target not in PAYMENT_TRANSITIONS[s]]
+        if undeclared:
+            raise ValueError(f"undeclared payment transition {undeclared} -> {target}")
     moved = Payment.objects.filter(pk=payment.pk, status__in=list(from_statuses)).update(**fields)
     if moved:
         for name, value in fields.items():
