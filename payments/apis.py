@@ -16,16 +16,9 @@ from common.serializers import YuanField
 from payments.enums import PaymentStatus
 from payments.selectors import payment_record_answer, payment_record_get, payment_record_list, payments_pending
 from payments.services.confirmation import payment_confirm, payment_decline
+from wallet.apis import NOT_ACTIVATED, request_person
 
 
-NOT_ACTIVATED = "NOT_ACTIVATED"
-
-
-def _person(request):
-    person = request.user.person
-    if person is None:
-        raise ApplicationError("NOT_ACTIVATED", "您尚未激活医保电子凭证", status=404)
-    return person
 
 
 class PaymentOutputSerializer(serializers.Serializer):
@@ -58,7 +51,7 @@ class PaymentPendingApi(APIView):
 
     @extend_schema(responses={200: PaymentOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        return Response(PaymentOutputSerializer(payments_pending(_person(request)), many=True).data)
+        return Response(PaymentOutputSerializer(payments_pending(request_person(request)), many=True).data)
 
 
 class PaymentConfirmApi(APIView):
@@ -92,7 +85,7 @@ class RecordListApi(APIView):
     @extend_schema(operation_id="records_list",
                    responses={200: PaymentOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        return Response(PaymentOutputSerializer(payment_record_list(_person(request)), many=True).data)
+        return Response(PaymentOutputSerializer(payment_record_list(request_person(request)), many=True).data)
 
 
 @extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": {}}})
@@ -122,7 +115,7 @@ class RecordDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, **errors({404: "NOT_ACTIVATED, PAYMENT_NOT_FOUND"})})
     def get(self, request, public_id: str):
-        payment = payment_record_get(_person(request), public_id)
+        payment = payment_record_get(request_person(request), public_id)
         if payment is None:
             raise ApplicationError("PAYMENT_NOT_FOUND", "未找到该笔记录", status=404)
         payment.answer = payment_record_answer(payment)

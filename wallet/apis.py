@@ -159,7 +159,9 @@ class PinApi(APIView):
 NOT_ACTIVATED = "NOT_ACTIVATED"
 
 
-def _person(request):
+def request_person(request):
+    """The request's activated person, or NOT_ACTIVATED (404): the person's
+    own APIs here and in payments/apis.py."""
     person = request.user.person
     if person is None:
         raise ApplicationError("NOT_ACTIVATED", "您尚未激活医保电子凭证", status=404)
@@ -169,7 +171,7 @@ def _person(request):
 class AuthorizationListApi(APIView):
     @extend_schema(responses={200: AuthorizationOutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        items = authorization_list(_person(request))
+        items = authorization_list(request_person(request))
         return Response(AuthorizationOutputSerializer(items, many=True, context={"login": request.user.login}).data)
 
 
@@ -178,7 +180,7 @@ class AuthorizationRevokeApi(APIView):
         200: AuthorizationOutputSerializer, **errors({404: "NOT_ACTIVATED, AUTHORIZATION_NOT_FOUND"})})
     def post(self, request, authorization_id: int):
         login = request.user.login
-        authorization = authorization_revoke(person=_person(request), authorization_id=authorization_id,
+        authorization = authorization_revoke(person=request_person(request), authorization_id=authorization_id,
                                              actor=f"{login.channel}:{login.openid}", channel=login.channel,
                                              ip=client_ip(request))
         return Response(AuthorizationOutputSerializer(authorization, context={"login": login}).data)
@@ -215,7 +217,7 @@ class BalanceApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("refresh", str, enum=["1"], description="1: ask the core now.")],
                    responses={200: OutputSerializer, **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        result = balance_get(_person(request), refresh=request.query_params.get("refresh") == "1")
+        result = balance_get(request_person(request), refresh=request.query_params.get("refresh") == "1")
         return Response(self.OutputSerializer(result).data)
 
 
@@ -236,7 +238,7 @@ class NotificationListApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True), **errors({404: NOT_ACTIVATED})})
     def get(self, request):
-        person = _person(request)
+        person = request_person(request)
         items = account_credit_notifications(person.psn_no)
         extra = hook("notifications_extra")  # family: mutual-aid uses, as the payer (wallet/hooks.py)
         if extra:

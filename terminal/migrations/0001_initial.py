@@ -1,24 +1,12 @@
 """The terminal app's models, moved from the wallet app (issue #21): created in
 the migration state only, on the wallet's existing tables (Meta.db_table)."""
 
-import functools
-
 import common.encrypted_fields
 import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-
-
-def _content_types_move(apps, schema_editor, *, app_label, model_names, back=False):
-    """Keep the content types (and so any permission or generic relation
-    naming them) of the moved models: relabel them instead of leaving stale
-    rows behind. A fresh database has none yet (post_migrate creates them)."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    old, new = ("wallet", app_label) if not back else (app_label, "wallet")
-    for model in model_names:
-        if not ContentType.objects.filter(app_label=new, model=model).exists():
-            ContentType.objects.filter(app_label=old, model=model).update(app_label=new)
+from common.migration_ops import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -110,9 +98,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(
-            functools.partial(_content_types_move, app_label="terminal", model_names=['institution', 'terminalsignin', 'gatewaymessage', 'ectoken']),
-            functools.partial(_content_types_move, app_label="terminal", model_names=['institution', 'terminalsignin', 'gatewaymessage', 'ectoken'], back=True),
-            elidable=True,
-        ),
+        content_types_move("wallet", "terminal", ['institution', 'terminalsignin', 'gatewaymessage', 'ectoken']),
     ]
