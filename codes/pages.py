@@ -198,56 +198,68 @@ class CodeRotator:
 class PageNotices:
     """The channel-layer notices of the process's code pages
     (``voucher.<id>``: access.changed, pin.changed, code.scanned, payment.*,
-    account.credited, mulaid.*; ``session.<id>``: session.ended), received
-    once per group per process instead of by a Channels consumer per page.
+    account.credited, mulaid.*; ``session.<id>``: session.ended,
+    security.notice), received by ONE task per process instead of a Channels
+    consumer per page.
 
     Public channel-layer API only (``new_channel``, ``group_add``,
     ``group_discard``, ``receive``: any Channels layer, no backend
-    internals). The process joins each group its pages need once, with a
-    channel of its own for that group (``new_channel()`` on a private
-    instance of the layer, so its receive loop is not shared with the
-    Channels consumers of ``/ws/session/`` and ``/ws/ping/``); a
-    ``group_send`` to the group reaches this process once, and the group's
-    receiver hands the message to every page of the process in that group
-    (``page.notify``). Membership is reconciled in batches: the groups that
-    gained their first page or lost their last one in the same moment are
-    added / discarded together (``group_add`` / ``group_discard`` run
-    concurrently, at most ``CONCURRENT`` at a time), by one task at a time,
-    so an add and a discard of the same group never race. A page waits for
-    its groups' add before its first check, as a Channels consumer waited
-    for ``group_add``. ``tick()`` (every step, from the rotator) re-adds
-    groups whose add failed (Redis was down) and refreshes the ones joined
-    more than half the layer's ``group_expiry`` ago, so a group that stays
-    joined for days does not expire out of Redis."""
+    internals). The process has one channel of its own (``new_channel()``
+    on a private instance of the layer, so its receive loop is not shared
+    with the Channels consumers of ``/ws/session/`` and ``/ws/ping/``) and
+    joins each group its pages need once with it; a ``group_send`` to the
+    group reaches this process once, and the listener hands the message to
+    every page of the process in the group the message names (``group``:
+    every sender of these groups adds it, wallet/services/push.py,
+    accounts/services/sessions.py and security.py) (``page.notify``).
+    Membership is reconciled in batches: the groups that gained their first
+    page or lost their last one in the same moment are added / discarded
+    together (``group_add`` / ``group_discard`` run concurrently, at most
+    ``CONCURRENT`` at a time), by one task at a time, so an add and a
+    discard of the same group never race. A page waits for its groups' add
+    before its first check, as a Channels consumer waited for
+    ``group_add``. ``tick()`` (every step, from the rotator) re-adds groups
+    whose add failed (Redis was down) and refreshes the ones joined more
+    than half the layer's ``group_expiry`` ago, so a group that stays joined
+    for days does not expire out of Redis."""
 
     CONCURRENT = 64  # group_add / group_discard calls in flight at once
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.layer = None
+        self.channel: str | None = None  # this process's channel in the layer
         self.groups: dict[str, dict] = {}  # group -> its pages (insertion-ordered set)
         self.joined: dict[str, float] = {}  # group -> when it was (re-)added in the layer
-        self.channels: dict[str, str] = {}  # group -> this process's channel for it
-        self.receivers: dict[str, asyncio.Task] = {}  # group -> the task receiving on its channel
         self.dirty: set[str] = set()
         self.waiters: dict[str, list[asyncio.Future]] = {}
         self.syncer: asyncio.Task | None = None
+        self.listener: asyncio.Task | None = None
 
-    def _bind(self) -> bool:
-        """The private layer, on the running loop; False without a channel layer."""
+    async def _bind(self) -> bool:
+        """The private layer, its channel and the listener, on the running
+        loop; False without a channel layer."""
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # first use, or a new event loop (tests)
             self.__init__()
             self.loop = loop
             self.layer = (channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
                           if DEFAULT_CHANNEL_LAYER in channel_layers.configs else None)
-        return self.layer is not None
+        if self.layer is None:
+            return False
+        if self.channel is None:
+            channel = await self.layer.new_channel()
+            if self.channel is None:  # a concurrent first join may have set it meanwhile
+                self.channel = channel
+        if self.listener is None or self.listener.done():
+            self.listener = loop.create_task(self._listen())
+        return True
 
     async def join(self, page, groups: tuple[str, ...]) -> bool:
         """Add ``page`` to ``groups``; return once the process is in each of
         them in the layer. False when the layer did not answer (the page
         still rotates, checked at every push; ``tick`` retries the add)."""
-        if not self._bind():
+        if not await self._bind():
             return False
         waiting = []
         for group in groups:
@@ -290,7 +302,7 @@ class PageNotices:
             batch = list(self.dirty)[:BATCH_MAX]
             self.dirty.difference_update(batch)
             add = [g for g in batch if g in self.groups and g not in self.joined]
-            drop = [g for g in batch if g not in self.groups and g in self.channels]
+            drop = [g for g in batch if g not in self.groups and g in self.joined]
             for group in drop:  # before the await: a page joining meanwhile waits for a fresh add
                 self.joined.pop(group, None)
             failed = await self._apply(add, drop)
@@ -304,44 +316,29 @@ class PageNotices:
                         future.set_result(group not in failed)
 
     async def _apply(self, add: list[str], drop: list[str]) -> set[str]:
-        """``group_add`` for ``add`` (each group with this process's channel
-        for it, and its receiver), ``group_discard`` for ``drop``, concurrently;
-        returns the groups whose add failed."""
-        layer = self.layer
+        """``group_add`` for ``add`` and ``group_discard`` for ``drop`` with
+        the process's channel, concurrently; returns the groups whose add failed."""
         limit = asyncio.Semaphore(self.CONCURRENT)
-        for group in add:
-            if group not in self.channels:
-                self.channels[group] = await layer.new_channel()
-            receiver = self.receivers.get(group)
-            if receiver is None or receiver.done():
-                self.receivers[group] = self.loop.create_task(self._receive(group, self.channels[group]))
-        discarded = []
-        for group in drop:
-            receiver = self.receivers.pop(group, None)
-            if receiver is not None:
-                receiver.cancel()
-            discarded.append((group, self.channels.pop(group)))
 
-        async def one(call, group: str, channel: str):
+        async def one(call, group: str):
             async with limit:
-                await call(group, channel)
+                await call(group, self.channel)
 
-        results = await asyncio.gather(*(one(layer.group_add, g, self.channels[g]) for g in add),
-                                       *(one(layer.group_discard, g, c) for g, c in discarded),
+        results = await asyncio.gather(*(one(self.layer.group_add, g) for g in add),
+                                       *(one(self.layer.group_discard, g) for g in drop),
                                        return_exceptions=True)
-        failed = {g for g, r in zip(add, results) if isinstance(r, BaseException)}
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:  # Redis down: pages run without notices until tick() re-adds
             logger.warning("code page groups not updated in the channel layer (%s)", errors[0])
-        return failed
+        return {g for g, r in zip(add, results) if isinstance(r, BaseException)}
 
-    async def _receive(self, group: str, channel: str) -> None:
-        """Receive the notices for one group on this process's channel for it
-        and hand each to the group's pages."""
+    async def _listen(self) -> None:
+        """Receive every notice for this process's groups and hand it to the
+        pages of the group it names."""
         delay = 0.5
         while True:
             try:
-                message = await self.layer.receive(channel)
+                message = await self.layer.receive(self.channel)
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -350,7 +347,7 @@ class PageNotices:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            for page in list(self.groups.get(group, ())):
+            for page in list(self.groups.get(message.get("group", ""), ())):
                 page.notify(message)
 
 

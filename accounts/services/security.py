@@ -103,7 +103,9 @@ def person_sessions_tell(person, *, except_session_id: int | None, body: dict) -
             return
         for session_id in ids:
             try:
-                async_to_sync(layer.group_send)(session_group(session_id), message)
+                # "group": the code pages of a process share one channel and route by it (codes/pages.py)
+                async_to_sync(layer.group_send)(session_group(session_id),
+                                                {**message, "group": session_group(session_id)})
             except Exception:  # Redis down: the notice is also in the person's notifications
                 logger.exception("could not tell session %s about %s", session_id, body.get("kind"))
 

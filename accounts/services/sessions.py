@@ -83,7 +83,8 @@ def _notify_ended(session_id: int) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.ended"})
+        async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.ended",
+                                                                     "group": session_group(session_id)})
     except Exception:  # Redis down: the sockets find out at their next push
         logger.exception("could not tell the sockets of session %s that it ended", session_id)
 

@@ -2,7 +2,9 @@
 message to the group ``voucher.<pk>`` (codes/consumers.py joins it), sent
 after the current transaction commits (immediately outside one).
 
-Every message is ``{"type": <handler>, "body": {...}}``; the consumer names
+Every message is ``{"type": <handler>, "body": {...}, "group": <its group>}``
+(``group``: the code pages of a process share one channel and route by it,
+codes/pages.py); the consumer names
 its handlers after the types (``access.changed``, ``code.scanned``,
 ``payment.confirm``, ``payment.completed``, ``payment.reversed``,
 ``account.credited``). A push is a courtesy: the state it announces is
@@ -27,7 +29,7 @@ def voucher_group(voucher_id: int) -> str:
 def voucher_push(voucher_id: int, type: str, body: dict | None = None) -> None:
     """Send ``type`` with ``body`` to the voucher's pages once the current
     transaction has committed."""
-    message = {"type": type, "body": body or {}}
+    message = {"type": type, "body": body or {}, "group": voucher_group(voucher_id)}
     transaction.on_commit(lambda: _send(voucher_id, message))
 
 
