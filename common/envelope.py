@@ -89,6 +89,8 @@ class InfCode(IntEnum):
     MULAID_REVOKED = 4010  # (wallet→core) the mutual-aid authorisation sent is not the core's active one
     MULAID_NOT_ALLOWED = 4013  # family mutual aid not allowed: relation, payer's enrolment or region rules
     CONTRIBUTION_NOT_REVERSIBLE = 4014  # a paid resident contribution (9404) can only be reversed the same day
+    HOLD_NOT_FOUND = 4015  # (wallet→core) 9410/9411/9412: no settlement hold with that hold_id at this institution
+    HOLD_CLOSED = 4016  # (wallet→core) the hold is no longer pending (posted, voided or expired): see output.hold
     CORE_UNAVAILABLE = 5001  # the settlement core could not be reached; safe to retry
     OUTCOME_UNKNOWN = 5002  # sent to the core, no answer yet; being resolved — retry the same msgid
     INTERNAL = 5999

@@ -129,6 +129,31 @@ class CivilRelationKind(models.TextChoices):
     PARENT_CHILD = "parent_child", "父母子女"
 
 
+class HoldStatus(models.TextChoices):
+    """A hold (two-phase transfer, services/ledger.py): money reserved on a
+    personal account until it is posted or voided, exactly once."""
+
+    # Reserved: counted in the account's held amount, not spendable; may be posted or voided.
+    PENDING = "pending", "冻结中"
+    # Became a posting (``Hold.posting``) of ``posted_fen`` (≤ the amount); the rest was released
+    # (or, for a set-aside, held again by the next hold of the chain).
+    POSTED = "posted", "已扣款"
+    # Released by a decision (the payer declined, the terminal cancelled, the set-aside was changed
+    # or its authorisation ended); nothing posted.
+    VOIDED = "voided", "已解冻"
+    # Released because its deadline passed (the sweep, or the first access after it); nothing posted.
+    EXPIRED = "expired", "已过期"
+
+
+class HoldPurpose(models.TextChoices):
+    """What a hold is for (``Hold.reference`` names the instance)."""
+
+    # A 2102 above acct_pay_limit waiting for the payer's PIN; reference "<fixmedins_code>:<msgid>".
+    SETTLEMENT = "settlement", "待确认结算"
+    # 共济额度: a payer's set-aside amount for one relative; reference "<payer psn_no>:<relative psn_no>".
+    MULAID_SET_ASIDE = "mulaid_set_aside", "共济额度"
+
+
 class MutualAidStatus(models.TextChoices):
     ACTIVE = "active", "有效"
     REVOKED = "revoked", "已撤销"

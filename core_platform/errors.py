@@ -54,3 +54,11 @@ class NotFound(CoreRefusal):
 class Conflict(CoreRefusal):
     def __init__(self, message: str, detail: dict | None = None):
         super().__init__("CONFLICT", message, status=409, detail=detail)
+
+
+class HoldClosed(CoreRefusal):
+    """The hold is no longer pending (posted, voided, expired or past its
+    deadline): it cannot be posted or voided again."""
+
+    def __init__(self, message: str = "该冻结已扣款、已解冻或已过期", detail: dict | None = None):
+        super().__init__("HOLD_CLOSED", message, status=409, detail=detail)

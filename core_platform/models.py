@@ -17,6 +17,8 @@ from .enums import (
     MutualAidStatus,
     EnrolmentStatus,
     Gender,
+    HoldPurpose,
+    HoldStatus,
     Insutype,
     InstitutionKind,
     InstitutionLevel,
@@ -84,6 +86,10 @@ class LedgerAccount(models.Model):
     owner = models.CharField(max_length=64)
     # Cached sum of this account's entries, in fen; kept by services.ledger.
     balance_fen = models.BigIntegerField(default=0)
+    # Cached sum of this account's pending holds (``Hold``), in fen; kept by
+    # services.ledger in the same statement as the balance. Available (what
+    # the person may spend) = balance_fen - held_fen.
+    held_fen = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +99,13 @@ class LedgerAccount(models.Model):
                 condition=~Q(kind__in=[LedgerAccountKind.PERSONAL, LedgerAccountKind.MULAID_RESERVE])
                 | Q(balance_fen__gte=0),
                 name="core_ledger_personal_not_negative",
+            ),
+            # Held money is part of the balance: never more than it, never below zero.
+            models.CheckConstraint(
+                condition=Q(held_fen__gte=0)
+                & (~Q(kind__in=[LedgerAccountKind.PERSONAL, LedgerAccountKind.MULAID_RESERVE])
+                   | Q(balance_fen__gte=F("held_fen"))),
+                name="core_ledger_held_within_balance",
             ),
         ]
 
@@ -136,6 +149,50 @@ class Entry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("ledger entries are append-only")
+
+
+class Hold(models.Model):
+    """A hold (two-phase transfer, as TigerBeetle's pending transfers and card
+    authorisations): ``amount_fen`` reserved on a personal account until
+    ``deadline`` (null: until voided — the set-aside amount), then posted
+    (fully or partly: ``posted_fen``, the posting it became in ``posting``,
+    the rest released) or voided, exactly once (compare-and-swap on
+    ``status``); past its deadline it expires by itself. Only
+    services/ledger.py changes a hold; the account's ``held_fen`` is the sum
+    of its pending holds."""
+
+    hold_id = models.CharField(max_length=40, unique=True)  # "H" + yyyymmddHHMMSS + 12 hex
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
+    amount_fen = models.BigIntegerField()
+    deadline = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.PENDING)
+    posted_fen = models.BigIntegerField(default=0)
+    posting = models.ForeignKey(Posting, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(max_length=20, choices=HoldPurpose.choices)
+    # What it is for: "<fixmedins_code>:<msgid>" (settlement), "<payer>:<relative>" (set-aside).
+    reference = models.CharField(max_length=80)
+    fixmedins_code = models.CharField(max_length=30, blank=True)  # a settlement hold's institution
+    # A set-aside used by a settlement goes on as a new hold for the rest: the one it continues.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A settlement hold: the bill as it will be settled (encrypted at rest: names the person), the
+    # split held, the original msgid. A set-aside: the authorisation.
+    detail = EncryptedJSONField(default=dict)
+    reason = models.CharField(max_length=200, blank=True)  # why it was voided
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)  # posted, voided or expired
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "deadline"], name="core_hold_status_deadline"),
+                   models.Index(fields=["account", "status"], name="core_hold_account_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="core_hold_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(status=HoldStatus.POSTED, posted_fen__gt=0, posted_fen__lte=F("amount_fen"))
+                           | (~Q(status=HoldStatus.POSTED) & Q(posted_fen=0, posting__isnull=True))),
+                name="core_hold_posted_amount"),
+            models.UniqueConstraint(fields=["purpose", "reference"], condition=Q(status=HoldStatus.PENDING),
+                                    name="core_hold_one_pending_per_reference"),
+        ]
 
 
 class PersonIdentity(models.Model):

@@ -13,9 +13,14 @@ active, the set-aside amount for that relative returns in full to the
 payer's personal account.
 
 Money. The payer's money used for a relative is either the payer's
-personal account (``direct``) or the set-aside amount, a ledger account of
-kind ``mulaid_reserve`` owned by ``"<payer psn_no>:<relative psn_no>"`` that
-the payer cannot spend (``set_aside``). Across provinces it is always the
+personal account (``direct``: what is available, balance − pending holds)
+or the set-aside amount (``set_aside``): a pending hold on the payer's
+personal account (purpose ``mulaid_set_aside``, reference
+``"<payer psn_no>:<relative psn_no>"``, no deadline) that the payer cannot
+spend; a bill that uses it posts the hold for the amount used and the rest
+is held again by the next hold of the chain. (Before the holds, migration
+0011, it was a ledger account of kind ``mulaid_reserve``; money a reversal
+of such an older settlement puts back there is folded into the hold.) Across provinces it is always the
 set-aside amount; within the payer's province, what the payer's region's
 policy says (``mutual_aid.in_province_mode``), or the set-aside amount if
 the authorisation itself says so.
@@ -28,9 +33,9 @@ bill's person, the payer is an active employee (310), the relation is one
 the payer's region allows (``mutual_aid.relations``) and the registry
 verifies it (services/relations.py). Locks, in the one global order
 (core_platform/locks.py): the relative's personal account and the payer's
-account (personal or reserve) by owner, then the authorisation row, then
-the relative's accumulator; the payer's debit is a line of the settlement's
-own posting. The authorisation's annual use is the sum of its standing
+personal account by owner, then the authorisation row, then the relative's
+accumulator, then (set-aside) the hold; the payer's debit is a line of the
+settlement's own posting (set-aside: the posting of its hold). The authorisation's annual use is the sum of its standing
 settlements of the bill's calendar year (``Settlement.mulaid_year``), so a
 reversal gives it back with the money.
 """
@@ -39,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import re
 import secrets
 
@@ -52,10 +56,13 @@ from common.money import fen_to_amount
 
 from .. import engine
 from ..engine.params import MUTUAL_AID_MODES, RELATIONS
-from ..enums import EnrolmentStatus, Insutype, LedgerAccountKind, MutualAidStatus, PostingKind, SettlementStatus
+from ..enums import (EnrolmentStatus, HoldPurpose, HoldStatus, Insutype, LedgerAccountKind, MutualAidStatus,
+                     PostingKind, SettlementStatus)
 from ..locks import ledger_accounts_lock
 from ..models import (
+    Entry,
     FamilyBinding,
+    Hold,
     InsuredPerson,
     LedgerAccount,
     MutualAidAuth,
@@ -65,7 +72,8 @@ from ..models import (
 )
 from ..selectors import policy_current
 from .audit import audit_record
-from .ledger import fund_owner, ledger_account_get_or_create, posting_create
+from .ledger import (HoldPost, available_fen, fund_owner, hold_create, hold_void, ledger_account_get_or_create,
+                     posting_create)
 from .relations import RELATION_NAMES, relation_check, relation_find
 
 EVENT_KINDS = ("family.binding_added", "family.binding_ended", "mulaid.authorized", "mulaid.revoked")
@@ -183,27 +191,68 @@ def _authorized(payload: dict) -> None:
 
 
 def auth_end(auth_id: str, status: str, reason: str, *, version: int | None = None) -> int:
-    """Revoke or end an authorisation and return the payer's set-aside
-    amount for that relative in full; returns the fen returned. Locks the
-    payer's accounts first, then the authorisation (the global order)."""
+    """Revoke or end an authorisation and release the payer's set-aside
+    amount for that relative in full (its hold voided); returns the fen
+    released. Locks the payer's accounts first, then the authorisation (the
+    global order)."""
     auth = MutualAidAuth.objects.get(auth_id=auth_id)
     personal = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, auth.payer_psn_no)
-    reserve = ledger_account_get_or_create(LedgerAccountKind.MULAID_RESERVE,
-                                           reserve_owner(auth.payer_psn_no, auth.rel_psn_no))
-    _lock_accounts(personal, reserve)
+    reserve = _legacy_reserve(auth.payer_psn_no, auth.rel_psn_no)
+    _lock_accounts(personal, *([reserve] if reserve else []))
     auth = MutualAidAuth.objects.select_for_update().get(pk=auth.pk)
     changes = {"status": status, "ended_reason": reason[:200], "updated_at": timezone.now()}
     if version is not None:
         changes["version"] = max(version, auth.version)
     MutualAidAuth.objects.filter(pk=auth.pk).update(**changes)
-    returned = _reserve_return(auth.payer_psn_no, auth.rel_psn_no, reason)
+    returned = _set_aside_release(auth.payer_psn_no, auth.rel_psn_no, reason)
+    returned += _reserve_return(auth.payer_psn_no, auth.rel_psn_no, reason)
     audit_record("mulaid.end", auth.payer_psn_no, {"auth_id": auth_id, "status": status, "reason": reason,
                                                     "returned_fen": returned})
     return returned
 
 
+def set_aside_hold(payer_psn_no: str, rel_psn_no: str) -> Hold | None:
+    """The payer's pending set-aside hold for this relative (at most one)."""
+    return Hold.objects.filter(purpose=HoldPurpose.MULAID_SET_ASIDE, reference=reserve_owner(payer_psn_no, rel_psn_no),
+                               status=HoldStatus.PENDING).first()
+
+
+def _set_aside_release(payer_psn_no: str, rel_psn_no: str, reason: str) -> int:
+    """Void the set-aside hold (the caller holds the payer's account lock)."""
+    hold = set_aside_hold(payer_psn_no, rel_psn_no)
+    if hold is None or not hold_void(hold, reason=f"共济额度退回：{reason}"):
+        return 0
+    return hold.amount_fen
+
+
+def _set_aside_to(personal: LedgerAccount, payer_psn_no: str, rel_psn_no: str, target: int, auth_id: str,
+                  reason: str) -> None:
+    """The set-aside amount becomes ``target``: the current hold voided and
+    a new one placed (the payer's account locked by the caller; what is
+    available was checked, hold_create checks it again)."""
+    current = set_aside_hold(payer_psn_no, rel_psn_no)
+    if current is not None and current.amount_fen == target:
+        return
+    if current is not None:
+        hold_void(current, reason=reason)
+    if target > 0:
+        hold_create(personal, target, purpose=HoldPurpose.MULAID_SET_ASIDE,
+                    reference=reserve_owner(payer_psn_no, rel_psn_no), deadline=None,
+                    detail={"auth_id": auth_id}, parent=current)
+
+
+def _legacy_reserve(payer_psn_no: str, rel_psn_no: str) -> LedgerAccount | None:
+    return LedgerAccount.objects.filter(kind=LedgerAccountKind.MULAID_RESERVE,
+                                        owner=reserve_owner(payer_psn_no, rel_psn_no)).first()
+
+
 def _reserve_return(payer_psn_no: str, rel_psn_no: str, reason: str) -> int:
-    reserve = ledger_account_get_or_create(LedgerAccountKind.MULAID_RESERVE, reserve_owner(payer_psn_no, rel_psn_no))
+    """Money in a (pre-hold) ``mulaid_reserve`` account back to the payer's
+    personal account: only a reversal of a settlement posted before
+    migration 0011 puts any there."""
+    reserve = _legacy_reserve(payer_psn_no, rel_psn_no)
+    if reserve is None:
+        return 0
     reserve.refresh_from_db(fields=["balance_fen"])
     if reserve.balance_fen <= 0:
         return 0
@@ -262,16 +311,11 @@ def _payer_ok(env: Envelope, payer: InsuredPerson) -> None:
                             msgid=env.msgid)
 
 
-def _reference(env: Envelope, prefix: str) -> str:
-    key = f"{env.client_id}|{env.fixmedins_code}|{env.msgid}".encode()
-    return f"{prefix}{hashlib.sha256(key).hexdigest()[:40].upper()}"
-
-
 def set_aside(env: Envelope) -> dict:
     """9403: set the payer's set-aside amount for one relative to ``amount``
-    (yuan): the difference moves between the payer's personal account and
-    the reserve account. More than the balance plus the current amount is
-    refused (个人账户余额不足); an authorisation the core knows as revoked or
+    (yuan): the set-aside hold on the payer's personal account is replaced
+    by one of ``amount`` (0: released). More than what is available plus
+    the current amount is refused (个人账户余额不足); an authorisation the core knows as revoked or
     ended is refused (4010); one it has not received yet is accepted (the
     event follows through the outbox)."""
     data = _data(env)
@@ -287,8 +331,7 @@ def set_aside(env: Envelope) -> dict:
     payer = _insured(env, payer_no)
     _insured(env, rel_no)
     personal = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, payer_no)
-    reserve = ledger_account_get_or_create(LedgerAccountKind.MULAID_RESERVE, reserve_owner(payer_no, rel_no))
-    locked = _lock_accounts(personal, reserve)
+    personal = _lock_accounts(personal)[personal.pk]
     auth = MutualAidAuth.objects.select_for_update().filter(auth_id=auth_id).first()
     if auth is not None and (auth.payer_psn_no, auth.rel_psn_no) != (payer_no, rel_no):
         raise EnvelopeError(InfCode.INPUT_INVALID, "该授权的共济人或被共济人与请求不符", msgid=env.msgid)
@@ -296,20 +339,19 @@ def set_aside(env: Envelope) -> dict:
         raise EnvelopeError(InfCode.MULAID_REVOKED, "家庭共济授权已撤销或已终止，不能设置共济额度", msgid=env.msgid)
     if target > 0:
         _payer_ok(env, payer)
-    current = locked[reserve.pk].balance_fen
-    delta = target - current
-    if delta > locked[personal.pk].balance_fen:
+    available = available_fen(personal, locked=True)
+    hold = set_aside_hold(payer_no, rel_no)
+    current = hold.amount_fen if hold is not None else 0
+    if target - current > available:
         raise EnvelopeError(InfCode.INPUT_INVALID,
-                            f"共济额度不能超过个人账户余额与现有额度之和（最多 {fen_to_amount(current + locked[personal.pk].balance_fen)} 元）",
+                            f"共济额度不能超过个人账户余额与现有额度之和（最多 {fen_to_amount(current + available)} 元）",
                             msgid=env.msgid)
-    if delta:
-        posting_create(PostingKind.MULAID_RESERVE, _reference(env, "MRS"),
-                       [(personal, -delta), (reserve, delta)], memo=f"共济额度设为 {fen_to_amount(target)} 元 {auth_id}")
+    _set_aside_to(personal, payer_no, rel_no, target, auth_id, f"共济额度设为 {fen_to_amount(target)} 元 {env.msgid}")
     audit_record("mulaid.set_aside", payer_no, {"auth_id": auth_id, "rel_psn_no": rel_no, "from_fen": current,
                                                 "to_fen": target})
-    personal.refresh_from_db(fields=["balance_fen"])
     return {"mulaid": {"auth_id": auth_id, "payer_psn_no": payer_no, "rel_psn_no": rel_no,
-                       "set_aside": fen_to_amount(target), "payer_balc": fen_to_amount(personal.balance_fen)}}
+                       "set_aside": fen_to_amount(target),
+                       "payer_balc": fen_to_amount(available - (target - current))}}
 
 
 # --- 9404 / 9405 resident contribution paid by the payer (代缴城乡居民医保) --------------------
@@ -371,8 +413,8 @@ def contribution_pay(env: Envelope) -> dict:
                              memo=f"代缴 {psn_no} {year} 年度城乡居民医保 {env.msgid}")
     row = ResidentContribution.objects.create(clct_id=clct_id, msgid=env.msgid, payer_psn_no=payer_no, psn_no=psn_no,
                                               year=year, amount_fen=amount, paid_on=now.date(), posting=posting)
-    personal.refresh_from_db(fields=["balance_fen"])
-    return _contribution_output(row, personal.balance_fen)
+    personal.refresh_from_db(fields=["balance_fen", "held_fen"])
+    return _contribution_output(row, available_fen(personal, locked=False))
 
 
 def contribution_reverse(env: Envelope) -> dict:
@@ -395,7 +437,7 @@ def contribution_reverse(env: Envelope) -> dict:
                                                           reversed_at=timezone.now())
     row.refresh_from_db()
     personal = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, row.payer_psn_no)
-    return _contribution_output(row, personal.balance_fen)
+    return _contribution_output(row, available_fen(personal, locked=False))
 
 
 # --- settlement (2101 / 2102) ------------------------------------------------------------
@@ -408,11 +450,12 @@ class SettlementAid:
     auth: MutualAidAuth
     payer: InsuredPerson
     mode: str  # direct / set_aside
-    account: LedgerAccount  # the payer's personal account or the reserve
+    account: LedgerAccount  # the payer's personal account
     year: int
     used_fen: int  # this year's use of the authorisation before this bill
     aid: engine.MutualAid
     pay_limit_fen: int | None = None  # druginfo.mulaid_pay_limit: above it the payer confirms first (4008)
+    hold: Hold | None = None  # set_aside: the set-aside hold the bill uses
 
 
 def _allowed_relations(payer: InsuredPerson, on: dt.date) -> frozenset[str]:
@@ -464,11 +507,7 @@ def settlement_prepare(env: Envelope, bill, *, lock: bool) -> SettlementAid | No
     if payer is None:
         _refuse(env, InfCode.MULAID_NOT_ALLOWED, "未查询到共济人的参保信息")
     mode = _mode(payer, relative, auth, bill.bill_date)
-    if mode == "set_aside":
-        account = ledger_account_get_or_create(LedgerAccountKind.MULAID_RESERVE,
-                                               reserve_owner(payer.psn_no, relative.psn_no))
-    else:
-        account = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, payer.psn_no)
+    account = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, payer.psn_no)
     if lock:
         own = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, relative.psn_no)
         account = _lock_accounts(own, account)[account.pk]
@@ -486,9 +525,15 @@ def settlement_prepare(env: Envelope, bill, *, lock: bool) -> SettlementAid | No
     used = Settlement.objects.filter(mulaid_auth_id=auth.auth_id, mulaid_year=year,
                                      status=SettlementStatus.SETTLED).aggregate(s=Sum("mulaid_fen"))["s"] or 0
     annual_left = None if auth.annual_cap_fen is None else max(0, auth.annual_cap_fen - used)
+    hold = None
+    if mode == "set_aside":  # the set-aside hold (read under the payer's account lock at 2102)
+        hold = set_aside_hold(payer.psn_no, relative.psn_no)
+        available = hold.amount_fen if hold is not None else 0
+    else:
+        available = available_fen(account, locked=lock)
     return SettlementAid(auth=auth, payer=payer, mode=mode, account=account, year=year, used_fen=used,
-                         aid=engine.MutualAid(available_fen=account.balance_fen, bill_cap_fen=auth.bill_cap_fen,
-                                              annual_left_fen=annual_left), pay_limit_fen=pay_limit)
+                         aid=engine.MutualAid(available_fen=available, bill_cap_fen=auth.bill_cap_fen,
+                                              annual_left_fen=annual_left), pay_limit_fen=pay_limit, hold=hold)
 
 
 def confirmation_required(aid: SettlementAid | None, result) -> bool:
@@ -499,10 +544,19 @@ def confirmation_required(aid: SettlementAid | None, result) -> bool:
 
 
 def posting_lines(aid: SettlementAid | None, result) -> list:
-    """The payer's debit, a line of the settlement's own posting."""
-    if aid is None or not result.acct_mulaid_pay:
+    """The payer's debit, a line of the settlement's own posting (direct
+    mode; a set-aside amount is debited by posting its hold)."""
+    if aid is None or not result.acct_mulaid_pay or aid.hold is not None:
         return []
     return [(aid.account, -result.acct_mulaid_pay)]
+
+
+def posting_holds(aid: SettlementAid | None, result) -> list[HoldPost]:
+    """A set-aside amount used: its hold posted for the amount used, in the
+    settlement's own posting; the rest stays set aside (a new hold)."""
+    if aid is None or not result.acct_mulaid_pay or aid.hold is None:
+        return []
+    return [HoldPost(aid.hold, result.acct_mulaid_pay, keep_rest=True)]
 
 
 def settlement_fields(aid: SettlementAid | None, result) -> dict:
@@ -533,12 +587,28 @@ def explanation(aid: SettlementAid | None, result) -> list[str]:
 
 
 def after_reversal(settlement: Settlement) -> int:
-    """A reversed settlement put money back in a set-aside amount whose
-    authorisation is no longer active: return it to the payer at once."""
+    """A reversed settlement gave the payer back what it took from a
+    set-aside amount: while the authorisation is active that money is set
+    aside again (the hold raised by it); once it has ended it simply stays
+    in the payer's account. Money a reversal of a pre-hold settlement put in
+    the old ``mulaid_reserve`` account goes back to the personal account
+    first. Returns the fen that went back to the payer's spendable balance."""
     if not settlement.mulaid_auth_id:
         return 0
     auth = MutualAidAuth.objects.select_for_update().filter(auth_id=settlement.mulaid_auth_id).first()
-    if auth is None or auth.status == MutualAidStatus.ACTIVE:
+    if auth is None:
         return 0
-    return _reserve_return(auth.payer_psn_no, auth.rel_psn_no, "撤销结算退回的共济额度（授权已结束）")
-
+    back = _reserve_return(auth.payer_psn_no, auth.rel_psn_no, "撤销结算退回的共济额度")
+    if settlement.mulaid_fen and (settlement.setlinfo or {}).get("mulaid_mode") == "set_aside" and Entry.objects.filter(
+            posting_id=settlement.posting_id, account__kind=LedgerAccountKind.PERSONAL,
+            account__owner=auth.payer_psn_no).exists():
+        back += settlement.mulaid_fen  # posted from the set-aside hold: now in the payer's personal account
+    if not back or auth.status != MutualAidStatus.ACTIVE:
+        return back
+    personal = ledger_account_get_or_create(LedgerAccountKind.PERSONAL, auth.payer_psn_no)
+    personal = _lock_accounts(personal)[personal.pk]
+    current = set_aside_hold(auth.payer_psn_no, auth.rel_psn_no)
+    target = (current.amount_fen if current is not None else 0) + back
+    _set_aside_to(personal, auth.payer_psn_no, auth.rel_psn_no, target, auth.auth_id,
+                  f"撤销结算 {settlement.setl_id}，共济额度恢复")
+    return 0

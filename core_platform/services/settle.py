@@ -33,10 +33,11 @@ from common.money import age_value, fen_to_amount
 
 from .. import engine
 from ..errors import AmountOutOfRange
-from ..enums import EnrolmentStatus, LedgerAccountKind, PostingKind, SettlementStatus
+from ..enums import EnrolmentStatus, HoldPurpose, LedgerAccountKind, PostingKind, SettlementStatus
 from ..models import (
     AnnualAccumulator,
     EnvelopeMessage,
+    Hold,
     Institution,
     InsuredPerson,
     LedgerAccount,
@@ -45,8 +46,8 @@ from ..models import (
 )
 from ..reference import Reference, reference
 from ..selectors import person_age, person_id_number
-from .ledger import (MAX_FEN, fund_owner, ledger_account_get_or_create, ledger_account_ref, posting_create,
-                     supplement_fund_owner)
+from .ledger import (MAX_FEN, MAX_HOLD_SECONDS, HoldPost, available_fen, fund_owner, hold_create, holds_post,
+                     ledger_account_get_or_create, ledger_account_ref, posting_create, supplement_fund_owner)
 from .catalogue import region_catalogue_lines
 from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
 from . import mutual_aid
@@ -331,15 +332,19 @@ def _account(psn_no: str, *, lock: bool) -> LedgerAccount:
                               lambda: ledger_account_get_or_create(LedgerAccountKind.PERSONAL, psn_no))
 
 
-def _split(env: Envelope, bill: Bill, *, lock: bool):
+def _split(env: Envelope, bill: Bill, *, lock: bool, hold: Hold | None = None):
     """The split of ``bill`` under the policy in force on its date, against
-    the counters of the policy year that date falls in."""
+    the counters of the policy year that date falls in. The person's account
+    pays from what is available (balance − pending holds); posting a
+    settlement hold (``hold``, services/holds.py), from exactly the held
+    amount. Returns (split, account, accumulator, available)."""
     params = _params(env, bill.person, bill.bill_date, bill.reference)
     year = engine.policy_year(params, bill.bill_date)
     # Family mutual aid (services/mutual_aid.py): the authorisation checked and the relative's and payer's
     # accounts locked, by owner, before the accumulator.
     bill.mulaid = mutual_aid.settlement_prepare(env, bill, lock=lock)
     account = _account(bill.person.psn_no, lock=lock)  # account first, then accumulator: one order everywhere
+    available = hold.amount_fen if hold is not None else available_fen(account, locked=lock)
     accumulator = _accumulator(bill.person.psn_no, year, lock=lock)
     try:  # cross-province: the filing the bill is settled under (services/filings.py), locked at 2102
         filing = filing_for_bill(bill.person, bill.institution, params, bill.bill_date, bill.med_type, lock=lock)
@@ -349,7 +354,7 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
         result = engine.split(
             params, bill.institution.level,
             engine.Accumulators(**{name: getattr(accumulator, name) for name in engine.COUNTERS}),
-            account.balance_fen, bill.use_account, bill.items,
+            available, bill.use_account, bill.items,
             patient=_patient(bill.person, bill.bill_date, params),
             visit=engine.Visit(inpatient=_inpatient(bill.med_type),
                                outpatient_pooling=bill.institution.outpatient_pooling),
@@ -361,7 +366,7 @@ def _split(env: Envelope, bill: Bill, *, lock: bool):
                 "NOT_FILED": InfCode.NOT_FILED}.get(
             error.code, InfCode.INPUT_INVALID)
         _fail(code, str(error), env)
-    return result, account, accumulator
+    return result, account, accumulator, available
 
 
 # National dictionary values of this platform's settlements.
@@ -463,24 +468,39 @@ def benefit_check(env: Envelope) -> dict:
 def pre_settle(env: Envelope) -> dict:
     """2101: the split, nothing posted."""
     bill = bill_parse(env)
-    result, account, _ = _split(env, bill, lock=False)
-    return _output(env, bill, result, balance_fen=account.balance_fen)
+    result, _, _, available = _split(env, bill, lock=False)
+    return _output(env, bill, result, balance_fen=available)
 
 
 def settle(env: Envelope) -> dict:
     """2102: post the settlement. Runs inside the envelope's transaction (the
-    answer is stored in the same commit)."""
+    answer is stored in the same commit). With ``input.hold`` (ours, sent by
+    a wallet that adopts holds; services/holds.py) an account part above
+    ``acct_pay_limit`` is held for the payer's PIN instead of refused."""
     bill = bill_parse(env)
-    result, account, accumulator = _split(env, bill, lock=True)
+    hold_seconds = hold_request(env)
+    result, account, accumulator, available = _split(env, bill, lock=True)
     own_over = bill.acct_pay_limit is not None and result.acct_pay > bill.acct_pay_limit
+    if own_over and hold_seconds is not None:
+        return _hold_place(env, bill, result, account, available, hold_seconds)
     if own_over or mutual_aid.confirmation_required(bill.mulaid, result):
         # The wallet's one-call settle: above its confirmation threshold (the
         # person's own account part, or the mutual-aid part above the payer's
         # mulaid_pay_limit) the PIN is asked first. Nothing is posted; the split says why.
         raise EnvelopeError(InfCode.CONFIRMATION_REQUIRED, "个人账户支付金额超过免密额度，需参保人确认" if own_over
                             else "家庭共济支付金额超过共济人设定的确认金额，需共济人确认",
-                            msgid=env.msgid, output=_output(env, bill, result, balance_fen=account.balance_fen,
+                            msgid=env.msgid, output=_output(env, bill, result, balance_fen=available,
                                                             setl_id=""))
+    return settlement_post(env, bill, result, account, accumulator, available)
+
+
+def settlement_post(env: Envelope, bill: Bill, result, account: LedgerAccount, accumulator: AnnualAccumulator,
+                    available: int, *, own_hold: Hold | None = None) -> dict:
+    """Check the split against the one the payer confirmed (``bill.expected``),
+    then post it: the posting, the accumulators, the ``Settlement`` row. The
+    person's account part comes from ``own_hold`` when a settlement hold is
+    posted (services/holds.py), a set-aside amount from its hold (the rest
+    held again)."""
     if bill.expected is not None:
         actual = {"fund_pay_sumamt": result.fund_pay_sumamt, "acct_pay": result.acct_pay,
                   "acct_mulaid_pay": result.acct_mulaid_pay, "psn_cash_pay": result.psn_cash_pay}
@@ -497,25 +517,32 @@ def settle(env: Envelope) -> dict:
               for _, field, code in SUPPLEMENT_FUNDS]
     if sum(amount for _, amount in funds) != result.fund_pay_sumamt:
         raise AssertionError("fund_pay_sumamt is not the sum of the funds")  # the engine's identity
+    holds = [*([HoldPost(own_hold, result.acct_pay)] if own_hold is not None and result.acct_pay else []),
+             *mutual_aid.posting_holds(bill.mulaid, result)]  # a set-aside amount used: its hold posted
     lines = [
         (ledger_account_ref(LedgerAccountKind.INSTITUTION_RECEIVABLE, institution.fixmedins_code),
          result.medfee_sumamt),
         *[(ledger_account_ref(LedgerAccountKind.POOLED_FUND, owner), -amount) for owner, amount in funds if amount],
-        (account, -result.acct_pay),
+        (account, 0 if own_hold is not None else -result.acct_pay),
         *mutual_aid.posting_lines(bill.mulaid, result),  # the payer's debit, in the same posting
         (ledger_account_ref(LedgerAccountKind.CASH, institution.fixmedins_code), -result.psn_cash_pay),
     ]
     lines = [(acc, amount) for acc, amount in lines if amount]
-    if not lines:  # a zero bill: nothing moves
+    if not lines and not holds:  # a zero bill: nothing moves
         _fail(InfCode.INPUT_INVALID, "结算金额为0，无需结算", env)
     deltas = result.deltas.as_dict()  # every counter, by engine.COUNTERS name
     _accumulate(accumulator, deltas, sign=1)
-    # The account is locked (_split): its balance after this posting is known now.
-    output = _output(env, bill, result, balance_fen=account.balance_fen - result.acct_pay, setl_id=setl_id,
-                     mdtrt_id=mdtrt_id)
+    # The account is locked (_split): what is available after this posting is known now
+    # (a posted settlement hold was already counted out of it).
+    after = available if own_hold is not None else available - result.acct_pay
+    output = _output(env, bill, result, balance_fen=after, setl_id=setl_id, mdtrt_id=mdtrt_id)
     # Posted last: the shared accounts (the city's pooled fund, the pharmacy's
     # receivable and cash) stay locked only from here to the commit.
-    posting = posting_create(PostingKind.SETTLEMENT, setl_id, lines, memo=f"{institution.fixmedins_code} {env.msgid}")
+    memo = f"{institution.fixmedins_code} {env.msgid}"
+    if holds:
+        posting, _ = holds_post(holds, kind=PostingKind.SETTLEMENT, reference=setl_id, lines=lines, memo=memo)
+    else:
+        posting = posting_create(PostingKind.SETTLEMENT, setl_id, lines, memo=memo)
     Settlement.objects.create(
         setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=person.psn_no, fixmedins_code=institution.fixmedins_code,
         msgid=env.msgid, insutype=person.insutype, insured_region=person.insured_region,
@@ -528,6 +555,53 @@ def settle(env: Envelope) -> dict:
         invono=bill.info["druginfo"].get("invono", ""), bill_info=bill.info, posting=posting,
     )
     return output
+
+
+def hold_request(env: Envelope) -> int | None:
+    """``input.hold`` (ours; a top-level node, which the wallet builds itself
+    and never forwards from a terminal): ``{"expire_seconds": N}``, 1..86400.
+    None when absent (today's behaviour: 4008, nothing posted)."""
+    node = env.input.get("hold")
+    if node is None:
+        return None
+    seconds = node.get("expire_seconds") if isinstance(node, dict) else None
+    if isinstance(seconds, str) and seconds.isascii() and seconds.isdigit() and len(seconds) <= 6:
+        seconds = int(seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_HOLD_SECONDS:
+        _fail(InfCode.INPUT_INVALID, f"hold.expire_seconds 须为1-{MAX_HOLD_SECONDS}的整数（秒）", env)
+    return seconds
+
+
+def _hold_place(env: Envelope, bill: Bill, result, account: LedgerAccount, available: int, seconds: int) -> dict:
+    """Above acct_pay_limit with ``input.hold``: the account part is held on
+    the person's account until the deadline, for the payer's PIN to post
+    (9411) or a decline to void (9412); the answer is the split (no
+    ``setl_id``) and ``output.hold``. The bill is kept with the hold as it
+    will be settled: the split it was held with (checked again at posting:
+    4003 if the counters moved meanwhile), no confirmation limits."""
+    druginfo = {name: value for name, value in (env.input.get("druginfo") or {}).items()
+                if name not in ("acct_pay_limit", "mulaid_pay_limit")}
+    druginfo.update({"fund_pay_sumamt": fen_to_amount(result.fund_pay_sumamt),
+                     "acct_pay": fen_to_amount(result.acct_pay),
+                     "acct_mulaid_pay": fen_to_amount(result.acct_mulaid_pay),
+                     "psn_cash_pay": fen_to_amount(result.psn_cash_pay)})
+    kept = json_ready({"druginfo": druginfo, "drugdetail": env.input.get("drugdetail")})
+    deadline = timezone.now() + dt.timedelta(seconds=seconds)
+    hold = hold_create(account, result.acct_pay, purpose=HoldPurpose.SETTLEMENT,
+                       reference=f"{env.fixmedins_code}:{env.msgid}", deadline=deadline,
+                       fixmedins_code=env.fixmedins_code,
+                       detail={"msgid": env.msgid, "client_id": env.client_id, "input": kept})
+    output = _output(env, bill, result, balance_fen=available - result.acct_pay, setl_id="")
+    output["hold"] = hold_output(hold)
+    return output
+
+
+def hold_output(hold: Hold, setl_id: str = "") -> dict:
+    """``output.hold`` of 2102 (a hold placed) and 9410/9411/9412."""
+    return {"hold_id": hold.hold_id, "status": hold.status, "amount": fen_to_amount(hold.amount_fen),
+            "posted_amount": fen_to_amount(hold.posted_fen),
+            "deadline": timezone.localtime(hold.deadline).strftime("%Y-%m-%d %H:%M:%S") if hold.deadline else "",
+            "setl_id": setl_id, "medins_setl_id": str((hold.detail or {}).get("msgid", ""))}
 
 
 def _accumulate(accumulator: AnnualAccumulator, deltas: dict, *, sign: int) -> None:
@@ -557,8 +631,8 @@ def _reverse(env: Envelope, settlement: Settlement) -> dict:
     now = timezone.now()
     Settlement.objects.filter(pk=settlement.pk, status=SettlementStatus.SETTLED).update(
         status=SettlementStatus.REVERSED, reversal_posting=posting, reversal_msgid=env.msgid, reversed_at=now)
-    balance = LedgerAccount.objects.get(kind=LedgerAccountKind.PERSONAL, owner=settlement.psn_no).balance_fen
-    return _reversal_output(env, settlement, balance, now)
+    account = LedgerAccount.objects.get(kind=LedgerAccountKind.PERSONAL, owner=settlement.psn_no)
+    return _reversal_output(env, settlement, available_fen(account, locked=False), now)
 
 
 # 2103's setlinfo money fields, and where each comes from in the original's setlinfo.

@@ -171,7 +171,7 @@ def institution_info(env: Envelope) -> dict:
 
 
 from . import filings, settle, sync  # noqa: E402  (none imports anything from here)
-from . import mutual_aid, relations  # noqa: E402
+from . import holds, mutual_aid, relations  # noqa: E402
 
 HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "1101": person_info,
@@ -188,6 +188,10 @@ HANDLERS: dict[str, Callable[[Envelope], dict]] = {
     "9403": mutual_aid.set_aside,
     "9404": mutual_aid.contribution_pay,
     "9405": mutual_aid.contribution_reverse,
+    # Ours (issue #21): settlement holds placed by a 2102 with input.hold (services/holds.py).
+    "9410": holds.hold_query,
+    "9411": holds.hold_settle,
+    "9412": holds.hold_cancel,
     "9301": sync.credits_since,
     "9302": sync.registry_changes_since,
     "9303": sync.policies_since,

@@ -28,7 +28,9 @@ cap = st.none() | st.integers(0, 500_00)
 
 
 def _state(auth_id, psn_no):
-    balances = {(a.kind, a.owner): a.balance_fen for a in LedgerAccount.objects.exclude(balance_fen=0)}
+    # the balances, and what is held on each (the set-aside amount is a hold on the payer's account)
+    balances = {(a.kind, a.owner): (a.balance_fen, a.held_fen)
+                for a in LedgerAccount.objects.exclude(balance_fen=0, held_fen=0)}
     counters = {row.year: tuple(getattr(row, name) for name in engine.COUNTERS)
                 for row in AnnualAccumulator.objects.filter(psn_no=psn_no)
                 if any(getattr(row, name) for name in engine.COUNTERS)}

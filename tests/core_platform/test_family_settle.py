@@ -39,9 +39,10 @@ from core_platform.models import (
     ResidentContribution,
     Settlement,
 )
-from core_platform.selectors import ledger_discrepancies, personal_balance_fen
+from core_platform.selectors import ledger_discrepancies, personal_account_figures, personal_balance_fen
 from core_platform.services.catalogue import catalogue_load
 from core_platform.services.ledger import personal_account_credit
+from core_platform.services.mutual_aid import set_aside_hold
 from core_platform.services.policy import policy_load
 from core_platform.services.registry import institution_register, person_enrol, person_status_set, region_register
 from core_platform.services.relations import household_register, relation_register
@@ -230,8 +231,10 @@ def test_cross_province_uses_only_the_set_aside_amount_until_exhausted(client, f
     assert answer["infcode"] == 0, answer
     assert answer["output"]["mulaid"] == {"auth_id": "MA1", "payer_psn_no": payer.psn_no, "rel_psn_no": wife.psn_no,
                                           "set_aside": D("50.00"), "payer_balc": D("950.00")}
-    reserve = LedgerAccount.objects.get(kind="mulaid_reserve", owner=f"{payer.psn_no}:{wife.psn_no}")
-    assert reserve.balance_fen == 5_000
+    # the set-aside amount is a hold on the payer's account (no deadline): held, not spendable
+    assert set_aside_hold(payer.psn_no, wife.psn_no).amount_fen == 5_000
+    assert personal_account_figures(payer.psn_no) == {"balance_fen": 100_000, "held_fen": 5_000,
+                                                      "available_fen": 95_000}
     body = bill(wife, [("XA0001", "200.00", "1")], auth="MA1", insutype="310")
     first = settle(client, body, fixmedins_code=PHARMACY_GZ)
     # 70 %: fund 140.00, her 60.00: own account 0, the set-aside 50.00, cash 10.00
@@ -239,8 +242,8 @@ def test_cross_province_uses_only_the_set_aside_amount_until_exhausted(client, f
     assert first["output"]["setlinfo"]["mulaid_mode"] == "set_aside"
     second = settle(client, body, fixmedins_code=PHARMACY_GZ)
     assert parts(second) == (D("140.00"), D("0.00"), D("0.00"), D("60.00"))  # exhausted: the account is not used
-    reserve.refresh_from_db()
-    assert reserve.balance_fen == 0 and personal_balance_fen(payer.psn_no) == 95_000
+    assert set_aside_hold(payer.psn_no, wife.psn_no) is None  # posted for 50.00: nothing left to hold
+    assert personal_account_figures(payer.psn_no) == {"balance_fen": 95_000, "held_fen": 0, "available_fen": 95_000}
     assert ledger_discrepancies() == []
 
 
@@ -301,7 +304,7 @@ def test_enrolment_change_ends_the_authorisation_and_returns_the_set_aside(clien
     auth = MutualAidAuth.objects.get()
     assert auth.status == "ended" and "暂停参保" in auth.ended_reason
     assert personal_balance_fen(payer.psn_no) == 100_000
-    assert LedgerAccount.objects.get(kind="mulaid_reserve").balance_fen == 0
+    assert set_aside_hold(payer.psn_no, wife.psn_no) is None and personal_account_figures(payer.psn_no)["held_fen"] == 0
     change = RegistryChange.objects.get(kind="mulaid_ended")
     assert change.psn_no == payer.psn_no and change.data["auth_id"] == "MA1" and change.data["returned"] == "200.00"
     # a set-aside for an ended authorisation is refused; the ended one is never used again
@@ -325,7 +328,7 @@ def test_revocation_returns_the_set_aside_and_a_later_reversal_returns_it_too(cl
                      fixmedins_code=PHARMACY_GZ)
     assert reversed_["infcode"] == 0, reversed_
     assert personal_balance_fen(payer.psn_no) == 100_000  # and the 60.00 the reversal put back, at once
-    assert LedgerAccount.objects.get(kind="mulaid_reserve").balance_fen == 0
+    assert set_aside_hold(payer.psn_no, wife.psn_no) is None and personal_account_figures(payer.psn_no)["held_fen"] == 0
     assert ledger_discrepancies() == []
 
 
