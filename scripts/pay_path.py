@@ -127,13 +127,14 @@ def module_summary(rel: str) -> str:
 
 def render(sides: list[tuple[str, dict[str, list[str]]]]) -> str:
     """The table: one row per project file that ran, wallet then core, in the
-    order first entered; the functions called there (at most six named)."""
+    order first entered. (Which functions of a file ran is in the trace, but
+    not in the table: it depends on the data, e.g. whether a text holds
+    something to mask.)"""
     rows = []
     for side, files in sides:
-        for rel, names in files.items():
-            shown = ", ".join(f"`{n}`" for n in names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
-            rows.append(f"| {len(rows) + 1} | {side} | `{rel}` | {shown} | {module_summary(rel)} |")
-    head = ["| # | process | file | functions that ran | what the module says it is |", "|---|---|---|---|---|"]
+        for rel in files:
+            rows.append(f"| {len(rows) + 1} | {side} | `{rel}` | {module_summary(rel)} |")
+    head = ["| # | process | file | what the module says it is |", "|---|---|---|---|"]
     total = sum(len(files) for _, files in sides)
     per_side = ", ".join(f"{len(files)} in the {side}" for side, files in sides)
     return "\n".join([f"{total} project files ran for one settled 2102 ({per_side}).", "", *head, *rows])
