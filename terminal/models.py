@@ -69,9 +69,10 @@ class GatewayMessage(models.Model):
                               default=GatewayMessageStatus.PROCESSING)
     response = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # When a request last took this row to ``processing``: a row still
-    # ``processing`` after GATEWAY_PROCESSING_LEASE_SECONDS belongs to a
-    # process that died mid-request, and the terminal's retry takes it over.
+    # When a request took this row to ``processing``, renewed while it runs
+    # (common/leases.py): a row still ``processing`` that long after
+    # GATEWAY_PROCESSING_LEASE_SECONDS belongs to a process that died
+    # mid-request, and the terminal's retry takes it over.
     claimed_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,10 +14,12 @@ SETTLEMENT_CORE_RETRIES = env_int("SETTLEMENT_CORE_RETRIES", 2)
 # Terminal gateway: a request's x-tif-timestamp may differ from our clock by at
 # most this many seconds; nonces are remembered for twice as long.
 GATEWAY_CLOCK_SKEW_SECONDS = env_int("GATEWAY_CLOCK_SKEW_SECONDS", 300)
-# A terminal request's msgid is "in progress" for at most this long: a row
-# left processing by a process that died is then taken over by the retry.
-# Far above the longest request (a few core calls of SETTLEMENT_CORE_TIMEOUT).
-GATEWAY_PROCESSING_LEASE_SECONDS = env_int("GATEWAY_PROCESSING_LEASE_SECONDS", 120)
+# A terminal request's msgid is "in progress" for at most this long after its
+# process last renewed it (common/leases.py: every fifth of it while the
+# request runs): a row left processing by a process that died is then taken
+# over by the retry. Short, so a wallet killed mid-request holds its
+# terminals on 1006 for seconds, not minutes (issue #21 item 8).
+GATEWAY_PROCESSING_LEASE_SECONDS = env_int("GATEWAY_PROCESSING_LEASE_SECONDS", 15)
 # The receiver's admdvs that begins each envelope answer's inf_refmsgid
 # (admdvs 6 + yyyyMMddHHmmss 14 + sequence 10): the wallet's gateway, the core.
 GATEWAY_ADMDVS = env_str("GATEWAY_ADMDVS", "440100")

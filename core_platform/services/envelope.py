@@ -19,9 +19,24 @@ Idempotency, keyed on (client id, fixmedins_code, msgid):
    so the handler's writes and the stored answer commit together;
 3. a replay with the same request hash gets the stored answer byte for byte;
    a different hash → ``MSGID_CONFLICT``; still processing →
-   ``MSGID_IN_PROGRESS``. A ``processing`` row older than
-   ``STALE_PROCESSING_SECONDS`` (its process died) is taken over; the
-   ``attempt`` counter fences the old owner out.
+   ``MSGID_IN_PROGRESS``; an abandoned ``processing`` row (below) is taken
+   over; the ``attempt`` counter fences the old owner out.
+
+Abandoned claims (issue #21 item 8). A claim whose process died has nothing
+committed but the claim itself (step 2 is one transaction). The owner's
+transaction locks its claim row first (``_own``: SELECT ... FOR UPDATE of
+the row at the attempt it claimed), so on PostgreSQL a claim is *abandoned*
+when it is ``processing``, older than ``claims.ABANDONED_AFTER_SECONDS`` (the window
+between the claim's commit and that lock) and nobody holds its row lock
+(``FOR UPDATE SKIP LOCKED`` finds it). On SQLite every transaction is BEGIN
+IMMEDIATE: whoever asks holds the one write lock, so no handler runs at that
+moment and the age alone decides. ``claims.message_abandoned_void`` decides such a
+row for good: a tombstone (nothing ran, nothing will: the late original gets
+``ORIGINAL_REVERSED``), by compare-and-swap on the attempt, under the row's
+lock. 9101 and 2601 (services/settle.py) call it, so the wallet's resolve
+gets a final answer within seconds of the core's restart instead of
+"processing" forever. An owner that was only slow finds its claim voided or
+taken over when it locks it, and answers without running.
 """
 
 from __future__ import annotations
@@ -33,6 +48,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, connections
+from django.db.models import F
 from django.utils import timezone
 
 from common import envelope as env_mod
@@ -45,12 +61,11 @@ from ..db import CORE_DB, core_atomic
 from ..enums import MessageStatus
 from ..models import CoreNonce, EnvelopeMessage
 from .ledger import shared_balances_at_end
-from .settle import TOMBSTONE_HASH
+from .claims import TOMBSTONE_HASH, claim_abandoned
 from .transactions import HANDLERS
 
 logger = logging.getLogger(__name__)
 
-STALE_PROCESSING_SECONDS = 120
 _MAX_NONCE = 64
 
 
@@ -152,15 +167,13 @@ def message_claim(client_id: str, env: Envelope, nonce: str | None = None) -> tu
         raise EnvelopeError(InfCode.MSGID_CONFLICT, "该 msgid 已用于另一笔内容不同的请求", msgid=env.msgid)
     if existing.status == MessageStatus.DONE:
         return existing, existing.response
-    stale_before = timezone.now() - dt.timedelta(seconds=STALE_PROCESSING_SECONDS)
-    if existing.updated_at < stale_before:
-        taken = EnvelopeMessage.objects.filter(
-            pk=existing.pk, status=MessageStatus.PROCESSING, attempt=existing.attempt
-        ).update(attempt=existing.attempt + 1, updated_at=timezone.now())
-        if taken == 1:
-            existing.attempt += 1
-            logger.warning("took over stale envelope message", extra={"msgid": env.msgid, "infno": env.infno})
-            return existing, None
+    with core_atomic():
+        abandoned = claim_abandoned(existing)
+        if abandoned is not None:
+            EnvelopeMessage.objects.filter(pk=abandoned.pk).update(attempt=F("attempt") + 1, updated_at=timezone.now())
+            abandoned.attempt += 1
+            logger.warning("took over abandoned envelope message", extra={"msgid": env.msgid, "infno": env.infno})
+            return abandoned, None
     raise EnvelopeError(InfCode.MSGID_IN_PROGRESS, "相同 msgid 的请求正在处理中，请稍后重试", msgid=env.msgid)
 
 
@@ -172,6 +185,7 @@ def _process(message: EnvelopeMessage, env: Envelope, render: _Answers) -> str:
     refusal instead."""
     handler = HANDLERS[env.infno]
     with core_atomic(), shared_balances_at_end() as shared:
+        _own(message)
         try:
             with core_atomic():
                 text = render(env_mod.answer(env.msgid, handler(env)))
@@ -186,6 +200,21 @@ def _process(message: EnvelopeMessage, env: Envelope, render: _Answers) -> str:
             text = render(env_mod.answer(env.msgid, infcode=InfCode.INPUT_INVALID, err_msg=exc.message))
             _finish(message, text)
     return text
+
+
+def _own(message: EnvelopeMessage) -> None:
+    """First in the handler's transaction: lock our claim at the attempt we
+    claimed. The lock is what tells a live owner from a dead one
+    (``claims.claim_abandoned``); a claim voided or taken over meanwhile (we were slower
+    than claims.ABANDONED_AFTER_SECONDS between the claim and here) is not ours any
+    more: a tombstone answers ORIGINAL_REVERSED, a takeover MSGID_IN_PROGRESS."""
+    mine = EnvelopeMessage.objects.select_for_update().filter(
+        pk=message.pk, status=MessageStatus.PROCESSING, attempt=message.attempt).values_list("pk", flat=True)
+    if list(mine):
+        return
+    if EnvelopeMessage.objects.filter(pk=message.pk, request_hash=TOMBSTONE_HASH).exists():
+        raise EnvelopeError(InfCode.ORIGINAL_REVERSED, "该交易已被冲正（原交易未执行），请重新发起", msgid=message.msgid)
+    raise _Fenced()
 
 
 def _finish(message: EnvelopeMessage, text: str) -> None:

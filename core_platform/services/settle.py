@@ -51,10 +51,10 @@ from .ledger import (MAX_FEN, MAX_HOLD_SECONDS, HoldPost, available_fen, fund_ow
 from .catalogue import region_catalogue_lines
 from .filings import CrossProvinceNotOpen, filing_for_bill, filing_setlinfo
 from . import mutual_aid
+from .claims import TOMBSTONE_HASH, message_abandoned_void
 from .registry import person_identities_on
 
 SPLIT_FIELDS = ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-TOMBSTONE_HASH = "TOMBSTONE"  # an EnvelopeMessage claimed by 2601 for a msgid that never ran
 
 
 def _fail(code: InfCode, message: str, env: Envelope):
@@ -708,7 +708,8 @@ def reverse(env: Envelope) -> dict:
 
 def reverse_by_msgid(env: Envelope) -> dict:
     """2601: reverse the transaction sent with ``omsgid``. If it never ran,
-    claim its msgid so it never will (a late original is refused)."""
+    claim its msgid so it never will (a late original is refused); a claim
+    abandoned by a dead process is voided the same way (claims.py)."""
     client_id = env.client_id
     data = _node(env, "data")
     omsgid, oinfno = str(data.get("omsgid") or ""), str(data.get("oinfno") or "")
@@ -725,6 +726,8 @@ def reverse_by_msgid(env: Envelope) -> dict:
                                               msgid=omsgid).first()
     if original is not None and original.request_hash != TOMBSTONE_HASH:
         if original.status != "done":
+            if message_abandoned_void(original):  # its process died: nothing ran, and now never will
+                return {"result": "original_absent"}
             _fail(InfCode.MSGID_IN_PROGRESS, "原交易正在处理中，请稍后重试冲正", env)
         return {"result": "original_failed"}  # it ran and was refused: nothing was posted
     if original is None:
@@ -735,7 +738,9 @@ def reverse_by_msgid(env: Envelope) -> dict:
 
 def message_status(env: Envelope) -> dict:
     """9101: what became of ``omsgid``? (our query; the national platform has
-    equivalents per region). ``status``: done / processing / absent / reversed_before_run."""
+    equivalents per region). ``status``: done / processing / absent / reversed_before_run.
+    A claim abandoned by a dead process is voided here (claims.py,
+    ``message_abandoned_void``): "processing" means its owner is alive."""
     data = _node(env, "data")
     omsgid = str(data.get("omsgid") or "")
     row = EnvelopeMessage.objects.filter(client_id=env.client_id, fixmedins_code=env.fixmedins_code, msgid=omsgid).first()
@@ -744,6 +749,8 @@ def message_status(env: Envelope) -> dict:
     if row.request_hash == TOMBSTONE_HASH:
         return {"msg": {"status": "reversed_before_run", "answer": None}}
     if row.status != "done":
+        if message_abandoned_void(row):  # its process died: decided now, never left processing
+            return {"msg": {"status": "reversed_before_run", "answer": None}}
         return {"msg": {"status": "processing", "answer": None}}
     from common.envelope import load_answer  # numbers as exact Decimal: the renderer refuses floats
 

@@ -12,7 +12,9 @@ stable ``infcode``, never an HTTP error):
    a replay gets the first answer, a different body ``MSGID_CONFLICT``, a
    concurrent duplicate ``MSGID_IN_PROGRESS``; an answer that was not final
    (``NotStored``: payer asked to confirm, outcome unknown, core unreachable)
-   leaves the row ``retryable`` and the same body runs again;
+   leaves the row ``retryable`` and the same body runs again; a row left
+   ``processing`` by a dead process is taken over once its short lease,
+   renewed while its request runs (``MESSAGE_LEASES``), has run out;
 4. sign-in (``NOT_SIGNED_IN``) for everything but 9001 (read with the
    institution in step 2: one query);
 5. the handler's opening step (``OPENERS``; 2102: the payment row, written
@@ -51,6 +53,7 @@ from common import idnumber, signing
 from common.envelope import (Envelope, EnvelopeError, InfCode, Receipt, answer, error_answer, json_ready, parse,
                              render_answer)
 from common.fields import is_ascii_digits
+from common.leases import LeaseKeeper
 from common.money import output_numbers
 from common.redis import redis_client
 
@@ -84,7 +87,16 @@ def gateway_handle(*, body: bytes, headers: Mapping[str, str], ip: str | None = 
         return render_answer(receipt.stamp(answer(env.msgid, infcode=InfCode.INTERNAL, err_msg="系统内部错误，请稍后重试")))
     if isinstance(opened, bytes):
         return opened  # a replay, a refusal of the msgid, or a refusal stored with its journal row
-    call = opened
+    MESSAGE_LEASES.hold(opened.message.pk, opened.message.claimed_at)  # renewed while we run: a short lease
+    try:
+        return _run(opened, receipt)
+    finally:
+        MESSAGE_LEASES.release(opened.message.pk)
+
+
+def _run(call: TerminalCall, receipt: Receipt) -> bytes:
+    """Step 6: the handler, then the answer stored (or the row handed back)."""
+    env = call.env
     try:
         try:
             result = _handler(call.env)(call)
@@ -221,10 +233,17 @@ def _message_begin(env: Envelope) -> tuple[GatewayMessage | None, bool, dict | s
                                err_msg="该交易正在处理中，请稍后用相同 msgid 重试")
 
 
+# The lease of this process's ``processing`` rows, renewed every fifth of
+# GATEWAY_PROCESSING_LEASE_SECONDS while the request runs (common/leases.py).
+MESSAGE_LEASES = LeaseKeeper(GatewayMessage, "claimed_at", condition={"status": GatewayMessageStatus.PROCESSING},
+                      renew_every=lambda: settings.GATEWAY_PROCESSING_LEASE_SECONDS / 5)
+
+
 def _message_take_over(first: GatewayMessage) -> bool:
     """Claim a row whose last answer was not final (``retryable``), or one
-    still ``processing`` past its lease (its process died mid-request: a
-    crash must not fence the msgid forever). Compare-and-swap: one claimant."""
+    still ``processing`` past its lease (nobody renewed it: its process died
+    mid-request, and a crash must not fence the msgid). Compare-and-swap:
+    one claimant."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.GATEWAY_PROCESSING_LEASE_SECONDS)
     claimable = (Q(status=GatewayMessageStatus.RETRYABLE)

@@ -180,3 +180,73 @@ def test_a_msgid_left_processing_by_a_dead_process_is_taken_over_after_its_lease
     assert Payment.objects.filter(message__msgid="PAY-CRASHED-1").count() == 1
     assert balance(person) == before - yuan_to_fen(after["output"]["setlinfo"]["acct_pay"])
     assert pos.settle(bill, msgid="PAY-CRASHED-1") == after
+
+
+def _keeper():
+    """The gateway's lease keeper without its thread: this test renews (the
+    thread would read this test's uncommitted rows from its own connection)."""
+    from common.leases import LeaseKeeper
+    from terminal.services.gateway import MESSAGE_LEASES
+
+    return LeaseKeeper(GatewayMessage, MESSAGE_LEASES.field, condition=MESSAGE_LEASES.condition,
+                       renew_every=MESSAGE_LEASES.renew_every, background=False)
+
+
+def test_a_running_request_renews_its_lease_and_a_dead_processs_row_is_taken_over_one_lease_later(
+        pos, person, settings):
+    """The lease is short (GATEWAY_PROCESSING_LEASE_SECONDS, 15 s) and renewed
+    by the owning process while its request runs (common/leases.py): a retry
+    of a long-running request still gets 1006 past the lease; once the
+    owner is dead (nobody renews), the retry takes the row over one lease
+    after the last renewal — not after 120 s — and the sale completes once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from wallet.services import gateway
+
+    settings.GATEWAY_PROCESSING_LEASE_SECONDS = 15
+    keeper = _keeper()
+    before = balance(person)
+    bill = pos.bill(SMALL)
+    digest = parse(json.dumps(pos.envelope("2102", bill, msgid="PAY-LONG-1"), ensure_ascii=False).encode()).body_hash()
+    claimed = timezone.now() - dt.timedelta(seconds=20)  # its request has run for 20 s, past the lease
+    row = GatewayMessage.objects.create(fixmedins_code=pos.code, msgid="PAY-LONG-1", infno="2102",
+                                        request_hash=digest, claimed_at=claimed)
+    keeper.hold(row.pk, claimed)
+    assert keeper.renew() == 1  # the owner's renewal (every 3 s while it runs)
+    assert gateway.MESSAGE_LEASES.interval() == 3
+    within = pos.settle(bill, msgid="PAY-LONG-1")
+    assert within["infcode"] == InfCode.MSGID_IN_PROGRESS, within
+    keeper.release(row.pk)  # the owner dies: nobody renews any more
+    last = GatewayMessage.objects.get(pk=row.pk).claimed_at
+    GatewayMessage.objects.filter(pk=row.pk).update(claimed_at=last - dt.timedelta(seconds=16))  # a lease passes
+    after = pos.settle(bill, msgid="PAY-LONG-1")
+    assert after["infcode"] == 0, after
+    assert Payment.objects.filter(message__msgid="PAY-LONG-1").count() == 1
+    assert balance(person) == before - yuan_to_fen(after["output"]["setlinfo"]["acct_pay"])
+
+
+def test_a_lease_taken_over_is_never_renewed_back(pos, settings):
+    """Never two live owners: a row another process took over (its claim time
+    moved) or finished is dropped by the old owner's keeper, not renewed."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from wallet.enums import GatewayMessageStatus
+
+    keeper = _keeper()
+    old = timezone.now() - dt.timedelta(seconds=30)
+    taken = GatewayMessage.objects.create(fixmedins_code=pos.code, msgid="LEASE-TAKEN", infno="2102",
+                                          request_hash="x", claimed_at=old)
+    done = GatewayMessage.objects.create(fixmedins_code=pos.code, msgid="LEASE-DONE", infno="2102",
+                                         request_hash="y", claimed_at=old)
+    keeper.hold(taken.pk, old)
+    keeper.hold(done.pk, old)
+    newer = timezone.now()
+    GatewayMessage.objects.filter(pk=taken.pk).update(claimed_at=newer)  # another process's takeover
+    GatewayMessage.objects.filter(pk=done.pk).update(status=GatewayMessageStatus.DONE)
+    assert keeper.renew() == 0
+    assert taken.pk not in keeper.held() and done.pk not in keeper.held()
+    assert GatewayMessage.objects.get(pk=taken.pk).claimed_at == newer
