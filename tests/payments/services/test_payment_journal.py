@@ -203,7 +203,7 @@ def test_a_running_request_renews_its_lease_and_a_dead_processs_row_is_taken_ove
 
     from django.utils import timezone
 
-    from wallet.services import gateway
+    from terminal.services import gateway
 
     settings.GATEWAY_PROCESSING_LEASE_SECONDS = 15
     keeper = _keeper()
@@ -234,7 +234,7 @@ def test_a_lease_taken_over_is_never_renewed_back(pos, settings):
 
     from django.utils import timezone
 
-    from wallet.enums import GatewayMessageStatus
+    from terminal.enums import GatewayMessageStatus
 
     keeper = _keeper()
     old = timezone.now() - dt.timedelta(seconds=30)
