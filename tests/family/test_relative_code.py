@@ -132,13 +132,21 @@ def test_showing_a_childs_code_charges_the_child_through_the_terminal(client, bi
     assert binder.get("/api/family/code-views").json() == []  # the binder's own code was never shown by anyone
 
 
-def test_binder_confirms_a_relatives_large_payment_with_the_relatives_pin(client, binder):
+def adult_with_proxy_pin(binder):
+    """An adult employee relative whose account pays a large bill, at a pharmacy
+    of their own city, bound by ``binder`` with a proxy PIN the binder sets:
+    (the persona, binding id, PIN)."""
     relative = next(p for p in ADULTS if p.insutype == "310" and p.balance_fen >= 50_000
                     and any(i.region == p.insured_region and i.kind == "pharmacy" and i.designated
                             for i in DATA.institutions))
     binding_id = bound_adult(binder, relative)["id"]
     pin = strong_pin(relative, avoid=["258036"])
     assert binder.post(f"/api/family/relatives/{binding_id}/pin", {"pin": pin, "pin_confirm": pin}).status_code == 200
+    return relative, binding_id, pin
+
+
+def test_binder_confirms_a_relatives_large_payment_with_the_relatives_pin(client, binder):
+    relative, binding_id, pin = adult_with_proxy_pin(binder)
     pos = Pos(client, pharmacy_for(relative))
     assert pos.decode(binder.get(f"/api/voucher/code?person={binding_id}").json()["code"])["code"] == 0
     bill = pos.bill(LARGE)

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from accounts.models import LoginSession
 from tests.family.helpers import ADULT_CHILD, EMPLOYEE, SMALL_CHILD, bound_adult
-from tests.family.test_relative_code import _child_with_proxy_pin, strong_pin
+from tests.family.test_relative_code import (LARGE, _child_with_proxy_pin, adult_with_proxy_pin,  # noqa: F401
+                                             binder, strong_pin)
 from tests.security.test_freeze_and_idor import _unfreeze
 from tests.support import processes
 from tests.support.app import AppClient
@@ -175,13 +176,6 @@ def test_the_chain_of_an_own_codes_token_is_checked_in_one_query(client, django_
 
 # --- a relative's code shown by a binder ---------------------------------------------------
 
-@pytest.fixture
-def binder(client):
-    app = AppClient(client, "wechat").login()
-    app.activate(EMPLOYEE, pin="258036")
-    return app
-
-
 def _child_shown(binder) -> tuple[str, str]:
     """The binder's child (under 16, proxy PIN): binding id, a code shown for the child."""
     binding_id, _ = _child_with_proxy_pin(binder)
@@ -244,14 +238,7 @@ def _large_relative_waiting(client, binder, msgid: str):
     """An adult relative (account able to pay a large bill), bound with a proxy
     PIN the binder holds; the binder shows the code, the counter's 2102 waits
     for the PIN. (binding id, pin, counter, bill, the payment waiting)."""
-    from tests.family.test_relative_code import ADULTS, DATA, LARGE
-
-    relative = next(p for p in ADULTS if p.insutype == "310" and p.balance_fen >= 50_000
-                    and any(i.region == p.insured_region and i.kind == "pharmacy" and i.designated
-                            for i in DATA.institutions))
-    binding_id = bound_adult(binder, relative)["id"]
-    pin = strong_pin(relative, avoid=["258036"])
-    assert binder.post(f"/api/family/relatives/{binding_id}/pin", {"pin": pin, "pin_confirm": pin}).status_code == 200
+    relative, binding_id, pin = adult_with_proxy_pin(binder)
     pos = Pos(client, pharmacy_for(relative))
     _decoded(pos, binder.get(f"/api/voucher/code?person={binding_id}").json()["code"], relative)
     bill = pos.bill(LARGE)
@@ -288,8 +275,6 @@ def test_a_bill_waiting_for_the_pin_is_not_sent_once_the_binding_ended(client, b
 def test_a_bill_waiting_for_the_pin_is_not_sent_once_the_showing_channel_is_revoked(client, core_live):
     """The person's own code on WeChat, a large bill waiting for the PIN; the
     person revokes WeChat from Alipay: the retry is refused with 3007."""
-    from tests.family.test_relative_code import LARGE
-
     wechat = AppClient(client, "wechat").login()
     wechat.activate(EMPLOYEE, pin="258036")
     alipay = AppClient(client, "alipay").login()
